@@ -1,1 +1,62 @@
+"""KundOnline's public event contracts."""
 
+from .base import Event
+from .envelope import CloudEvent
+from .events import (
+    AccountChanged,
+    Contact,
+    CustomerChanged,
+    FacilityChanged,
+    FaultAccepted,
+    FaultRejected,
+    FaultReported,
+    Language,
+    LicenseChanged,
+    NotificationFailed,
+    NotificationSent,
+    OrderChanged,
+    OrderCreated,
+    OrderOrigin,
+    OrderStatus,
+    OurReference,
+    PortalSettings,
+    PortalSettingsChanged,
+    ProjectChanged,
+    Row,
+)
+from .registry import EVENTS, UnknownEventType, events_on, model_for, unwrap, wrap
+from .topics import COMPACTED, DEFAULT_PREFIX, Topic
+
+__all__ = [
+    "COMPACTED",
+    "DEFAULT_PREFIX",
+    "EVENTS",
+    "AccountChanged",
+    "CloudEvent",
+    "Contact",
+    "CustomerChanged",
+    "Event",
+    "FacilityChanged",
+    "FaultAccepted",
+    "FaultRejected",
+    "FaultReported",
+    "Language",
+    "LicenseChanged",
+    "NotificationFailed",
+    "NotificationSent",
+    "OrderChanged",
+    "OrderCreated",
+    "OrderOrigin",
+    "OrderStatus",
+    "OurReference",
+    "PortalSettings",
+    "PortalSettingsChanged",
+    "ProjectChanged",
+    "Row",
+    "Topic",
+    "UnknownEventType",
+    "events_on",
+    "model_for",
+    "unwrap",
+    "wrap",
+]

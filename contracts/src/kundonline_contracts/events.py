@@ -1,0 +1,248 @@
+"""Every event KundOnline publishes, one frozen model each (SPEC §2)."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from .base import Event
+from .topics import Topic
+
+Language = Literal["sv", "en"]
+OrderStatus = Literal["planned", "started", "completed", "invoiced", "cancelled"]
+OrderOrigin = Literal["order_direct", "fault_accepted", "staff"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Contact(_Part):
+    name: str = ""
+    phone: str = ""
+    email: EmailStr | None = None
+
+
+class OurReference(_Part):
+    name: str
+    email: EmailStr | None = None
+
+
+class Row(_Part):
+    """An order row or a project row."""
+
+    article: str
+    description: str = ""
+    quantity: Decimal
+    unit_price: Decimal
+    purchase_price: Decimal | None = None
+
+
+class PortalSettings(_Part):
+    """The general settings document (SPEC §4.3), owned by auth."""
+
+    session_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
+    port: int = Field(49148, ge=1, le=65535)
+    public_url: str = "http://localhost:49148"
+    show_order_rows: bool = False
+    fault_report_email: EmailStr | None = None
+    copy_to_our_reference: bool = False
+    show_statistics: bool = False
+    show_calendar: bool = False
+    hide_cancelled: bool = False
+
+
+class _OnFacilityOrProject(Event):
+    facility_id: UUID | None = None
+    project_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> "_OnFacilityOrProject":
+        if (self.facility_id is None) == (self.project_id is None):
+            raise ValueError("exactly one of facility_id and project_id must be set")
+        return self
+
+
+class FaultReported(_OnFacilityOrProject):
+    event_type = "kundonline.fault.reported.v1"
+    topic = Topic.FAULTS
+    key_field = "fault_id"
+
+    fault_id: UUID
+    account_id: UUID
+    customer_id: UUID
+    description: str
+    contact: Contact
+    reported_at: datetime
+    order_direct: bool = Field(description="The reporter's flag at report time.")
+
+
+class FaultAccepted(_OnFacilityOrProject):
+    """Staff chose "create order". Carries the fault so orders needs no fault projection."""
+
+    event_type = "kundonline.fault.accepted.v1"
+    topic = Topic.FAULTS
+    key_field = "fault_id"
+
+    fault_id: UUID
+    accepted_by: str
+    accepted_at: datetime
+    account_id: UUID
+    customer_id: UUID
+    description: str
+
+
+class FaultRejected(Event):
+    event_type = "kundonline.fault.rejected.v1"
+    topic = Topic.FAULTS
+    key_field = "fault_id"
+
+    fault_id: UUID
+    reason: str
+    rejected_by: str
+    rejected_at: datetime
+    account_id: UUID | None = None
+
+
+class OrderCreated(_OnFacilityOrProject):
+    event_type = "kundonline.order.created.v1"
+    topic = Topic.ORDERS
+    key_field = "order_id"
+
+    order_id: UUID
+    order_number: int
+    fault_id: UUID | None = None
+    customer_id: UUID
+    status: OrderStatus = "planned"
+    description: str
+    planned_start: datetime | None = None
+    created_at: datetime
+    origin: OrderOrigin
+
+
+class OrderChanged(Event):
+    event_type = "kundonline.order.changed.v1"
+    topic = Topic.ORDERS
+    key_field = "order_id"
+
+    order_id: UUID
+    order_number: int
+    fault_id: UUID | None = None
+    customer_id: UUID
+    facility_id: UUID | None = None
+    project_id: UUID | None = None
+    status: OrderStatus
+    description: str
+    planned_start: datetime | None = None
+    planned_end: datetime | None = None
+    performed_action: str | None = None
+    rows: tuple[Row, ...] = ()
+    value: Decimal
+    changed_at: datetime
+
+
+class AccountChanged(Event):
+    """Full account state (event-carried state transfer); never a password hash."""
+
+    event_type = "kundonline.account.changed.v1"
+    topic = Topic.ACCOUNTS
+    key_field = "account_id"
+
+    account_id: UUID
+    customer_id: UUID
+    name: str
+    username: str
+    email: EmailStr | None = None
+    language: Language = "sv"
+    active: bool
+    order_direct: bool
+    hide_performed_action: bool
+    show_purchase_prices_on_projects: bool
+    show_purchase_price_on_order_rows: bool
+    facility_ids: tuple[UUID, ...] = ()
+    project_ids: tuple[UUID, ...] = ()
+    deleted: bool = False
+
+
+class PortalSettingsChanged(Event):
+    event_type = "kundonline.settings.changed.v1"
+    topic = Topic.SETTINGS
+    key_field = "settings_id"
+
+    settings_id: Literal["portal"] = "portal"
+    settings: PortalSettings
+
+
+class LicenseChanged(Event):
+    event_type = "kundonline.license.changed.v1"
+    topic = Topic.SETTINGS
+    key_field = "license_id"
+
+    license_id: Literal["license"] = "license"
+    licensee: str
+    modules: tuple[str, ...]
+    max_accounts: int
+    expires: datetime
+    active: bool
+
+
+class CustomerChanged(Event):
+    event_type = "kundonline.customer.changed.v1"
+    topic = Topic.MASTERDATA
+    key_field = "customer_id"
+
+    customer_id: UUID
+    name: str
+    our_reference: OurReference | None = None
+    deleted: bool = False
+
+
+class FacilityChanged(Event):
+    event_type = "kundonline.facility.changed.v1"
+    topic = Topic.MASTERDATA
+    key_field = "facility_id"
+
+    facility_id: UUID
+    customer_id: UUID
+    name: str
+    address: str = ""
+    city: str = ""
+    reference_number: str = ""
+    categories: tuple[str, ...] = ()
+    active: bool = True
+    deleted: bool = False
+
+
+class ProjectChanged(Event):
+    event_type = "kundonline.project.changed.v1"
+    topic = Topic.MASTERDATA
+    key_field = "project_id"
+
+    project_id: UUID
+    customer_id: UUID
+    name: str
+    active: bool = True
+    rows: tuple[Row, ...] = ()
+    deleted: bool = False
+
+
+class _NotificationOutcome(Event):
+    topic = Topic.NOTIFICATIONS
+    key_field = "notification_id"
+
+    notification_id: UUID
+    cause_event_id: UUID
+    recipient: str
+    template: str
+    attempts: int
+    error: str | None = None
+
+
+class NotificationSent(_NotificationOutcome):
+    event_type = "kundonline.notification.sent.v1"
+
+
+class NotificationFailed(_NotificationOutcome):
+    event_type = "kundonline.notification.failed.v1"

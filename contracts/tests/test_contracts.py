@@ -1,0 +1,75 @@
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from kundonline_contracts import (
+    EVENTS,
+    CloudEvent,
+    Contact,
+    FaultReported,
+    Topic,
+    UnknownEventType,
+    unwrap,
+    wrap,
+)
+from kundonline_contracts.schema import OUT_DIR, rendered
+
+
+def _fault(**overrides: object) -> FaultReported:
+    fields = dict(
+        fault_id=uuid4(),
+        account_id=uuid4(),
+        customer_id=uuid4(),
+        facility_id=uuid4(),
+        description="Fläkten låter",
+        contact=Contact(name="Eva", phone="070", email="eva@example.com"),
+        reported_at=datetime.now(UTC),
+        order_direct=True,
+    )
+    fields.update(overrides)
+    return FaultReported(**fields)
+
+
+def test_committed_schemas_match_the_models() -> None:
+    expected = rendered()
+    committed = {p.name: p.read_text(encoding="utf-8") for p in OUT_DIR.glob("*.json")}
+    assert committed.keys() == expected.keys(), "run: python -m kundonline_contracts.schema"
+    drifted = [name for name, text in expected.items() if committed[name] != text]
+    assert not drifted, f"schemas drifted from models: {drifted}; regenerate them"
+
+
+def test_envelope_round_trip_keeps_the_event_and_keys_by_aggregate() -> None:
+    event = _fault()
+    envelope = wrap(event, source="kundonline/faults")
+    decoded = CloudEvent.from_bytes(envelope.to_bytes())
+    assert decoded.specversion == "1.0"
+    assert decoded.subject == str(event.fault_id)
+    assert decoded.type == "kundonline.fault.reported.v1"
+    assert unwrap(decoded) == event
+
+
+def test_unknown_type_is_refused() -> None:
+    envelope = CloudEvent(source="x", type="kundonline.nothing.v1", subject="1", data={})
+    with pytest.raises(UnknownEventType):
+        unwrap(envelope)
+
+
+def test_a_fault_is_on_exactly_one_of_facility_and_project() -> None:
+    with pytest.raises(ValidationError):
+        _fault(project_id=uuid4())
+    with pytest.raises(ValidationError):
+        _fault(facility_id=None)
+    assert _fault(facility_id=None, project_id=uuid4()).project_id is not None
+
+
+def test_events_are_frozen() -> None:
+    with pytest.raises(ValidationError):
+        _fault().description = "changed"  # type: ignore[misc]
+
+
+def test_every_event_type_is_unique_and_on_a_known_topic() -> None:
+    types = [m.event_type for m in EVENTS]
+    assert len(types) == len(set(types))
+    assert all(isinstance(m.topic, Topic) for m in EVENTS)
