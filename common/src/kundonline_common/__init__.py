@@ -1,1 +1,1 @@
-
+"""The event plumbing every KundOnline service shares: one outbox relay, one consumer loop."""

@@ -1,0 +1,54 @@
+"""The FastAPI application every internal service is built from."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .errors import error_body, install_error_handlers
+from .runtime import EventRuntime
+from .settings import CommonSettings
+
+
+def create_service_app(
+    *,
+    title: str,
+    settings: CommonSettings,
+    runtime_factory: Callable[[], EventRuntime],
+    routers: list[APIRouter],
+    extra: Callable[[FastAPI, EventRuntime], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """Build an app whose runtime starts in the lifespan, never at import time."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = runtime_factory()
+        app.state.runtime = runtime
+        app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
+        async with runtime.running():
+            if extra is None:
+                yield
+            else:
+                async with extra(app, runtime):
+                    yield
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            await request.app.state.runtime.ready()
+        except Exception as exc:
+            body = error_body("not_ready", f"{title} is not ready: {type(exc).__name__}")
+            return JSONResponse(body, 503)
+        return JSONResponse({"status": "ready"})
+
+    return app

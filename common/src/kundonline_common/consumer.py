@@ -1,0 +1,181 @@
+"""The one consumer loop: decode → dedupe → handle → commit offsets → retry → DLQ."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, unwrap
+
+from .uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+Handlers = Mapping[type[Event], Handler]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the infrastructure, not of the record.
+
+    These are retried until they pass and never dead-lettered, so that a database
+    restart does not throw good events away.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class Poison(Exception):
+    """A record no retry can help: undecodable, of an unknown type, or schema-invalid."""
+
+
+def decode(raw: bytes | None) -> tuple[CloudEvent, Event]:
+    if raw is None:
+        raise Poison("record has no value")
+    try:
+        envelope = CloudEvent.from_bytes(raw)
+        return envelope, unwrap(envelope)
+    except UnknownEventType as exc:
+        raise Poison(f"unknown event type {exc}") from exc
+    except (ValidationError, ValueError) as exc:
+        raise Poison(f"invalid event: {exc}") from exc
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        handlers: Handlers,
+        unit_of_work: UnitOfWorkFactory,
+        bootstrap_servers: str,
+        topic_prefix: str,
+        dlq_producer: AIOKafkaProducer,
+        max_attempts: int = 3,
+        retry_base_seconds: float = 0.2,
+    ) -> None:
+        self.name = name
+        self.handlers = handlers
+        self.unit_of_work = unit_of_work
+        self.bootstrap_servers = bootstrap_servers
+        self.topic_prefix = topic_prefix
+        self.dlq_producer = dlq_producer
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self._stopping = asyncio.Event()
+        self.processed = 0
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({model.topic.name(self.topic_prefix) for model in self.handlers})
+
+    def _topic(self, name: str) -> Topic:
+        return Topic(name.removeprefix(self.topic_prefix))
+
+    async def run(self) -> None:
+        """Consume until stopped; a failed session (rebalance, broker gone) starts anew."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                await self._run_session()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("%s: consumer session failed; starting again", self.name)
+                await asyncio.sleep(min(0.5 * 2**failures, 10.0))
+
+    async def _run_session(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=f"kundonline-{self.name}",
+            client_id=f"kundonline-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                for tp, records in batches.items():
+                    await self._process_partition(consumer, tp, records)
+        finally:
+            await consumer.stop()
+
+    async def _process_partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> None:
+        # Offsets are committed only after every record up to them is in the database,
+        # so a crash at any point redelivers rather than skips.
+        for record in records:
+            await self.process(record)
+        await consumer.commit({tp: records[-1].offset + 1})
+
+    async def process(self, record: ConsumerRecord) -> None:
+        try:
+            envelope, event = decode(record.value)
+        except Poison as exc:
+            await self.dead_letter(record, exc, attempts=1)
+            return
+        handler = self.handlers.get(type(event))
+        if handler is None:
+            return  # another service's event on a shared topic
+        traceparent = dict(record.headers or ()).get("traceparent", b"").decode() or None
+        attempt, outage = 1, 0
+        while True:
+            try:
+                await self._handle_once(envelope, event, handler, traceparent)
+                self.processed += 1
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    attempt = await self._after_failure(record, envelope, exc, attempt)
+                    if attempt == 0:
+                        return
+                    continue
+                if self._stopping.is_set():
+                    raise  # leave the offset uncommitted; the next owner redelivers
+                outage += 1
+                log.warning("%s: infrastructure unavailable, retrying: %r", self.name, exc)
+                await asyncio.sleep(min(self.retry_base_seconds * 2**outage, 5.0))
+
+    async def _after_failure(
+        self, record: ConsumerRecord, envelope: CloudEvent, exc: Exception, attempt: int
+    ) -> int:
+        """Back off and return the next attempt number, or dead-letter and return 0."""
+        log.warning("%s: %s failed (attempt %d): %r", self.name, envelope.type, attempt, exc)
+        if attempt >= self.max_attempts:
+            await self.dead_letter(record, exc, attempts=attempt)
+            return 0
+        await asyncio.sleep(self.retry_base_seconds * 2 ** (attempt - 1))
+        return attempt + 1
+
+    async def _handle_once(
+        self, envelope: CloudEvent, event: Event, handler: Handler, traceparent: str | None
+    ) -> None:
+        async with self.unit_of_work(cause=envelope, traceparent=traceparent) as uow:
+            if await uow.claim(self.name, envelope.id):
+                await handler(uow, event)
+
+    async def dead_letter(self, record: ConsumerRecord, exc: Exception, *, attempts: int) -> None:
+        log.error("%s: record %s@%d to DLQ: %s", self.name, record.topic, record.offset, exc)
+        headers = [
+            *(record.headers or ()),
+            ("kundonline-error", str(exc)[:2000].encode()),
+            ("kundonline-error-type", type(exc).__name__.encode()),
+            ("kundonline-consumer", self.name.encode()),
+            ("kundonline-attempts", str(attempts).encode()),
+            ("kundonline-original-topic", record.topic.encode()),
+            ("kundonline-original-partition", str(record.partition).encode()),
+            ("kundonline-original-offset", str(record.offset).encode()),
+        ]
+        dlq = self._topic(record.topic).dlq(self.topic_prefix)
+        await self.dlq_producer.send_and_wait(dlq, record.value, key=record.key, headers=headers)
+
+    def stop(self) -> None:
+        """Finish the batch in hand, commit it, and leave the group."""
+        self._stopping.set()

@@ -1,0 +1,50 @@
+"""Alembic, run programmatically at start-up against the service's own database."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from sqlalchemy import Connection, MetaData
+
+from .db import Database
+
+
+def alembic_config(script_location: Path, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(db: Database, script_location: Path) -> None:
+    """Bring the schema to head; on PostgreSQL a lock keeps replicas from racing."""
+    config = alembic_config(script_location, db.url.render_as_string(hide_password=False))
+
+    def _run(connection: Connection) -> None:
+        if db.is_postgres:
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(4914802)")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+def run_env(context: EnvironmentContext, metadata: MetaData, tables: frozenset[str]) -> None:
+    """The body of every service's migrations/env.py: only that service's tables count."""
+
+    def include(obj: object, name: str | None, type_: str, *_: object) -> bool:
+        return type_ != "table" or name in tables
+
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("migrations run through kundonline_common.migrations.upgrade")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        include_object=include,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,98 @@
+"""The one outbox relay: publishes committed outbox rows to Kafka, in order, at least once."""
+
+import asyncio
+import contextlib
+import logging
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import delete, func, select
+
+from .db import Database
+from .tables import OutboxRecord
+from .uow import Outbox
+
+log = logging.getLogger(__name__)
+
+# One relay at a time per database publishes, so that one aggregate's events keep their
+# order even with several replicas; the others stand by. The number is arbitrary.
+RELAY_LOCK_ID = 4_914_801
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.producer = producer
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._stopping = False
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch; rows are deleted only once Kafka has acknowledged them.
+
+        A crash before the delete commits publishes the batch again on restart; consumers
+        drop the duplicates by event id.
+        """
+        async with self.db.sessions() as session, session.begin():
+            if self.db.is_postgres and not await session.scalar(
+                select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))
+            ):
+                return 0
+            rows = (
+                await session.scalars(
+                    select(OutboxRecord).order_by(OutboxRecord.seq).limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            pending = [
+                await self.producer.send(
+                    row.topic,
+                    value=row.value,
+                    key=row.key.encode(),
+                    headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*pending)
+            await session.execute(
+                delete(OutboxRecord).where(OutboxRecord.seq.in_([row.seq for row in rows]))
+            )
+            return len(rows)
+
+    async def run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            # Cleared before looking, so a commit during the batch wakes the next wait.
+            self.outbox.wakeup.clear()
+            try:
+                published = await self.publish_batch()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("outbox relay failed; retrying")
+                await self._wait(min(0.2 * 2**failures, 10.0))
+                continue
+            if published < self.batch_size:
+                await self._wait(self.poll_seconds)
+
+    async def _wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.outbox.wakeup.wait(), seconds)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Stop looping, publishing what is already committed first."""
+        self._stopping = True
+        self.outbox.wakeup.set()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(timeout):
+                while await self.publish_batch():
+                    pass

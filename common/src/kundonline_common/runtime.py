@@ -1,0 +1,119 @@
+"""What every service runs beside its API: database, outbox relay, consumer, and their life."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+from .consumer import EventConsumer, Handlers
+from .db import Database
+from .kafka import ensure_topics, make_producer
+from .migrations import upgrade
+from .relay import OutboxRelay
+from .settings import CommonSettings
+from .uow import Outbox, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class EventRuntime:
+    def __init__(
+        self,
+        *,
+        service: str,
+        settings: CommonSettings,
+        database_url: str,
+        migrations: Path,
+        handlers: Handlers | None = None,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.db = Database(database_url)
+        self.migrations = migrations
+        self.outbox = Outbox(source=f"kundonline/{service}", topic_prefix=settings.topic_prefix)
+        self.unit_of_work = UnitOfWorkFactory(self.db, self.outbox)
+        self.handlers = handlers or {}
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumer: EventConsumer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await upgrade(self.db, self.migrations)
+        s = self.settings
+        await _retry_until_up(
+            lambda: ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix, s.topic_partitions)
+        )
+        self.producer = make_producer(s.kafka_bootstrap_servers, f"kundonline-{self.service}")
+        await _retry_until_up(self.producer.start)
+        self.relay = OutboxRelay(
+            self.db, self.outbox, self.producer, poll_seconds=s.outbox_poll_seconds
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        if self.handlers:
+            self.consumer = EventConsumer(
+                name=self.service,
+                handlers=self.handlers,
+                unit_of_work=self.unit_of_work,
+                bootstrap_servers=s.kafka_bootstrap_servers,
+                topic_prefix=s.topic_prefix,
+                dlq_producer=self.producer,
+                max_attempts=s.consumer_max_attempts,
+            )
+            self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.service}-in"))
+
+    def spawn(self, coro: Awaitable[None], name: str) -> None:
+        """Run a service-specific background loop that stops with the runtime."""
+        self._tasks.append(asyncio.create_task(coro, name=name))  # type: ignore[arg-type]
+
+    async def stop(self) -> None:
+        """Finish in-flight work: the consumer's batch, then what the outbox holds."""
+        if self.consumer is not None:
+            self.consumer.stop()
+        if self.relay is not None:
+            await self.relay.drain()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+        await self.db.dispose()
+
+    async def ready(self) -> None:
+        """Raise unless the database and Kafka answer."""
+        await self.db.ping()
+        if self.producer is None:
+            raise RuntimeError("not started")
+        await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 3)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator["EventRuntime"]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+
+async def _retry_until_up(start: Callable[[], Awaitable[object]], timeout: float = 120) -> None:
+    """Kafka may still be starting when a service starts; wait for it with a deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delay = 0.2
+    while True:
+        try:
+            await start()
+            return
+        except Exception as exc:
+            if loop.time() > deadline:
+                raise
+            log.warning("waiting for Kafka: %r", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 3.0)

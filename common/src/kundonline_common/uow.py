@@ -1,0 +1,92 @@
+"""The unit of work: one transaction holding a state change and the events that report it."""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kundonline_contracts import CloudEvent, Event, wrap
+
+from .db import Database
+from .tables import OutboxRecord, ProcessedEvent
+
+
+def new_traceparent() -> str:
+    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+
+
+class Outbox:
+    """Turns events into outbox rows and wakes the relay after a commit in this process."""
+
+    def __init__(self, *, source: str, topic_prefix: str) -> None:
+        self.source = source
+        self.topic_prefix = topic_prefix
+        self.wakeup = asyncio.Event()
+
+    def record(self, event: Event, *, traceparent: str | None = None) -> OutboxRecord:
+        envelope = wrap(event, source=self.source)
+        return OutboxRecord(
+            event_id=envelope.id,
+            topic=event.topic.name(self.topic_prefix),
+            key=event.key,
+            value=envelope.to_bytes(),
+            headers={"traceparent": traceparent or new_traceparent()},
+        )
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        session: AsyncSession,
+        outbox: Outbox,
+        cause: CloudEvent | None = None,
+        traceparent: str | None = None,
+    ) -> None:
+        self.session = session
+        self.cause = cause
+        self._outbox = outbox
+        self._traceparent = traceparent
+        self.published: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        """Queue an event; it is written with, and only with, this transaction."""
+        self.session.add(self._outbox.record(event, traceparent=self._traceparent))
+        self.published.append(event)
+
+    async def claim(self, consumer: str, event_id: UUID) -> bool:
+        """Record that `consumer` handles `event_id`; False if it already did."""
+        seen = await self.session.scalar(
+            select(ProcessedEvent.event_id).where(
+                ProcessedEvent.consumer == consumer, ProcessedEvent.event_id == event_id
+            )
+        )
+        if seen is not None:
+            return False
+        self.session.add(ProcessedEvent(consumer=consumer, event_id=event_id))
+        return True
+
+
+class UnitOfWorkFactory:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
+        self.db = db
+        self.outbox = outbox
+
+    @asynccontextmanager
+    async def __call__(
+        self, cause: CloudEvent | None = None, traceparent: str | None = None
+    ) -> AsyncIterator[UnitOfWork]:
+        """Commit when the block ends normally, roll back when it raises."""
+        async with self.db.sessions() as session:
+            uow = UnitOfWork(session, self.outbox, cause, traceparent)
+            try:
+                yield uow
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        if uow.published:
+            self.outbox.wakeup.set()
