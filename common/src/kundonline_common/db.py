@@ -1,5 +1,6 @@
 """Async engines for SQLite (the embedded default) and PostgreSQL, built at start-up only."""
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -18,6 +19,8 @@ class Database:
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
             kwargs = {"connect_args": {"timeout": 30}}
+            if self.url.database and self.url.database != ":memory:":
+                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         else:
             kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)

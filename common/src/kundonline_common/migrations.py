@@ -48,3 +48,34 @@ def run_env(context: EnvironmentContext, metadata: MetaData, tables: frozenset[s
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def autogenerate(script_location: Path, message: str) -> None:
+    """Write a new revision from the models' difference to head (a developer tool)."""
+    import asyncio
+    import tempfile
+
+    async def _main() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(f"sqlite+aiosqlite:///{tmp}/scratch.db")
+            await upgrade(db, script_location)
+            config = alembic_config(script_location, str(db.url))
+
+            def _revise(connection: Connection) -> None:
+                config.attributes["connection"] = connection
+                command.revision(config, message=message, autogenerate=True)
+
+            async with db.engine.begin() as conn:
+                await conn.run_sync(_revise)
+            await db.dispose()
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    import importlib
+    import sys
+
+    package, message = sys.argv[1], sys.argv[2]
+    module = importlib.import_module(f"{package}.main")
+    autogenerate(module.MIGRATIONS, message)

@@ -6,8 +6,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import EventConsumer, Handlers
 from .db import Database
@@ -29,13 +31,14 @@ class EventRuntime:
         database_url: str,
         migrations: Path,
         handlers: Handlers | None = None,
+        repositories: Callable[[AsyncSession], Any] | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
         self.db = Database(database_url)
         self.migrations = migrations
         self.outbox = Outbox(source=f"kundonline/{service}", topic_prefix=settings.topic_prefix)
-        self.unit_of_work = UnitOfWorkFactory(self.db, self.outbox)
+        self.unit_of_work = UnitOfWorkFactory(self.db, self.outbox, repositories)
         self.handlers = handlers or {}
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None

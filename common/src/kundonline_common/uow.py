@@ -2,8 +2,9 @@
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import select
@@ -38,15 +39,22 @@ class Outbox:
         )
 
 
-class UnitOfWork:
+R = TypeVar("R")
+
+
+class UnitOfWork(Generic[R]):
+    """A transaction, the service's repositories on it (`repo`), and the events to publish."""
+
     def __init__(
         self,
         session: AsyncSession,
         outbox: Outbox,
         cause: CloudEvent | None = None,
         traceparent: str | None = None,
+        repositories: Callable[[AsyncSession], R] | None = None,
     ) -> None:
         self.session = session
+        self.repo: R = repositories(session) if repositories else None  # type: ignore[assignment]
         self.cause = cause
         self._outbox = outbox
         self._traceparent = traceparent
@@ -71,17 +79,23 @@ class UnitOfWork:
 
 
 class UnitOfWorkFactory:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        repositories: Callable[[AsyncSession], Any] | None = None,
+    ) -> None:
         self.db = db
         self.outbox = outbox
+        self.repositories = repositories
 
     @asynccontextmanager
     async def __call__(
         self, cause: CloudEvent | None = None, traceparent: str | None = None
-    ) -> AsyncIterator[UnitOfWork]:
+    ) -> AsyncIterator[UnitOfWork[Any]]:
         """Commit when the block ends normally, roll back when it raises."""
         async with self.db.sessions() as session:
-            uow = UnitOfWork(session, self.outbox, cause, traceparent)
+            uow = UnitOfWork(session, self.outbox, cause, traceparent, self.repositories)
             try:
                 yield uow
                 await session.commit()

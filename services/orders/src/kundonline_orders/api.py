@@ -1,0 +1,137 @@
+"""HTTP routes of the orders service, behind the gateway: parse → command → reply."""
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+
+from kundonline_common.handle import handle
+from kundonline_common.pagination import Page
+from kundonline_common.tokens import AccountDep, StaffDep
+
+from . import masterdata, portal
+from .schemas import (
+    CustomerCreate,
+    CustomerPublic,
+    CustomerUpdate,
+    FacilityCreate,
+    FacilityPublic,
+    FacilityUpdate,
+    PortalOrder,
+)
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+Text = Annotated[str | None, Query(max_length=200)]
+StatusFilter = Literal["planned", "started", "completed", "invoiced", "cancelled"]
+
+staff = APIRouter(prefix="/admin/api", tags=["staff"])
+customer = APIRouter(prefix="/api", tags=["portal"])
+
+
+@staff.post("/customers", status_code=201)
+async def create_customer(request: Request, _: StaffDep, body: CustomerCreate) -> CustomerPublic:
+    """Create a customer with its our-reference."""
+    return await handle(request, masterdata.create_customer, body=body)
+
+
+@staff.get("/customers")
+async def list_customers(
+    request: Request, _: StaffDep, name: Text = None, cursor: Cursor = None, limit: Limit = 50
+) -> Page[CustomerPublic]:
+    """Customers by name."""
+    return await handle(request, masterdata.list_customers, name=name, cursor=cursor, limit=limit)
+
+
+@staff.get("/customers/{customer_id}")
+async def get_customer(request: Request, _: StaffDep, customer_id: UUID) -> CustomerPublic:
+    """One customer."""
+    found = await handle(request, masterdata.get_customer, customer_id=customer_id)
+    return masterdata.customer_public(found)
+
+
+@staff.patch("/customers/{customer_id}")
+async def update_customer(
+    request: Request, _: StaffDep, customer_id: UUID, body: CustomerUpdate
+) -> CustomerPublic:
+    """Change a customer's name or our-reference."""
+    return await handle(request, masterdata.update_customer, customer_id=customer_id, body=body)
+
+
+@staff.post("/facilities", status_code=201)
+async def create_facility(request: Request, _: StaffDep, body: FacilityCreate) -> FacilityPublic:
+    """Create a facility for a customer."""
+    return await handle(request, masterdata.create_facility, body=body)
+
+
+@staff.get("/facilities")
+async def list_facilities(
+    request: Request,
+    _: StaffDep,
+    customer_id: UUID | None = None,
+    name: Text = None,
+    city: Text = None,
+    reference_number: Text = None,
+    category: Text = None,
+    active: bool | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[FacilityPublic]:
+    """The facility picker: filter by customer, name, city, reference number, category, active."""
+    filters = dict(
+        customer_id=customer_id,
+        name=name,
+        city=city,
+        reference_number=reference_number,
+        category=category,
+        active=active,
+    )
+    return await handle(
+        request, masterdata.list_facilities, filters=filters, cursor=cursor, limit=limit
+    )
+
+
+@staff.get("/facilities/{facility_id}")
+async def get_facility(request: Request, _: StaffDep, facility_id: UUID) -> FacilityPublic:
+    """One facility."""
+    found = await handle(request, masterdata.get_facility, facility_id=facility_id)
+    return masterdata.facility_public(found)
+
+
+@staff.patch("/facilities/{facility_id}")
+async def update_facility(
+    request: Request, _: StaffDep, facility_id: UUID, body: FacilityUpdate
+) -> FacilityPublic:
+    """Change a facility."""
+    return await handle(request, masterdata.update_facility, facility_id=facility_id, body=body)
+
+
+@customer.get("/facilities")
+async def my_facilities(request: Request, caller: AccountDep) -> Page[FacilityPublic]:
+    """The facilities linked to the calling account."""
+    return await handle(request, portal.linked_facilities, account_id=caller.account_id)
+
+
+@customer.get("/orders", response_model_exclude_unset=True)
+async def my_orders(
+    request: Request,
+    caller: AccountDep,
+    status: StatusFilter | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 25,
+) -> Page[PortalOrder]:
+    """Orders on the account's facilities and projects, newest first."""
+    return await handle(
+        request,
+        portal.list_orders,
+        account_id=caller.account_id,
+        status=status,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@customer.get("/orders/{order_id}", response_model_exclude_unset=True)
+async def my_order(request: Request, caller: AccountDep, order_id: UUID) -> PortalOrder:
+    """One order, with the account's and the portal's visibility rules applied."""
+    return await handle(request, portal.get_order, account_id=caller.account_id, order_id=order_id)

@@ -1,0 +1,108 @@
+"""Event handlers of the orders service: incoming event → rule → state + outgoing event."""
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kundonline_common.consumer import Handlers
+from kundonline_contracts import (
+    AccountChanged,
+    Event,
+    FaultAccepted,
+    FaultReported,
+    OrderChanged,
+    OrderCreated,
+    PortalSettingsChanged,
+    Row,
+)
+
+from .domain import OrderFromFault, order_for_accepted_fault, route_fault_report
+from .repository import OrdersRepository
+from .tables import Order
+
+
+class OrdersUnit(Protocol):
+    repo: OrdersRepository
+
+    def publish(self, event: Event) -> None: ...
+
+
+async def on_fault_reported(uow: OrdersUnit, event: FaultReported) -> None:
+    decision = route_fault_report(event)
+    if decision is not None:
+        await create_order_from_fault(uow, decision)
+
+
+async def on_fault_accepted(uow: OrdersUnit, event: FaultAccepted) -> None:
+    await create_order_from_fault(uow, order_for_accepted_fault(event))
+
+
+async def create_order_from_fault(uow: OrdersUnit, decision: OrderFromFault) -> Order | None:
+    """One order per fault: a redelivered or repeated decision finds the first one."""
+    if await uow.repo.order_for_fault(decision.fault_id) is not None:
+        return None
+    order = Order(
+        order_number=await uow.repo.next_order_number(),
+        fault_id=decision.fault_id,
+        customer_id=decision.customer_id,
+        facility_id=decision.facility_id,
+        project_id=decision.project_id,
+        description=decision.description,
+        origin=decision.origin,
+        status="planned",
+    )
+    uow.repo.add(order)
+    uow.publish(order_created(order))
+    return order
+
+
+async def on_account_changed(uow: OrdersUnit, event: AccountChanged) -> None:
+    await uow.repo.save_account(event)
+
+
+async def on_settings_changed(uow: OrdersUnit, event: PortalSettingsChanged) -> None:
+    await uow.repo.save_settings(event.settings)
+
+
+def order_created(order: Order) -> OrderCreated:
+    return OrderCreated(
+        order_id=order.id,
+        order_number=order.order_number,
+        fault_id=order.fault_id,
+        customer_id=order.customer_id,
+        facility_id=order.facility_id,
+        project_id=order.project_id,
+        status="planned",
+        description=order.description,
+        planned_start=order.planned_start,
+        created_at=order.created_at,
+        origin=order.origin,  # type: ignore[arg-type]
+    )
+
+
+def order_changed(order: Order) -> OrderChanged:
+    return OrderChanged(
+        order_id=order.id,
+        order_number=order.order_number,
+        fault_id=order.fault_id,
+        customer_id=order.customer_id,
+        facility_id=order.facility_id,
+        project_id=order.project_id,
+        status=order.status,  # type: ignore[arg-type]
+        description=order.description,
+        planned_start=order.planned_start,
+        planned_end=order.planned_end,
+        performed_action=order.performed_action,
+        rows=tuple(Row.model_validate(row) for row in order.rows),
+        value=order.value,
+        changed_at=datetime.now(UTC),
+    )
+
+
+EVENT_HANDLERS: Handlers = {
+    FaultReported: on_fault_reported,  # type: ignore[dict-item]
+    FaultAccepted: on_fault_accepted,  # type: ignore[dict-item]
+    AccountChanged: on_account_changed,  # type: ignore[dict-item]
+    PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
+}
+
+__all__: list[Any] = ["EVENT_HANDLERS", "create_order_from_fault", "order_changed", "order_created"]

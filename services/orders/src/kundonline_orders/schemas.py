@@ -1,0 +1,107 @@
+"""Request and reply bodies of the orders service; table models are never returned raw."""
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kundonline_contracts import OrderStatus, OurReference, Row
+
+Name = Field(min_length=1, max_length=200)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerCreate(_Body):
+    name: str = Name
+    our_reference: OurReference | None = None
+
+
+class CustomerUpdate(_Body):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    our_reference: OurReference | None = None
+
+
+class CustomerPublic(BaseModel):
+    id: UUID
+    name: str
+    our_reference: OurReference | None
+
+
+class FacilityCreate(_Body):
+    customer_id: UUID
+    name: str = Name
+    address: str = Field("", max_length=300)
+    city: str = Field("", max_length=100)
+    reference_number: str = Field("", max_length=100)
+    categories: list[str] = Field(default_factory=list, max_length=50)
+    active: bool = True
+
+
+class FacilityUpdate(_Body):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    address: str | None = Field(None, max_length=300)
+    city: str | None = Field(None, max_length=100)
+    reference_number: str | None = Field(None, max_length=100)
+    categories: list[str] | None = Field(None, max_length=50)
+    active: bool | None = None
+
+
+class FacilityPublic(BaseModel):
+    id: UUID
+    customer_id: UUID
+    name: str
+    address: str
+    city: str
+    reference_number: str
+    categories: list[str]
+    active: bool
+
+
+class OrderPublic(BaseModel):
+    """An order as staff see it: everything."""
+
+    id: UUID
+    order_number: int
+    status: OrderStatus
+    customer_id: UUID
+    facility_id: UUID | None
+    project_id: UUID | None
+    fault_id: UUID | None
+    origin: str
+    description: str
+    planned_start: datetime | None
+    planned_end: datetime | None
+    performed_action: str | None
+    rows: list[Row]
+    value: Decimal
+    created_at: datetime
+
+
+class PortalRow(BaseModel):
+    article: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    purchase_price: Decimal | None = None
+
+
+class PortalOrder(BaseModel):
+    """An order as a customer sees it; a hidden field is absent, not null."""
+
+    id: UUID
+    order_number: int
+    status: OrderStatus
+    facility_id: UUID | None
+    project_id: UUID | None
+    fault_id: UUID | None
+    description: str
+    planned_start: datetime | None
+    planned_end: datetime | None
+    created_at: datetime
+    performed_action: str | None = None
+    rows: list[PortalRow] | None = None
+    value: Decimal | None = None

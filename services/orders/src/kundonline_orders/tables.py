@@ -1,0 +1,149 @@
+"""The orders service's tables: master data, orders, and projections of accounts and settings."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from kundonline_common.tables import PLUMBING_TABLES, utcnow
+
+
+def _when(**kw: Any) -> Any:
+    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+
+
+def _money(**kw: Any) -> Any:
+    return Field(sa_type=sa.Numeric(14, 2), **kw)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    name: str = Field(index=True)
+    our_reference_name: str | None = None
+    our_reference_email: str | None = None
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Facility(SQLModel, table=True):
+    __tablename__ = "facilities"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    customer_id: UUID = Field(index=True)
+    name: str
+    address: str = ""
+    city: str = ""
+    reference_number: str = ""
+    categories: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # "|hvac|kyla|": lets one LIKE find a category on SQLite and PostgreSQL alike.
+    category_index: str = ""
+    active: bool = True
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+def category_token(category: str) -> str:
+    return f"|{category.strip().lower()}|"
+
+
+def category_index(categories: list[str]) -> str:
+    return "|" + "|".join(c.strip().lower() for c in categories) + "|" if categories else ""
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "projects"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    customer_id: UUID = Field(index=True)
+    name: str
+    active: bool = True
+    rows: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.Index("ix_orders_facility_created", "facility_id", "created_at"),
+        sa.Index("ix_orders_project_created", "project_id", "created_at"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    order_number: int = Field(unique=True)
+    # The natural idempotency key of routing: one order per fault, whatever is redelivered.
+    fault_id: UUID | None = Field(default=None, unique=True)
+    customer_id: UUID = Field(index=True)
+    facility_id: UUID | None = None
+    project_id: UUID | None = None
+    status: str = "planned"
+    description: str = ""
+    planned_start: datetime | None = _when(default=None)
+    planned_end: datetime | None = _when(default=None)
+    performed_action: str | None = None
+    origin: str = "staff"
+    rows: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    value: Decimal = _money(default=Decimal("0"))
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class AccountView(SQLModel, table=True):
+    """What orders knows of a portal account, from AccountChanged."""
+
+    __tablename__ = "account_view"
+
+    account_id: UUID = Field(primary_key=True)
+    customer_id: UUID
+    active: bool = True
+    hide_performed_action: bool = False
+    show_purchase_prices_on_projects: bool = False
+    show_purchase_price_on_order_rows: bool = False
+
+
+class AccountFacility(SQLModel, table=True):
+    __tablename__ = "account_facilities"
+
+    account_id: UUID = Field(primary_key=True)
+    facility_id: UUID = Field(primary_key=True, index=True)
+
+
+class AccountProject(SQLModel, table=True):
+    __tablename__ = "account_projects"
+
+    account_id: UUID = Field(primary_key=True)
+    project_id: UUID = Field(primary_key=True, index=True)
+
+
+class SettingsView(SQLModel, table=True):
+    __tablename__ = "settings_view"
+
+    id: str = Field(default="portal", primary_key=True)
+    document: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class Counter(SQLModel, table=True):
+    """Order numbers on SQLite, which has no sequences; PostgreSQL uses order_number_seq."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True)
+    value: int = 0
+
+
+TABLES = frozenset(
+    {
+        "customers",
+        "facilities",
+        "projects",
+        "orders",
+        "account_view",
+        "account_facilities",
+        "account_projects",
+        "settings_view",
+        "counters",
+        *PLUMBING_TABLES,
+    }
+)
