@@ -1,7 +1,7 @@
 """Event handlers of the orders service: incoming event → rule → state + outgoing event."""
 
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from kundonline_common.consumer import Handlers
 from kundonline_contracts import (
@@ -104,5 +104,3 @@ EVENT_HANDLERS: Handlers = {
     AccountChanged: on_account_changed,  # type: ignore[dict-item]
     PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
 }
-
-__all__: list[Any] = ["EVENT_HANDLERS", "create_order_from_fault", "order_changed", "order_created"]

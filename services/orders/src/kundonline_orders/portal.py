@@ -8,12 +8,13 @@ from sqlalchemy import or_, select
 
 from kundonline_common.errors import NotFound
 from kundonline_common.pagination import Page, keyset_page
+from kundonline_common.projections import AccountView
 from kundonline_common.uow import UnitOfWork
 from kundonline_contracts import PortalSettings
 
 from .repository import OrdersRepository
 from .schemas import FacilityPublic, PortalOrder, PortalRow
-from .tables import AccountView, Facility, Order
+from .tables import Facility, Order
 
 Uow = UnitOfWork[OrdersRepository]
 

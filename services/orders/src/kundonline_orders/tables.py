@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from kundonline_common.projections import PROJECTION_TABLES
 from kundonline_common.tables import PLUMBING_TABLES, utcnow
 
 
@@ -90,40 +91,6 @@ class Order(SQLModel, table=True):
     updated_at: datetime = _when(default_factory=utcnow)
 
 
-class AccountView(SQLModel, table=True):
-    """What orders knows of a portal account, from AccountChanged."""
-
-    __tablename__ = "account_view"
-
-    account_id: UUID = Field(primary_key=True)
-    customer_id: UUID
-    active: bool = True
-    hide_performed_action: bool = False
-    show_purchase_prices_on_projects: bool = False
-    show_purchase_price_on_order_rows: bool = False
-
-
-class AccountFacility(SQLModel, table=True):
-    __tablename__ = "account_facilities"
-
-    account_id: UUID = Field(primary_key=True)
-    facility_id: UUID = Field(primary_key=True, index=True)
-
-
-class AccountProject(SQLModel, table=True):
-    __tablename__ = "account_projects"
-
-    account_id: UUID = Field(primary_key=True)
-    project_id: UUID = Field(primary_key=True, index=True)
-
-
-class SettingsView(SQLModel, table=True):
-    __tablename__ = "settings_view"
-
-    id: str = Field(default="portal", primary_key=True)
-    document: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-
-
 class Counter(SQLModel, table=True):
     """Order numbers on SQLite, which has no sequences; PostgreSQL uses order_number_seq."""
 
@@ -139,11 +106,8 @@ TABLES = frozenset(
         "facilities",
         "projects",
         "orders",
-        "account_view",
-        "account_facilities",
-        "account_projects",
-        "settings_view",
         "counters",
         *PLUMBING_TABLES,
+        *PROJECTION_TABLES,
     }
 )

@@ -1,0 +1,168 @@
+"""What customers and staff do with fault reports; each runs in one unit of work."""
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+
+from kundonline_common import projections
+from kundonline_common.errors import Conflict, NotFound
+from kundonline_common.pagination import Page, keyset_page
+from kundonline_common.tables import utcnow
+from kundonline_common.tokens import Caller
+from kundonline_common.uow import UnitOfWork
+from kundonline_contracts import Contact, FaultAccepted, FaultRejected, FaultReported
+
+from .domain import ACCEPTED, QUEUED, REJECTED, next_step
+from .repository import FaultsRepository
+from .schemas import FaultQueue, FaultReport, ReportReceipt
+from .tables import Fault
+from .views import customer_fault, staff_fault
+
+Uow = UnitOfWork[FaultsRepository]
+
+
+async def report_fault(*, uow: Uow, caller: Caller, body: FaultReport) -> ReportReceipt:
+    """A customer reports a fault on one of its linked facilities or projects."""
+    account = await uow.repo.account(caller.account_id)
+    kind, target = (
+        (projections.FACILITY, body.facility_id)
+        if body.facility_id
+        else (projections.PROJECT, body.project_id)
+    )
+    if account is None or not await uow.repo.is_linked(account.account_id, kind, target):
+        raise NotFound(f"No such {kind}.")
+    # The flag as auth knows it now, carried by the gateway's token: the routing
+    # decision uses the flag the reporter had at the moment of reporting.
+    order_direct = bool(caller.flags.get("order_direct", account.order_direct))
+    fault = Fault(
+        account_id=account.account_id,
+        customer_id=account.customer_id,
+        facility_id=body.facility_id,
+        project_id=body.project_id,
+        description=body.description,
+        contact_name=body.contact.name,
+        contact_phone=body.contact.phone,
+        contact_email=str(body.contact.email) if body.contact.email else None,
+        order_direct=order_direct,
+    )
+    uow.repo.add(fault)
+    uow.publish(fault_reported(fault))
+    return ReportReceipt(**customer_fault(fault).model_dump(), next_step=next_step(order_direct))
+
+
+def fault_reported(fault: Fault) -> FaultReported:
+    return FaultReported(
+        fault_id=fault.id,
+        account_id=fault.account_id,
+        customer_id=fault.customer_id,
+        facility_id=fault.facility_id,
+        project_id=fault.project_id,
+        description=fault.description,
+        contact=Contact(
+            name=fault.contact_name, phone=fault.contact_phone, email=fault.contact_email
+        ),
+        reported_at=fault.reported_at,
+        order_direct=fault.order_direct,
+    )
+
+
+async def list_customer_faults(
+    *, uow: Uow, account_id: UUID, cursor: str | None, limit: int
+) -> Page:
+    settings = await uow.repo.settings()
+    where = await uow.repo.visible_condition(account_id, settings.hide_cancelled)
+    rows, next_cursor = await _newest_first(uow, select(Fault).where(where), cursor, limit)
+    return Page(items=[customer_fault(f) for f in rows], next_cursor=next_cursor)
+
+
+async def get_customer_fault(*, uow: Uow, account_id: UUID, fault_id: UUID) -> Fault:
+    settings = await uow.repo.settings()
+    where = await uow.repo.visible_condition(account_id, settings.hide_cancelled)
+    fault = await uow.session.scalar(select(Fault).where(Fault.id == fault_id, where))
+    if fault is None:
+        raise NotFound("No such fault report.")
+    return fault
+
+
+async def staff_queue(*, uow: Uow, status: str, cursor: str | None, limit: int) -> FaultQueue:
+    """The triage queue ("Felanmälningar (N)"), oldest first so nothing waits forever."""
+    query = select(Fault).where(Fault.status == status)
+    if status == QUEUED:
+        query = query.where(Fault.order_direct.is_(False))
+    rows, next_cursor = await keyset_page(
+        uow.session,
+        query,
+        key=Fault.reported_at,
+        id_column=Fault.id,
+        cursor=cursor,
+        limit=limit,
+        key_of=lambda f: f.reported_at.isoformat(),
+        parse_key=datetime.fromisoformat,
+    )
+    total = await uow.repo.count_queue(status)
+    return FaultQueue(items=[staff_fault(f) for f in rows], next_cursor=next_cursor, total=total)
+
+
+async def _newest_first(uow: Uow, query: object, cursor: str | None, limit: int) -> tuple:
+    return await keyset_page(
+        uow.session,
+        query,
+        key=Fault.reported_at,
+        id_column=Fault.id,
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+        key_of=lambda f: f.reported_at.isoformat(),
+        parse_key=datetime.fromisoformat,
+    )
+
+
+async def _handled_fault(uow: Uow, fault_id: UUID, won: bool) -> Fault:
+    fault = await uow.repo.get(fault_id)
+    if fault is None:
+        raise NotFound("No such fault report.")
+    if not won:
+        raise Conflict("The fault report has already been handled.", code="already_handled")
+    await uow.session.refresh(fault)
+    return fault
+
+
+async def accept_fault(*, uow: Uow, caller: Caller, fault_id: UUID) -> Fault:
+    """Staff choose "create order"; the orders service creates it from FaultAccepted."""
+    at = utcnow()
+    won = await uow.repo.handle_once(
+        fault_id, status=ACCEPTED, handled_by=caller.subject, handled_at=at
+    )
+    fault = await _handled_fault(uow, fault_id, won)
+    uow.publish(
+        FaultAccepted(
+            fault_id=fault.id,
+            accepted_by=caller.subject,
+            accepted_at=at,
+            account_id=fault.account_id,
+            customer_id=fault.customer_id,
+            facility_id=fault.facility_id,
+            project_id=fault.project_id,
+            description=fault.description,
+        )
+    )
+    return fault
+
+
+async def reject_fault(*, uow: Uow, caller: Caller, fault_id: UUID, reason: str) -> Fault:
+    at = utcnow()
+    won = await uow.repo.handle_once(
+        fault_id, status=REJECTED, reason=reason, handled_by=caller.subject, handled_at=at
+    )
+    fault = await _handled_fault(uow, fault_id, won)
+    uow.publish(
+        FaultRejected(
+            fault_id=fault.id,
+            reason=reason,
+            rejected_by=caller.subject,
+            rejected_at=at,
+            account_id=fault.account_id,
+        )
+    )
+    return fault

@@ -1,0 +1,5 @@
+from kundonline_common.settings import CommonSettings
+
+
+class FaultsSettings(CommonSettings):
+    faults_database_url: str = "sqlite+aiosqlite:///./.run/data/faults.db"

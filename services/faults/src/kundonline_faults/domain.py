@@ -1,0 +1,24 @@
+"""Pure rules of fault handling."""
+
+from .schemas import CustomerStatus, NextStep
+
+QUEUED = "new"
+ACCEPTED = "accepted"
+ORDER_CREATED = "order_created"
+REJECTED = "rejected"
+
+
+def customer_status(status: str) -> CustomerStatus:
+    """An accepted fault waits for its order; to the customer it is still new."""
+    if status in (ORDER_CREATED, REJECTED):
+        return status  # type: ignore[return-value]
+    return "new"
+
+
+def next_step(order_direct: bool) -> NextStep:
+    return "order_created" if order_direct else "awaiting_handling"
+
+
+def in_staff_queue(status: str, order_direct: bool) -> bool:
+    """Order direkt reports never wait for staff; the others wait until handled once."""
+    return status == QUEUED and not order_direct

@@ -1,0 +1,71 @@
+"""Data access for the faults service."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kundonline_common import projections
+from kundonline_common.projections import ProjectionStore
+
+from .domain import QUEUED, REJECTED
+from .tables import Fault
+
+
+class FaultsRepository(ProjectionStore):
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, fault: Fault) -> None:
+        self.session.add(fault)
+
+    async def get(self, fault_id: UUID) -> Fault | None:
+        return await self.session.get(Fault, fault_id)
+
+    async def is_linked(self, account_id: UUID, kind: str, target_id: UUID) -> bool:
+        return target_id in await projections.linked_ids(self.session, account_id, kind)
+
+    async def handle_once(self, fault_id: UUID, **values: Any) -> bool:
+        """Move a queued fault on; False if someone else handled it first.
+
+        The status condition in the UPDATE itself is what makes two simultaneous
+        handlers produce one winner: the loser's UPDATE matches no row.
+        """
+        result = await self.session.execute(
+            update(Fault)
+            .where(Fault.id == fault_id, Fault.status == QUEUED, Fault.order_direct.is_(False))
+            .values(**values)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def visible_condition(self, account_id: UUID, hide_rejected: bool) -> Any:
+        facilities = await projections.linked_ids(self.session, account_id, projections.FACILITY)
+        project_ids = await projections.linked_ids(self.session, account_id, projections.PROJECT)
+        where = or_(
+            Fault.account_id == account_id,
+            Fault.facility_id.in_(facilities),
+            Fault.project_id.in_(project_ids),
+        )
+        return where & (Fault.status != REJECTED) if hide_rejected else where
+
+    async def count_queue(self, status: str) -> int:
+        query = select(func.count()).select_from(Fault).where(Fault.status == status)
+        if status == QUEUED:
+            query = query.where(Fault.order_direct.is_(False))
+        return int(await self.session.scalar(query) or 0)
+
+    async def mark_order_created(
+        self, fault_id: UUID, order_id: UUID, order_number: int, at: datetime
+    ) -> None:
+        await self.session.execute(
+            update(Fault)
+            .where(Fault.id == fault_id)
+            .values(
+                status="order_created",
+                order_id=order_id,
+                order_number=order_number,
+                handled_at=func.coalesce(Fault.handled_at, at),
+            )
+        )

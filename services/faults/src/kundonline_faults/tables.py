@@ -1,0 +1,46 @@
+"""The faults service's tables: fault reports and what it knows of accounts and settings."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from kundonline_common.projections import PROJECTION_TABLES
+from kundonline_common.tables import PLUMBING_TABLES, utcnow
+
+
+def _when(**kw: Any) -> Any:
+    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+
+
+class Fault(SQLModel, table=True):
+    __tablename__ = "faults"
+    __table_args__ = (
+        sa.Index("ix_faults_status_reported", "status", "reported_at"),
+        sa.Index("ix_faults_facility_reported", "facility_id", "reported_at"),
+        sa.Index("ix_faults_project_reported", "project_id", "reported_at"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    account_id: UUID = Field(index=True)
+    customer_id: UUID
+    facility_id: UUID | None = None
+    project_id: UUID | None = None
+    description: str
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str | None = None
+    order_direct: bool = False
+    # new → accepted → order_created, or new → rejected; order direkt goes new → order_created.
+    status: str = "new"
+    order_id: UUID | None = None
+    order_number: int | None = None
+    reason: str | None = None
+    handled_by: str | None = None
+    handled_at: datetime | None = _when(default=None)
+    reported_at: datetime = _when(default_factory=utcnow)
+
+
+TABLES = frozenset({"faults", *PLUMBING_TABLES, *PROJECTION_TABLES})
