@@ -86,7 +86,17 @@ def require_account(caller: Annotated[Caller, Depends(current_caller)]) -> Calle
     return caller
 
 
+def require_system(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    """The gateway itself, e.g. while logging someone in."""
+    if caller.role != "system":
+        raise Forbidden("Internal only.")
+    return caller
+
+
+SYSTEM = Caller(subject="gateway", role="system", name="gateway")
+
 CallerDep = Annotated[Caller, Depends(current_caller)]
 StaffDep = Annotated[Caller, Depends(require_staff)]
 AdminDep = Annotated[Caller, Depends(require_admin)]
 AccountDep = Annotated[Caller, Depends(require_account)]
+SystemDep = Annotated[Caller, Depends(require_system)]

@@ -1,0 +1,118 @@
+"""Staff commands on portal accounts and their links; every change publishes full state."""
+
+from uuid import UUID
+
+from sqlalchemy import func, or_, select
+
+from kundonline_common.errors import Conflict, Invalid, NotFound
+from kundonline_common.pagination import Page, keyset_page
+from kundonline_common.tables import utcnow
+from kundonline_common.uow import UnitOfWork
+
+from .passwords import check_policy, hash_password
+from .repository import AuthRepository
+from .schemas import AccountCreate, AccountFlags, AccountPublic, Me
+from .tables import Account
+
+Uow = UnitOfWork[AuthRepository]
+
+
+async def public(uow: Uow, account: Account) -> AccountPublic:
+    state = await uow.repo.account_changed(account)
+    return AccountPublic(
+        id=account.id,
+        created_at=account.created_at,
+        **state.model_dump(exclude={"account_id", "deleted"}),
+    )
+
+
+async def get_account(*, uow: Uow, account_id: UUID) -> Account:
+    account = await uow.repo.account(account_id)
+    if account is None:
+        raise NotFound("No such account.")
+    return account
+
+
+async def read_account(*, uow: Uow, account_id: UUID) -> AccountPublic:
+    return await public(uow, await get_account(uow=uow, account_id=account_id))
+
+
+async def create_account(*, uow: Uow, body: AccountCreate) -> AccountPublic:
+    password = body.password.get_secret_value()
+    check_policy(password, body.username)
+    if not await uow.repo.customer_exists(body.customer_id):
+        raise Invalid("The customer does not exist.", code="unknown_customer")
+    if await uow.repo.username_taken(body.username):
+        raise Conflict("The username is taken.", code="username_taken")
+    account = Account(
+        **body.model_dump(exclude={"password", "email"}),
+        email=str(body.email) if body.email else None,
+        password_hash=hash_password(password),
+    )
+    uow.repo.add(account)
+    await uow.session.flush()
+    uow.publish(await uow.repo.account_changed(account))
+    return await public(uow, account)
+
+
+async def list_accounts(
+    *, uow: Uow, q: str | None, customer_id: UUID | None, cursor: str | None, limit: int
+) -> Page[AccountPublic]:
+    query = select(Account)
+    if q:
+        needle = f"%{q.lower()}%"
+        query = query.where(
+            or_(func.lower(Account.name).like(needle), func.lower(Account.username).like(needle))
+        )
+    if customer_id:
+        query = query.where(Account.customer_id == customer_id)
+    rows, next_cursor = await keyset_page(
+        uow.session,
+        query,
+        key=Account.name,
+        id_column=Account.id,
+        cursor=cursor,
+        limit=limit,
+        key_of=lambda a: a.name,
+    )
+    return Page(items=[await public(uow, a) for a in rows], next_cursor=next_cursor)
+
+
+async def link(*, uow: Uow, account_id: UUID, kind: str, ids: list[UUID]) -> list[UUID]:
+    """Replace the account's facility or project set; only existing ids of its customer."""
+    account = await get_account(uow=uow, account_id=account_id)
+    wanted = sorted(set(ids))
+    known = {
+        t.id
+        for t in await uow.repo.known_targets(kind, wanted)
+        if t.customer_id == account.customer_id
+    }
+    unknown = [str(i) for i in wanted if i not in known]
+    if unknown:
+        raise Invalid(
+            f"Unknown {kind} ids for this customer.", code=f"unknown_{kind}", details=unknown
+        )
+    await uow.repo.replace_grants(account.id, kind, wanted)
+    account.updated_at = utcnow()
+    uow.publish(await uow.repo.account_changed(account))
+    return wanted
+
+
+async def links(*, uow: Uow, account_id: UUID, kind: str) -> list[UUID]:
+    account = await get_account(uow=uow, account_id=account_id)
+    return await uow.repo.grants(account.id, kind)
+
+
+async def me(*, uow: Uow, account_id: UUID) -> Me:
+    account = await get_account(uow=uow, account_id=account_id)
+    settings = await uow.repo.settings()
+    return Me(
+        id=account.id,
+        customer_id=account.customer_id,
+        name=account.name,
+        username=account.username,
+        email=account.email,
+        language=account.language,
+        flags=AccountFlags.model_validate(account, from_attributes=True),
+        tabs={"statistics": settings.show_statistics, "calendar": settings.show_calendar},
+    )

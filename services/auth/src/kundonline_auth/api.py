@@ -1,0 +1,150 @@
+"""HTTP routes of the auth service, behind the gateway."""
+
+from importlib.metadata import version
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+
+from kundonline_common.handle import handle
+from kundonline_common.pagination import Page
+from kundonline_common.tokens import AccountDep, AdminDep, StaffDep, SystemDep
+from kundonline_contracts import PortalSettings
+
+from . import accounts, portal_settings, sessions
+from .repository import FACILITY, PROJECT
+from .schemas import (
+    About,
+    AccountCreate,
+    AccountPublic,
+    FacilityLinks,
+    LoginReply,
+    LoginRequest,
+    Me,
+    ProjectLinks,
+    Resolved,
+    SessionToken,
+)
+
+internal = APIRouter(prefix="/internal", tags=["internal"])
+customer = APIRouter(prefix="/api", tags=["portal"])
+staff = APIRouter(prefix="/admin/api", tags=["staff"])
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+
+
+@internal.post("/login")
+async def login(request: Request, _: SystemDep, body: LoginRequest) -> LoginReply:
+    """Check a username and password and open a session."""
+    token, expires_in, caller = await handle(
+        request,
+        sessions.login,
+        realm=body.realm,
+        username=body.username,
+        password=body.password.get_secret_value(),
+        absolute_hours=request.app.state.settings.session_absolute_hours,
+    )
+    return LoginReply(token=token, expires_in=expires_in, caller=caller)
+
+
+@internal.post("/resolve")
+async def resolve(request: Request, _: SystemDep, body: SessionToken) -> Resolved:
+    """Who is behind a session token; 401 once it has ended."""
+    caller, expires_in = await handle(request, sessions.resolve, token=body.token)
+    return Resolved(caller=caller, expires_in=expires_in)
+
+
+@internal.post("/logout", status_code=204)
+async def logout(request: Request, _: SystemDep, body: SessionToken) -> None:
+    """End a session at once."""
+    await handle(request, sessions.logout, token=body.token)
+
+
+@customer.get("/me")
+async def me(request: Request, caller: AccountDep) -> Me:
+    """The account's profile, flags and visible tabs."""
+    return await handle(request, accounts.me, account_id=caller.account_id)
+
+
+@staff.post("/accounts", status_code=201)
+async def create_account(request: Request, _: AdminDep, body: AccountCreate) -> AccountPublic:
+    """Create a portal account for a customer."""
+    return await handle(request, accounts.create_account, body=body)
+
+
+@staff.get("/accounts")
+async def list_accounts(
+    request: Request,
+    _: StaffDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    customer_id: UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AccountPublic]:
+    """Accounts, searchable by name or username, or by customer."""
+    return await handle(
+        request, accounts.list_accounts, q=q, customer_id=customer_id, cursor=cursor, limit=limit
+    )
+
+
+@staff.get("/accounts/{account_id}")
+async def get_account(request: Request, _: StaffDep, account_id: UUID) -> AccountPublic:
+    """One account with its flags and links."""
+
+    return await handle(request, accounts.read_account, account_id=account_id)
+
+
+@staff.get("/accounts/{account_id}/facilities")
+async def get_facility_links(request: Request, _: StaffDep, account_id: UUID) -> FacilityLinks:
+    """The facilities the account includes ("Ingår")."""
+    ids = await handle(request, accounts.links, account_id=account_id, kind=FACILITY)
+    return FacilityLinks(facility_ids=ids)
+
+
+@staff.put("/accounts/{account_id}/facilities")
+async def put_facility_links(
+    request: Request, _: AdminDep, account_id: UUID, body: FacilityLinks
+) -> FacilityLinks:
+    """Replace the account's facility set."""
+    ids = await handle(
+        request, accounts.link, account_id=account_id, kind=FACILITY, ids=body.facility_ids
+    )
+    return FacilityLinks(facility_ids=ids)
+
+
+@staff.get("/accounts/{account_id}/projects")
+async def get_project_links(request: Request, _: StaffDep, account_id: UUID) -> ProjectLinks:
+    """The projects the account includes."""
+    ids = await handle(request, accounts.links, account_id=account_id, kind=PROJECT)
+    return ProjectLinks(project_ids=ids)
+
+
+@staff.put("/accounts/{account_id}/projects")
+async def put_project_links(
+    request: Request, _: AdminDep, account_id: UUID, body: ProjectLinks
+) -> ProjectLinks:
+    """Replace the account's project set."""
+    ids = await handle(
+        request, accounts.link, account_id=account_id, kind=PROJECT, ids=body.project_ids
+    )
+    return ProjectLinks(project_ids=ids)
+
+
+@staff.get("/settings")
+async def get_settings(request: Request, _: StaffDep) -> PortalSettings:
+    """The general settings."""
+    return await handle(request, portal_settings.get_settings)
+
+
+@staff.put("/settings")
+async def put_settings(request: Request, _: AdminDep, body: PortalSettings) -> PortalSettings:
+    """Replace the general settings; every service gets them through the settings topic."""
+    return await handle(request, portal_settings.put_settings, settings=body)
+
+
+@staff.get("/about")
+async def about(request: Request, _: StaffDep) -> About:
+    """The portal address and the version."""
+    settings = await handle(request, portal_settings.get_settings)
+    return About(public_url=settings.public_url, version=version("kundonline-auth"))

@@ -1,0 +1,36 @@
+"""First start: an administrator from the environment and a published settings document."""
+
+import logging
+
+from sqlalchemy import func, select
+
+from kundonline_common.uow import UnitOfWork
+from kundonline_contracts import PortalSettingsChanged
+
+from .config import AuthSettings
+from .passwords import hash_password
+from .repository import AuthRepository
+from .tables import PortalSettingsRow, StaffUser
+
+log = logging.getLogger(__name__)
+
+
+async def bootstrap(uow: UnitOfWork[AuthRepository], settings: AuthSettings) -> None:
+    if not await uow.session.scalar(select(func.count()).select_from(StaffUser)):
+        if settings.admin_password is None:
+            log.warning("no staff user exists and KUNDONLINE_ADMIN_PASSWORD is not set")
+        else:
+            uow.repo.add(
+                StaffUser(
+                    username=settings.admin_username,
+                    name=settings.admin_username,
+                    role="admin",
+                    password_hash=hash_password(settings.admin_password.get_secret_value()),
+                )
+            )
+            log.info("created administrator %s", settings.admin_username)
+    if await uow.session.get(PortalSettingsRow, "portal") is None:
+        # Publishing the defaults once gives every service a settings document to start from.
+        document = await uow.repo.settings()
+        await uow.repo.save_settings(document)
+        uow.publish(PortalSettingsChanged(settings=document))

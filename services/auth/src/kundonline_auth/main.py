@@ -1,0 +1,49 @@
+"""The auth service application: `uvicorn --factory kundonline_auth.main:create_app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from kundonline_common.app import create_service_app
+from kundonline_common.logs import configure_logging
+from kundonline_common.runtime import EventRuntime
+
+from .api import customer, internal, staff
+from .bootstrap import bootstrap
+from .config import AuthSettings
+from .handlers import EVENT_HANDLERS
+from .repository import AuthRepository
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: AuthSettings | None = None) -> FastAPI:
+    settings = settings or AuthSettings()
+    configure_logging(settings.log_level, "auth")
+
+    def runtime() -> EventRuntime:
+        return EventRuntime(
+            service="auth",
+            settings=settings,
+            database_url=settings.auth_database_url,
+            migrations=MIGRATIONS,
+            handlers=EVENT_HANDLERS,
+            repositories=AuthRepository,
+        )
+
+    @asynccontextmanager
+    async def first_start(app: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:
+        app.state.settings = settings
+        async with runtime.unit_of_work() as uow:
+            await bootstrap(uow, settings)
+        yield
+
+    return create_service_app(
+        title="KundOnline auth",
+        settings=settings,
+        runtime_factory=runtime,
+        routers=[internal, customer, staff],
+        extra=first_start,
+    )

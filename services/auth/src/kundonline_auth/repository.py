@@ -1,0 +1,91 @@
+"""Data access for the auth service."""
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kundonline_contracts import AccountChanged, PortalSettings
+
+from .tables import Account, Grant, KnownCustomer, KnownTarget, PortalSettingsRow, StaffUser
+
+FACILITY = "facility"
+PROJECT = "project"
+
+
+class AuthRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, row: Any) -> None:
+        self.session.add(row)
+
+    async def login_subject(self, realm: str, username: str) -> StaffUser | Account | None:
+        model = StaffUser if realm == "staff" else Account
+        return await self.session.scalar(select(model).where(model.username == username))
+
+    async def subject(self, realm: str, subject_id: UUID) -> StaffUser | Account | None:
+        return await self.session.get(StaffUser if realm == "staff" else Account, subject_id)
+
+    async def require_login_allowed(self, realm: str) -> None:
+        """Portal logins need a valid license; the license arrives with its own issue."""
+
+    async def account(self, account_id: UUID) -> Account | None:
+        return await self.session.get(Account, account_id)
+
+    async def username_taken(self, username: str) -> bool:
+        return (
+            await self.session.scalar(select(Account.id).where(Account.username == username))
+        ) is not None
+
+    async def grants(self, account_id: UUID, kind: str) -> list[UUID]:
+        rows = await self.session.scalars(
+            select(Grant.target_id)
+            .where(Grant.account_id == account_id, Grant.kind == kind)
+            .order_by(Grant.target_id)
+        )
+        return list(rows)
+
+    async def replace_grants(self, account_id: UUID, kind: str, ids: list[UUID]) -> None:
+        await self.session.execute(
+            delete(Grant).where(Grant.account_id == account_id, Grant.kind == kind)
+        )
+        self.session.add_all([Grant(account_id=account_id, kind=kind, target_id=i) for i in ids])
+
+    async def known_targets(self, kind: str, ids: list[UUID]) -> list[KnownTarget]:
+        rows = await self.session.scalars(
+            select(KnownTarget).where(KnownTarget.kind == kind, KnownTarget.id.in_(ids))
+        )
+        return list(rows)
+
+    async def customer_exists(self, customer_id: UUID) -> bool:
+        return await self.session.get(KnownCustomer, customer_id) is not None
+
+    async def settings(self) -> PortalSettings:
+        row = await self.session.get(PortalSettingsRow, "portal")
+        return PortalSettings.model_validate(row.document) if row else PortalSettings()
+
+    async def save_settings(self, settings: PortalSettings) -> None:
+        await self.session.merge(
+            PortalSettingsRow(id="portal", document=settings.model_dump(mode="json"))
+        )
+
+    async def account_changed(self, account: Account, *, deleted: bool = False) -> AccountChanged:
+        """The account's full state, as every other service keeps it."""
+        return AccountChanged(
+            account_id=account.id,
+            customer_id=account.customer_id,
+            name=account.name,
+            username=account.username,
+            email=account.email,
+            language=account.language,  # type: ignore[arg-type]
+            active=account.active,
+            order_direct=account.order_direct,
+            hide_performed_action=account.hide_performed_action,
+            show_purchase_prices_on_projects=account.show_purchase_prices_on_projects,
+            show_purchase_price_on_order_rows=account.show_purchase_price_on_order_rows,
+            facility_ids=tuple(await self.grants(account.id, FACILITY)),
+            project_ids=tuple(await self.grants(account.id, PROJECT)),
+            deleted=deleted,
+        )

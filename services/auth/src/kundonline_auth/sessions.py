@@ -1,0 +1,115 @@
+"""Logins and sessions: sliding inactivity timeout, absolute lifetime, instant revocation."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from sqlalchemy import update
+
+from kundonline_common.errors import Unauthorized
+from kundonline_common.tables import utcnow
+from kundonline_common.tokens import Caller
+from kundonline_common.uow import UnitOfWork
+
+from .passwords import verify_password
+from .repository import AuthRepository
+from .tables import Account, Session, StaffUser
+
+Realm = Literal["staff", "account"]
+Uow = UnitOfWork[AuthRepository]
+
+BAD_LOGIN = "Wrong username or password."
+# Writing last_seen_at on every request would make every read a write; this much
+# slack on an inactivity timeout of minutes is invisible to users.
+TOUCH_EVERY = timedelta(seconds=15)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def login(
+    *, uow: Uow, realm: Realm, username: str, password: str, absolute_hours: int
+) -> tuple[str, int, Caller]:
+    """The same answer for an unknown user, a wrong password and a deactivated login."""
+    subject = await uow.repo.login_subject(realm, username)
+    password_hash = subject.password_hash if subject is not None else None
+    if not verify_password(password_hash, password) or subject is None or not subject.active:
+        raise Unauthorized(BAD_LOGIN, code="invalid_credentials")
+    await uow.repo.require_login_allowed(realm)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    uow.session.add(
+        Session(
+            token_hash=_hash(token),
+            realm=realm,
+            subject_id=subject.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=absolute_hours),
+        )
+    )
+    timeout = (await uow.repo.settings()).session_timeout_minutes * 60
+    return token, timeout, caller_for(subject)
+
+
+async def resolve(*, uow: Uow, token: str) -> tuple[Caller, int]:
+    """The caller behind a session token, sliding its inactivity window forward."""
+    session = await uow.session.get(Session, _hash(token))
+    now = utcnow()
+    timeout = timedelta(minutes=(await uow.repo.settings()).session_timeout_minutes)
+    if session is None or not _alive(session, now, timeout):
+        raise Unauthorized("The session has ended; log in again.", code="session_expired")
+    subject = await uow.repo.subject(session.realm, session.subject_id)
+    if subject is None or not subject.active:
+        raise Unauthorized("The session has ended; log in again.", code="session_expired")
+    if now - _aware(session.last_seen_at) > TOUCH_EVERY:
+        session.last_seen_at = now
+    return caller_for(subject), int(timeout.total_seconds())
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for values that were stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def _alive(session: Session, now: datetime, timeout: timedelta) -> bool:
+    return (
+        session.revoked_at is None
+        and now < _aware(session.expires_at)
+        and now - _aware(session.last_seen_at) < timeout
+    )
+
+
+async def logout(*, uow: Uow, token: str) -> None:
+    await uow.session.execute(
+        update(Session).where(Session.token_hash == _hash(token)).values(revoked_at=utcnow())
+    )
+
+
+async def end_sessions_of(uow: Uow, subject_id: UUID) -> None:
+    """Deactivation and password changes end every open session of that login at once."""
+    await uow.session.execute(
+        update(Session)
+        .where(Session.subject_id == subject_id, Session.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def caller_for(subject: StaffUser | Account) -> Caller:
+    if isinstance(subject, StaffUser):
+        return Caller(subject=str(subject.id), role=subject.role, name=subject.name)  # type: ignore[arg-type]
+    return Caller(
+        subject=str(subject.id),
+        role="account",
+        name=subject.name,
+        customer_id=subject.customer_id,
+        flags={
+            "order_direct": subject.order_direct,
+            "hide_performed_action": subject.hide_performed_action,
+            "show_purchase_prices_on_projects": subject.show_purchase_prices_on_projects,
+            "show_purchase_price_on_order_rows": subject.show_purchase_price_on_order_rows,
+        },
+    )

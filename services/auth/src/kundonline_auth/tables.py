@@ -1,0 +1,108 @@
+"""The auth service's tables: staff, portal accounts, grants, sessions, settings."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from kundonline_common.tables import PLUMBING_TABLES, utcnow
+
+
+def _when(**kw: Any) -> Any:
+    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_users"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    username: str = Field(unique=True)
+    name: str = ""
+    password_hash: str
+    role: str = "handler"  # admin | handler
+    active: bool = True
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    customer_id: UUID = Field(index=True)
+    name: str
+    username: str = Field(unique=True)
+    email: str | None = None
+    language: str = "sv"
+    password_hash: str
+    active: bool = True
+    order_direct: bool = False
+    hide_performed_action: bool = False
+    show_purchase_prices_on_projects: bool = False
+    show_purchase_price_on_order_rows: bool = False
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Grant(SQLModel, table=True):
+    """An account may see and report on this facility or project."""
+
+    __tablename__ = "grants"
+
+    account_id: UUID = Field(primary_key=True)
+    kind: str = Field(primary_key=True)  # facility | project
+    target_id: UUID = Field(primary_key=True)
+
+
+class KnownTarget(SQLModel, table=True):
+    """Facilities and projects as the orders service (or an ERP) published them."""
+
+    __tablename__ = "known_targets"
+
+    id: UUID = Field(primary_key=True)
+    kind: str
+    customer_id: UUID = Field(index=True)
+    active: bool = True
+
+
+class KnownCustomer(SQLModel, table=True):
+    __tablename__ = "known_customers"
+
+    id: UUID = Field(primary_key=True)
+    name: str
+
+
+class Session(SQLModel, table=True):
+    """A login; the token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "sessions"
+
+    token_hash: str = Field(primary_key=True)
+    realm: str  # staff | account
+    subject_id: UUID = Field(index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    last_seen_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime = _when()
+    revoked_at: datetime | None = _when(default=None)
+
+
+class PortalSettingsRow(SQLModel, table=True):
+    __tablename__ = "portal_settings"
+
+    id: str = Field(default="portal", primary_key=True)
+    document: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+TABLES = frozenset(
+    {
+        "staff_users",
+        "accounts",
+        "grants",
+        "known_targets",
+        "known_customers",
+        "sessions",
+        "portal_settings",
+        *PLUMBING_TABLES,
+    }
+)
