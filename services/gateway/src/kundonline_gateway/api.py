@@ -1,0 +1,104 @@
+"""The public edge: logins, and every other /api and /admin/api path passed to its service."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from kundonline_common.errors import DomainError, NotFound
+
+from .routing import Realm, realm_for, service_for
+from .services import ServiceClients
+from .sessions import caller_for, clear_session_cookies, credentials, set_session_cookies
+
+router = APIRouter()
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+def clients(request: Request) -> ServiceClients:
+    return request.app.state.clients
+
+
+Clients = Annotated[ServiceClients, Depends(clients)]
+
+
+async def _login(
+    request: Request, response: Response, realm: Realm, body: Login, svc: ServiceClients
+) -> Token:
+    reply = await svc.call(
+        "auth",
+        "POST",
+        "/internal/login",
+        json={"realm": realm, "username": body.username, "password": body.password},
+    )
+    if reply.status_code != 200:
+        payload = reply.json()
+        raise DomainError(
+            payload.get("message", "Login failed."),
+            code=payload.get("error"),
+            details=payload.get("details"),
+            status_code=reply.status_code,
+        )
+    data = reply.json()
+    set_session_cookies(response, realm, data["token"], request.app.state.settings.cookie_secure)
+    return Token(access_token=data["token"], expires_in=data["expires_in"])
+
+
+async def _logout(request: Request, response: Response, realm: Realm, svc: ServiceClients) -> None:
+    creds = credentials(request, realm)
+    if creds is not None:
+        await svc.call("auth", "POST", "/internal/logout", json={"token": creds.token})
+    clear_session_cookies(response, realm)
+
+
+@router.post("/api/auth/login", tags=["portal"])
+async def portal_login(request: Request, response: Response, body: Login, svc: Clients) -> Token:
+    """Log a portal account in: a bearer token and the session cookie."""
+    return await _login(request, response, "account", body, svc)
+
+
+@router.post("/api/auth/logout", status_code=204, tags=["portal"])
+async def portal_logout(request: Request, response: Response, svc: Clients) -> None:
+    """End the portal session at once."""
+    await _logout(request, response, "account", svc)
+
+
+@router.post("/admin/api/auth/login", tags=["staff"])
+async def staff_login(request: Request, response: Response, body: Login, svc: Clients) -> Token:
+    """Log a staff member in."""
+    return await _login(request, response, "staff", body, svc)
+
+
+@router.post("/admin/api/auth/logout", status_code=204, tags=["staff"])
+async def staff_logout(request: Request, response: Response, svc: Clients) -> None:
+    """End the staff session at once."""
+    await _logout(request, response, "staff", svc)
+
+
+@router.api_route(
+    "/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
+@router.api_route(
+    "/admin/api/{rest:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+async def forward(request: Request, rest: str, svc: Clients) -> Response:
+    path = request.url.path
+    service = service_for(path)
+    if service is None:
+        raise NotFound("No such route.")
+    caller, _ = await caller_for(request, realm_for(path), svc)
+    return await svc.forward(service, request, caller)

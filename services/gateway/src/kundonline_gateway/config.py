@@ -1,0 +1,12 @@
+from kundonline_common.settings import CommonSettings
+
+
+class GatewaySettings(CommonSettings):
+    port: int = 49148
+    auth_url: str = "http://127.0.0.1:49151"
+    faults_url: str = "http://127.0.0.1:49152"
+    orders_url: str = "http://127.0.0.1:49153"
+    notify_url: str = "http://127.0.0.1:49154"
+    # Secure cookies are sent only over TLS; set when the portal is served over https.
+    cookie_secure: bool = False
+    service_timeout_seconds: float = 10.0

@@ -1,0 +1,56 @@
+"""The gateway application: `uvicorn --factory kundonline_gateway.main:create_app`."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from kundonline_common.errors import error_body, install_error_handlers
+from kundonline_common.logs import configure_logging
+
+from .api import router
+from .config import GatewaySettings
+from .services import ServiceClients
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    configure_logging(settings.log_level, "gateway")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.clients = ServiceClients(settings)
+        try:
+            yield
+        finally:
+            await app.state.clients.aclose()
+
+    app = FastAPI(title="KundOnline", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready when every service is ready (each checks its database and Kafka)."""
+        clients: ServiceClients = request.app.state.clients
+        names = list(clients.clients)
+        replies = await asyncio.gather(
+            *(clients.clients[n].get("/readyz") for n in names), return_exceptions=True
+        )
+        down = [
+            n
+            for n, r in zip(names, replies, strict=True)
+            if isinstance(r, BaseException) or r.status_code != 200
+        ]
+        if down:
+            return JSONResponse(error_body("not_ready", "Not ready.", {"services": down}), 503)
+        return JSONResponse({"status": "ready"})
+
+    return app

@@ -1,0 +1,29 @@
+"""Which service answers which public path: the gateway's one routing table."""
+
+import re
+from typing import Literal
+
+Service = Literal["auth", "faults", "orders", "notify"]
+Realm = Literal["account", "staff"]
+
+_ROUTES: list[tuple[re.Pattern[str], Service]] = [
+    (re.compile(p), s)
+    for p, s in [
+        (r"^/api/me(/.*)?$", "auth"),
+        (r"^/api/faults(/.*)?$", "faults"),
+        (r"^/api/(facilities|projects|orders|statistics|calendar)(/.*|\.ics)?$", "orders"),
+        (r"^/admin/api/(staff|license|accounts|settings|about)(/.*)?$", "auth"),
+        (r"^/admin/api/faults(/.*)?$", "faults"),
+        (r"^/admin/api/(customers|facilities|projects|orders)(/.*)?$", "orders"),
+        (r"^/admin/api/notifications(/.*)?$", "notify"),
+    ]
+]
+
+
+def service_for(path: str) -> Service | None:
+    return next((service for pattern, service in _ROUTES if pattern.match(path)), None)
+
+
+def realm_for(path: str) -> Realm:
+    """Staff and customers are separate realms: a customer session never opens /admin."""
+    return "staff" if path.startswith("/admin/") else "account"

@@ -1,0 +1,80 @@
+"""HTTP clients for the internal services, each call signed with a short-lived token."""
+
+from typing import Any
+
+import httpx
+from fastapi import Request, Response
+
+from kundonline_common.errors import Unauthorized, Unavailable
+from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
+
+from .config import GatewaySettings
+from .routing import Service
+
+# Hop-by-hop and gateway-owned headers are not passed on in either direction.
+_DROP = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "cookie",
+        "authorization",
+        "transfer-encoding",
+        "keep-alive",
+        HEADER.lower(),
+        "x-csrf-token",
+    }
+)
+
+
+class ServiceClients:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.secret = settings.internal_token_secret.get_secret_value()
+        timeout = httpx.Timeout(settings.service_timeout_seconds)
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        self.clients: dict[Service, httpx.AsyncClient] = {
+            name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+            for name, url in {
+                "auth": settings.auth_url,
+                "faults": settings.faults_url,
+                "orders": settings.orders_url,
+                "notify": settings.notify_url,
+            }.items()
+        }
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+    async def call(
+        self, service: Service, method: str, path: str, caller: Caller = SYSTEM, **kw: Any
+    ) -> httpx.Response:
+        headers = {**kw.pop("headers", {}), HEADER: issue_token(caller, self.secret)}
+        try:
+            return await self.clients[service].request(method, path, headers=headers, **kw)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"The {service} service is not reachable right now; try again shortly.",
+                code="service_unavailable",
+            ) from exc
+
+    async def resolve(self, token: str) -> Caller:
+        reply = await self.call("auth", "POST", "/internal/resolve", json={"token": token})
+        if reply.status_code != 200:
+            raise Unauthorized("The session has ended; log in again.", code="session_expired")
+        return Caller.model_validate(reply.json()["caller"])
+
+    async def forward(self, service: Service, request: Request, caller: Caller) -> Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP}
+        reply = await self.call(
+            service,
+            request.method,
+            request.url.path,
+            caller,
+            params=list(request.query_params.multi_items()),
+            content=await request.body(),
+            headers=headers,
+        )
+        passed = {k: v for k, v in reply.headers.items() if k.lower() not in _DROP}
+        passed.pop("content-encoding", None)
+        return Response(reply.content, reply.status_code, headers=passed)
