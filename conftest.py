@@ -1,0 +1,1 @@
+pytest_plugins = ["kundonline_devstack.pytest_plugin"]

@@ -1,0 +1,91 @@
+"""Fault rules and the report command, with a fake repository."""
+
+from uuid import UUID, uuid4
+
+import pytest
+
+from kundonline_common.errors import NotFound
+from kundonline_common.projections import FACILITY, AccountView
+from kundonline_common.tokens import Caller
+from kundonline_contracts import Event, FaultReported
+from kundonline_faults.commands import report_fault
+from kundonline_faults.domain import customer_status, in_staff_queue, next_step
+from kundonline_faults.schemas import FaultReport
+from kundonline_faults.tables import Fault
+
+
+class FakeRepository:
+    def __init__(self, account: AccountView | None, linked: set[UUID]) -> None:
+        self._account = account
+        self._linked = linked
+        self.faults: list[Fault] = []
+
+    async def account(self, account_id: UUID) -> AccountView | None:
+        return self._account if self._account and self._account.account_id == account_id else None
+
+    async def is_linked(self, account_id: UUID, kind: str, target_id: UUID) -> bool:
+        return kind == FACILITY and target_id in self._linked
+
+    def add(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+
+class FakeUnit:
+    def __init__(self, repo: FakeRepository) -> None:
+        self.repo = repo
+        self.published: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.published.append(event)
+
+
+def _setup(order_direct: bool) -> tuple[FakeUnit, Caller, UUID]:
+    account_id, facility = uuid4(), uuid4()
+    view = AccountView(account_id=account_id, customer_id=uuid4(), order_direct=False)
+    caller = Caller(subject=str(account_id), role="account", flags={"order_direct": order_direct})
+    return FakeUnit(FakeRepository(view, {facility})), caller, facility
+
+
+@pytest.mark.parametrize("order_direct", [True, False])
+async def test_a_report_on_a_linked_facility_is_stored_and_published(order_direct: bool) -> None:
+    uow, caller, facility = _setup(order_direct)
+    body = FaultReport(facility_id=facility, description="Larmet tjuter")
+    receipt = await report_fault(uow=uow, caller=caller, body=body)  # type: ignore[arg-type]
+    assert receipt.status == "new"
+    assert receipt.next_step == ("order_created" if order_direct else "awaiting_handling")
+    [event] = uow.published
+    assert isinstance(event, FaultReported)
+    assert event.fault_id == receipt.id and event.order_direct is order_direct
+    assert len(uow.repo.faults) == 1
+
+
+async def test_an_unlinked_facility_is_not_found_and_nothing_is_published() -> None:
+    uow, caller, _ = _setup(True)
+    body = FaultReport(facility_id=uuid4(), description="Larmet tjuter")
+    with pytest.raises(NotFound):
+        await report_fault(uow=uow, caller=caller, body=body)  # type: ignore[arg-type]
+    assert uow.published == [] and uow.repo.faults == []
+
+
+def test_accepted_faults_look_new_to_customers() -> None:
+    assert customer_status("accepted") == "new"
+    assert customer_status("order_created") == "order_created"
+    assert customer_status("rejected") == "rejected"
+
+
+def test_only_queued_faults_without_order_direct_wait_for_staff() -> None:
+    assert in_staff_queue("new", order_direct=False)
+    assert not in_staff_queue("new", order_direct=True)
+    assert not in_staff_queue("rejected", order_direct=False)
+    assert next_step(True) == "order_created"
+
+
+def test_a_report_needs_exactly_one_target_and_a_description() -> None:
+    with pytest.raises(ValueError):
+        FaultReport(description="x")
+    with pytest.raises(ValueError):
+        FaultReport(facility_id=uuid4(), project_id=uuid4(), description="x")
+    with pytest.raises(ValueError):
+        FaultReport(facility_id=uuid4(), description="")
+    with pytest.raises(ValueError):
+        FaultReport(facility_id=uuid4(), description="x" * 4001)

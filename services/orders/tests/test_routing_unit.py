@@ -1,0 +1,145 @@
+"""The Order direkt routing rule and the order handlers, with a fake repository."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from kundonline_contracts import (
+    Contact,
+    Event,
+    FaultAccepted,
+    FaultReported,
+    OrderCreated,
+    Row,
+)
+from kundonline_orders.domain import can_move, order_value, route_fault_report
+from kundonline_orders.handlers import on_fault_accepted, on_fault_reported
+from kundonline_orders.tables import Order
+
+
+def reported(order_direct: bool, **overrides: Any) -> FaultReported:
+    fields: dict[str, Any] = dict(
+        fault_id=uuid4(),
+        account_id=uuid4(),
+        customer_id=uuid4(),
+        facility_id=uuid4(),
+        description="Kylan har stannat",
+        contact=Contact(name="Eva"),
+        reported_at=datetime.now(UTC),
+        order_direct=order_direct,
+    )
+    return FaultReported(**{**fields, **overrides})
+
+
+class FakeRepository:
+    def __init__(self) -> None:
+        self.orders: list[Order] = []
+        self.number = 1000
+
+    def add(self, row: Order) -> None:
+        self.orders.append(row)
+
+    async def order_for_fault(self, fault_id: UUID) -> Order | None:
+        return next((o for o in self.orders if o.fault_id == fault_id), None)
+
+    async def next_order_number(self) -> int:
+        self.number += 1
+        return self.number
+
+
+class FakeUnit:
+    def __init__(self) -> None:
+        self.repo = FakeRepository()
+        self.published: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.published.append(event)
+
+
+def test_order_direct_routes_to_a_planned_order_on_the_faults_facility() -> None:
+    event = reported(order_direct=True)
+    decision = route_fault_report(event)
+    assert decision is not None
+    assert decision.facility_id == event.facility_id and decision.project_id is None
+    assert decision.origin == "order_direct"
+    assert decision.description == event.description
+
+
+def test_without_order_direct_nothing_is_routed() -> None:
+    assert route_fault_report(reported(order_direct=False)) is None
+
+
+def test_a_project_fault_routes_to_the_project() -> None:
+    project = uuid4()
+    decision = route_fault_report(reported(True, facility_id=None, project_id=project))
+    assert decision is not None and decision.project_id == project and decision.facility_id is None
+
+
+async def test_handler_creates_one_order_and_publishes_order_created() -> None:
+    uow, event = FakeUnit(), reported(order_direct=True)
+    await on_fault_reported(uow, event)
+    assert len(uow.repo.orders) == 1
+    order = uow.repo.orders[0]
+    assert (order.status, order.fault_id, order.order_number) == ("planned", event.fault_id, 1001)
+    [created] = uow.published
+    assert isinstance(created, OrderCreated)
+    assert created.fault_id == event.fault_id and created.origin == "order_direct"
+    assert created.order_number == 1001 and created.status == "planned"
+
+
+async def test_a_redelivered_report_creates_no_second_order() -> None:
+    uow, event = FakeUnit(), reported(order_direct=True)
+    await on_fault_reported(uow, event)
+    await on_fault_reported(uow, event)
+    assert len(uow.repo.orders) == 1 and len(uow.published) == 1
+
+
+async def test_handler_ignores_a_report_without_order_direct() -> None:
+    uow = FakeUnit()
+    await on_fault_reported(uow, reported(order_direct=False))
+    assert uow.repo.orders == [] and uow.published == []
+
+
+async def test_an_accepted_fault_becomes_an_order_once() -> None:
+    uow = FakeUnit()
+    event = FaultAccepted(
+        fault_id=uuid4(),
+        accepted_by="staff-1",
+        accepted_at=datetime.now(UTC),
+        account_id=uuid4(),
+        customer_id=uuid4(),
+        facility_id=uuid4(),
+        description="Läcka",
+    )
+    await on_fault_accepted(uow, event)
+    await on_fault_accepted(uow, event)
+    assert len(uow.repo.orders) == 1
+    assert uow.published[0].origin == "fault_accepted"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "allowed"),
+    [
+        ("planned", "started", True),
+        ("started", "completed", True),
+        ("completed", "invoiced", True),
+        ("planned", "cancelled", True),
+        ("completed", "cancelled", True),
+        ("invoiced", "cancelled", False),
+        ("planned", "invoiced", False),
+        ("cancelled", "planned", False),
+    ],
+)
+def test_status_transitions(current: str, target: str, allowed: bool) -> None:
+    assert can_move(current, target) is allowed  # type: ignore[arg-type]
+
+
+def test_order_value_is_the_sum_of_rows() -> None:
+    rows = [
+        Row(article="A1", quantity=Decimal("2"), unit_price=Decimal("149.50")),
+        Row(article="B2", quantity=Decimal("0.5"), unit_price=Decimal("99.99")),
+    ]
+    assert order_value(rows) == Decimal("349.00")

@@ -1,0 +1,103 @@
+"""Helpers for tests against the running system: polling with a deadline, and a portal client."""
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], *, timeout: float = 20.0, what: str = "") -> T:
+    """Poll until `probe` returns something truthy; events cross services asynchronously."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except AssertionError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.05)  # poll interval; the deadline above bounds the wait
+    raise AssertionError(f"not within {timeout}s: {what or probe}; last: {last!r}")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(http: httpx.Client, username: str, password: str, *, staff: bool = False) -> str:
+    path = "/admin/api/auth/login" if staff else "/api/auth/login"
+    reply = http.post(path, json={"username": username, "password": password})
+    assert reply.status_code == 200, reply.text
+    return reply.json()["access_token"]
+
+
+def created(reply: httpx.Response) -> dict[str, Any] | None:
+    """The body of a 201, or None while the system has not caught up yet (a 422/404)."""
+    if reply.status_code == 201:
+        return reply.json()
+    assert reply.status_code in (404, 422), reply.text
+    return None
+
+
+class Staff:
+    """Drives the staff API to set up customers the way an administrator would."""
+
+    def __init__(self, http: httpx.Client, token: str) -> None:
+        self.http = http
+        self.h = bearer(token)
+
+    def customer(
+        self, name: str = "Fastighets AB", email: str = "vr@example.com"
+    ) -> dict[str, Any]:
+        body = {"name": name, "our_reference": {"name": "Vera Referens", "email": email}}
+        reply = self.http.post("/admin/api/customers", json=body, headers=self.h)
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    def facility(self, customer_id: str, name: str, **fields: Any) -> dict[str, Any]:
+        body = {"customer_id": customer_id, "name": name, **fields}
+        reply = self.http.post("/admin/api/facilities", json=body, headers=self.h)
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    def account(self, customer_id: str, *, order_direct: bool, **fields: Any) -> dict[str, Any]:
+        username = f"kund-{uuid.uuid4().hex[:8]}"
+        body = {
+            "customer_id": customer_id,
+            "name": "Kalle Kund",
+            "username": username,
+            "password": "ett-bra-losenord",
+            "email": f"{username}@example.com",
+            "order_direct": order_direct,
+            **fields,
+        }
+        # auth learns of the customer from the masterdata topic a moment after it is created.
+        account = eventually(
+            lambda: created(self.http.post("/admin/api/accounts", json=body, headers=self.h)),
+            what="account created",
+        )
+        return {**account, "password": body["password"]}
+
+    def link(self, account_id: str, facility_ids: list[str]) -> None:
+        def _put() -> bool:
+            reply = self.http.put(
+                f"/admin/api/accounts/{account_id}/facilities",
+                json={"facility_ids": facility_ids},
+                headers=self.h,
+            )
+            assert reply.status_code in (200, 422), reply.text
+            return reply.status_code == 200
+
+        eventually(_put, what="facilities linked")
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        current = self.http.get("/admin/api/settings", headers=self.h).json()
+        reply = self.http.put("/admin/api/settings", json={**current, **changes}, headers=self.h)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
