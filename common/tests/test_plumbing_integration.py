@@ -1,0 +1,233 @@
+"""The outbox relay and the consumer loop against a real Kafka broker and real PostgreSQL."""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import func, select
+
+from kundonline_common.consumer import EventConsumer
+from kundonline_common.db import Database
+from kundonline_common.kafka import ensure_topics, make_producer
+from kundonline_common.migrations import upgrade
+from kundonline_common.relay import OutboxRelay
+from kundonline_common.tables import OutboxRecord, ProcessedEvent
+from kundonline_common.uow import Outbox, UnitOfWork, UnitOfWorkFactory
+from kundonline_contracts import CloudEvent, Contact, FaultReported, OrderCreated, Topic, wrap
+from kundonline_devstack.pytest_plugin import unique_name
+from kundonline_orders.handlers import EVENT_HANDLERS
+from kundonline_orders.main import MIGRATIONS
+from kundonline_orders.repository import OrdersRepository
+from kundonline_orders.tables import Order
+
+pytestmark = pytest.mark.integration
+
+
+def fault(order_direct: bool = True) -> FaultReported:
+    return FaultReported(
+        fault_id=uuid4(),
+        account_id=uuid4(),
+        customer_id=uuid4(),
+        facility_id=uuid4(),
+        description="Pumpen läcker",
+        contact=Contact(name="Eva"),
+        reported_at=datetime.now(UTC),
+        order_direct=order_direct,
+    )
+
+
+@contextlib.asynccontextmanager
+async def started(producer: AIOKafkaProducer) -> AsyncIterator[AIOKafkaProducer]:
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str, want: Callable[[list[Any]], bool]) -> list[Any]:
+    """Read a topic from the start until `want` holds for what was read (deadline 20 s)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    seen: list[Any] = []
+    try:
+        async with asyncio.timeout(20):
+            while not want(seen):
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    seen.extend(records)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+@pytest.fixture
+async def orders_db(postgres: Any) -> AsyncIterator[Database]:
+    db = Database(postgres.create_database(unique_name("orders")))
+    await upgrade(db, MIGRATIONS)
+    yield db
+    await db.dispose()
+
+
+async def test_rows_committed_before_a_relay_crash_are_published_once_after_restart(
+    kafka_bootstrap: str, topic_prefix: str, orders_db: Database
+) -> None:
+    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    outbox = Outbox(source="kundonline/test", topic_prefix=topic_prefix)
+    events = [fault() for _ in range(5)]
+    async with UnitOfWorkFactory(orders_db, outbox)() as uow:
+        for event in events:
+            uow.publish(event)
+    # No relay ran: the process died between commit and publish. A new one starts.
+    async with started(make_producer(kafka_bootstrap, "relay-test")) as producer:
+        relay = OutboxRelay(orders_db, outbox, producer)
+        assert await relay.publish_batch() == 5
+        assert await relay.publish_batch() == 0
+    topic = Topic.FAULTS.name(topic_prefix)
+    records = await read_topic(kafka_bootstrap, topic, lambda seen: len(seen) >= 5)
+    ids = [CloudEvent.from_bytes(r.value).data["fault_id"] for r in records]
+    assert sorted(ids) == sorted(str(e.fault_id) for e in events)
+    assert [r.key.decode() for r in records] == [str(e.fault_id) for e in events]
+    assert all(dict(r.headers).get("traceparent") for r in records)
+    async with orders_db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxRecord)) == 0
+
+
+class CrashAfterSending:
+    """A producer that dies after Kafka took the records but before the relay records that."""
+
+    def __init__(self, real: AIOKafkaProducer) -> None:
+        self.real = real
+
+    async def send(self, *args: Any, **kwargs: Any) -> Any:
+        await (await self.real.send(*args, **kwargs))
+        raise ConnectionError("relay process killed")
+
+
+async def test_a_redelivered_fault_report_creates_no_second_order(
+    kafka_bootstrap: str, topic_prefix: str, orders_db: Database
+) -> None:
+    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    event = fault(order_direct=True)
+    outbox = Outbox(source="kundonline/faults", topic_prefix=topic_prefix)
+    async with UnitOfWorkFactory(orders_db, outbox)() as uow:
+        uow.publish(event)
+    async with started(make_producer(kafka_bootstrap, "relay-test")) as producer:
+        with pytest.raises(ConnectionError):
+            await OutboxRelay(orders_db, outbox, CrashAfterSending(producer)).publish_batch()  # type: ignore[arg-type]
+        # The restarted relay publishes the row again: Kafka now holds it twice.
+        assert await OutboxRelay(orders_db, outbox, producer).publish_batch() == 1
+        # And another producer reports the same fault under a new event id.
+        await producer.send_and_wait(
+            Topic.FAULTS.name(topic_prefix),
+            wrap(event, source="x").to_bytes(),
+            key=event.key.encode(),
+        )
+        consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
+        async with running(consumer):
+            await until(lambda: consumer.processed >= 3)
+    async with orders_db.sessions() as session:
+        orders = (
+            await session.scalars(select(Order).where(Order.fault_id == event.fault_id))
+        ).all()
+        processed = await session.scalar(select(func.count()).select_from(ProcessedEvent))
+        pending = (await session.scalars(select(OutboxRecord))).all()
+    assert len(orders) == 1 and orders[0].status == "planned"
+    assert processed == 2  # two distinct event ids, each handled once
+    # Exactly one OrderCreated waits in the orders outbox (its relay is not running here).
+    assert [json.loads(r.value)["type"] for r in pending] == [OrderCreated.event_type]
+
+
+def consumer_for(
+    db: Database, bootstrap: str, prefix: str, producer: AIOKafkaProducer
+) -> EventConsumer:
+    outbox = Outbox(source="kundonline/orders", topic_prefix=prefix)
+    return EventConsumer(
+        name=unique_name("orders"),
+        handlers=EVENT_HANDLERS,
+        unit_of_work=UnitOfWorkFactory(db, outbox, OrdersRepository),
+        bootstrap_servers=bootstrap,
+        topic_prefix=prefix,
+        dlq_producer=producer,
+        retry_base_seconds=0.01,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(consumer: EventConsumer) -> AsyncIterator[None]:
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 30)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)  # poll interval; the deadline above bounds the wait
+
+
+async def test_poison_records_go_to_the_dlq_and_the_consumer_goes_on(
+    kafka_bootstrap: str, topic_prefix: str, orders_db: Database
+) -> None:
+    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    topic = Topic.FAULTS.name(topic_prefix)
+    good = fault(order_direct=True)
+    unknown = CloudEvent(source="x", type="kundonline.nothing.v1", subject="1", data={})
+    invalid = CloudEvent(
+        source="x", type=FaultReported.event_type, subject="1", data={"fault_id": "not-a-uuid"}
+    )
+    async with started(make_producer(kafka_bootstrap, "poison-test")) as producer:
+        for value in (
+            b"\x00\xffnot json",
+            unknown.to_bytes(),
+            invalid.to_bytes(),
+            wrap(good, source="x").to_bytes(),
+        ):
+            await producer.send_and_wait(topic, value, key=b"k")
+        consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
+        async with running(consumer):
+            await until(lambda: consumer.processed >= 1)
+    dead = await read_topic(kafka_bootstrap, Topic.FAULTS.dlq(topic_prefix), lambda s: len(s) >= 3)
+    assert len(dead) == 3
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers["kundonline-original-topic"].decode() == topic
+        assert headers["kundonline-error"]
+    assert dead[0].value == b"\x00\xffnot json"
+    async with orders_db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+async def test_a_failing_handler_is_retried_then_dead_lettered(
+    kafka_bootstrap: str, topic_prefix: str, orders_db: Database
+) -> None:
+    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    calls: list[str] = []
+
+    async def broken(uow: UnitOfWork[Any], event: FaultReported) -> None:
+        calls.append(str(event.fault_id))
+        raise RuntimeError("handler bug")
+
+    event = fault()
+    async with started(make_producer(kafka_bootstrap, "retry-test")) as producer:
+        await producer.send_and_wait(
+            Topic.FAULTS.name(topic_prefix), wrap(event, source="x").to_bytes(), key=b"k"
+        )
+        consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
+        consumer.handlers = {FaultReported: broken}  # type: ignore[dict-item]
+        async with running(consumer):
+            await until(lambda: len(calls) >= 3)
+    dead = await read_topic(kafka_bootstrap, Topic.FAULTS.dlq(topic_prefix), lambda s: len(s) >= 1)
+    headers = dict(dead[0].headers)
+    assert headers["kundonline-attempts"] == b"3"
+    assert b"handler bug" in headers["kundonline-error"]
+    assert json.loads(dead[0].value)["data"]["fault_id"] == str(event.fault_id)
+    assert len(calls) == 3
