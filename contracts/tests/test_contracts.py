@@ -1,4 +1,6 @@
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -14,7 +16,7 @@ from kundonline_contracts import (
     unwrap,
     wrap,
 )
-from kundonline_contracts.schema import OUT_DIR, rendered
+from kundonline_contracts.schema import OUT_DIR, drifted, write
 
 
 def _fault(**overrides: object) -> FaultReported:
@@ -33,11 +35,21 @@ def _fault(**overrides: object) -> FaultReported:
 
 
 def test_committed_schemas_match_the_models() -> None:
-    expected = rendered()
-    committed = {p.name: p.read_text(encoding="utf-8") for p in OUT_DIR.glob("*.json")}
-    assert committed.keys() == expected.keys(), "run: python -m kundonline_contracts.schema"
-    drifted = [name for name, text in expected.items() if committed[name] != text]
-    assert not drifted, f"schemas drifted from models: {drifted}; regenerate them"
+    assert drifted() == [], "schemas drifted from the models; run `make schemas`"
+
+
+def test_drift_is_detected(tmp_path: Path) -> None:
+    write(tmp_path)
+    (tmp_path / "FaultReported.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "Stale.json").write_text("{}", encoding="utf-8")
+    assert drifted(tmp_path) == ["FaultReported.json", "Stale.json"]
+
+
+def test_asyncapi_lists_every_topic_and_event() -> None:
+    document = json.loads((OUT_DIR / "asyncapi.json").read_text(encoding="utf-8"))
+    assert document["asyncapi"].startswith("3.")
+    assert {c["address"] for c in document["channels"].values()} == {t.name() for t in Topic}
+    assert set(document["components"]["messages"]) == {m.__name__ for m in EVENTS}
 
 
 def test_envelope_round_trip_keeps_the_event_and_keys_by_aggregate() -> None:

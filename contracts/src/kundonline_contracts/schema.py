@@ -102,5 +102,18 @@ def write(out_dir: Path = OUT_DIR) -> None:
         (out_dir / name).write_text(text, encoding="utf-8")
 
 
+def drifted(out_dir: Path = OUT_DIR) -> list[str]:
+    """Names of files whose committed text differs from what the models produce."""
+    expected = rendered()
+    committed = {p.name: p.read_text(encoding="utf-8") for p in out_dir.glob("*.json")}
+    names = sorted(expected.keys() | committed.keys())
+    return [n for n in names if expected.get(n) != committed.get(n)]
+
+
 if __name__ == "__main__":
-    write(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT_DIR)
+    if sys.argv[1:] == ["--check"]:
+        stale = drifted()
+        if stale:
+            sys.exit(f"schemas drifted from the models: {stale}; run `make schemas`")
+    else:
+        write(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT_DIR)

@@ -76,7 +76,7 @@ def _runuser() -> str:
 
 def _run(args: list[str], *, cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
     # Arguments are built from our own paths and validated names, never from a shell string.
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         args, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
     )
 

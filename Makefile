@@ -1,0 +1,30 @@
+# KundOnline: `make run` brings the whole system up; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv/bin
+
+.PHONY: run test deps lint format schemas unit
+
+deps:
+	@bash deploy/install-deps.sh
+
+run: deps
+	$(VENV)/python -m kundonline_devstack.run
+
+test: deps
+	$(VENV)/ruff check .
+	$(VENV)/python -m kundonline_contracts.schema --check
+	$(VENV)/pytest
+
+unit: deps
+	$(VENV)/pytest -m "not integration and not e2e"
+
+lint: deps
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+
+format: deps
+	$(VENV)/ruff check --fix .
+	$(VENV)/ruff format .
+
+schemas: deps
+	$(VENV)/python -m kundonline_contracts.schema

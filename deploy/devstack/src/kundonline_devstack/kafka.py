@@ -1,0 +1,294 @@
+"""A real single-node Kafka broker (KRaft) for tests and local runs, without Docker.
+
+The broker is assembled from Maven Central and run with ``java`` by ``deploy/kafka/kafka.sh``;
+this module starts and stops that script and waits until the broker is usable.
+
+    with LocalKafka(port=free_port()) as kafka:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+
+Command line: ``python -m kundonline_devstack.kafka --port 9092 --data-dir DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import IO, Self
+
+from kundonline_devstack.ports import free_port
+
+__all__ = ["LocalKafka", "ensure_kafka_jars", "free_port"]
+
+READY_LINE = b"Kafka Server started"
+_POLL_INTERVAL = 0.1
+_LOG_TAIL_BYTES = 4000
+
+
+def repo_root() -> Path:
+    override = os.environ.get("KUNDONLINE_REPO_ROOT")
+    if override:
+        return Path(override).resolve()
+    # deploy/devstack/src/kundonline_devstack/kafka.py -> repository root
+    return Path(__file__).resolve().parents[4]
+
+
+def kafka_script() -> Path:
+    script = repo_root() / "deploy" / "kafka" / "kafka.sh"
+    if not script.is_file():
+        raise RuntimeError(f"{script} not found; set KUNDONLINE_REPO_ROOT to the repository root")
+    return script
+
+
+def _script_command(*args: str) -> list[str]:
+    # Through bash rather than the file's exec bit, which a checkout may not preserve.
+    bash = shutil.which("bash")
+    if bash is None:
+        raise RuntimeError("bash not found on PATH; it runs deploy/kafka/kafka.sh")
+    return [bash, str(kafka_script()), *args]
+
+
+def ensure_kafka_jars() -> Path:
+    """Download the broker's classpath once (cached) and return the folder holding it."""
+    result = subprocess.run(
+        _script_command("fetch"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"kafka.sh fetch failed (exit {result.returncode}):\n{result.stderr[-_LOG_TAIL_BYTES:]}"
+        )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+class LocalKafka:
+    """One broker process; ``start``/``stop`` may be repeated on the same data directory."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 9092,
+        controller_port: int | None = None,
+        data_dir: Path | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.port = port
+        if controller_port is None:
+            controller_port = free_port()
+            while controller_port == port:
+                controller_port = free_port()
+        self.controller_port = controller_port
+        # A directory we created is ours to delete after a clean `with` block.
+        self._owns_data_dir = data_dir is None
+        self.data_dir = (
+            Path(data_dir)
+            if data_dir is not None
+            else Path(tempfile.mkdtemp(prefix="kundonline-kafka-"))
+        )
+        self.log_path = Path(log_path) if log_path is not None else self.data_dir / "kafka.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the broker and block until it accepts clients.
+
+        ``timeout`` bounds each attempt; a failed first attempt is retried once, because
+        the KRaft quorum can fail to form in time on a loaded machine.
+        """
+        if self._proc is not None and self._proc.poll() is None:
+            return
+        # Downloading is a one-off that must not eat into the start-up deadline.
+        ensure_kafka_jars()
+        failure = ""
+        for _attempt in range(2):
+            log_offset = self._launch()
+            failure = self._wait_ready(log_offset, time.monotonic() + timeout)
+            if not failure:
+                return
+            self.stop()
+        raise RuntimeError(
+            f"Kafka did not start on {self.bootstrap_servers}: {failure}\n"
+            f"--- last lines of {self.log_path} ---\n{self._log_tail()}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the broker: SIGTERM for a clean shutdown, SIGKILL after ``timeout``."""
+        proc = self._proc
+        if proc is not None:
+            if proc.poll() is None:
+                self._signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self._signal(signal.SIGKILL)
+                    proc.wait()
+            self._proc = None
+        self._release()
+
+    def kill(self) -> None:
+        """SIGKILL the broker without a clean shutdown, to simulate a crash."""
+        proc = self._proc
+        if proc is not None:
+            if proc.poll() is None:
+                self._signal(signal.SIGKILL)
+            proc.wait()
+            self._proc = None
+        self._release()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        # After a failure the data and log are kept for inspection.
+        if exc_type is None and self._owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def _launch(self) -> int:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # Appending keeps earlier runs' output; readiness is judged only past this offset.
+        self._log_file = self.log_path.open("ab")
+        log_offset = self._log_file.tell()
+        self._proc = subprocess.Popen(
+            _script_command(
+                "start",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                "--controller-port",
+                str(self.controller_port),
+            ),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            # Own process group: signals reach the storage formatter too (a child of the
+            # script), and a Ctrl-C meant for the caller does not hit the broker directly.
+            start_new_session=True,
+        )
+        # The broker lives outside our process group, so nothing else would stop it if the
+        # caller forgets to or dies of an exception.
+        atexit.register(self.stop)
+        return log_offset
+
+    def _wait_ready(self, log_offset: int, deadline: float) -> str:
+        """Return "" once the broker is usable, else a reason it is not."""
+        assert self._proc is not None
+        logged = False
+        while time.monotonic() < deadline:
+            code = self._proc.poll()
+            if code is not None:
+                return f"process exited with code {code}"
+            if not logged:
+                logged = self._log_contains(READY_LINE, log_offset)
+            if logged and self._port_open():
+                return ""
+            time.sleep(_POLL_INTERVAL)
+        if logged:
+            return f"logged readiness but port {self.port} refused connections"
+        return f"no {READY_LINE.decode()!r} in the log within the timeout"
+
+    def _log_contains(self, needle: bytes, offset: int) -> bool:
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                return needle in log.read()
+        except FileNotFoundError:
+            return False
+
+    def _port_open(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+                return True
+        except OSError:
+            return False
+
+    def _log_tail(self) -> str:
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - _LOG_TAIL_BYTES))
+                return log.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return "(no log written)"
+
+    def _signal(self, sig: signal.Signals) -> None:
+        assert self._proc is not None
+        # The session leader's pid is the group id; the group can outlive a reaped leader
+        # only briefly, so a vanished group is not an error.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, sig)
+
+    def _release(self) -> None:
+        atexit.unregister(self.stop)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m kundonline_devstack.kafka",
+        description="Run a local single-node Kafka broker until interrupted.",
+    )
+    parser.add_argument("--port", type=int, default=9092)
+    parser.add_argument("--controller-port", type=int, default=None)
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="kept between runs (default: a temp dir)"
+    )
+    parser.add_argument("--log-path", type=Path, default=None)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args(argv)
+
+    # SIGTERM must unwind through `finally` like Ctrl-C, or the broker would be orphaned.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    kafka = LocalKafka(
+        port=args.port,
+        controller_port=args.controller_port,
+        data_dir=args.data_dir,
+        log_path=args.log_path,
+    )
+    try:
+        kafka.start(timeout=args.timeout)
+        print(f"Kafka ready at {kafka.bootstrap_servers}", flush=True)
+        print(f"data: {kafka.data_dir}  log: {kafka.log_path}", flush=True)
+        assert kafka._proc is not None
+        code = kafka._proc.wait()
+        print(f"Kafka exited unexpectedly with code {code}; see {kafka.log_path}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stopping Kafka", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        kafka.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for `make run` and `make test`: uv, the Python
+# workspace, and Debian's PostgreSQL server. Java and Maven are expected on the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_pg_server() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing system packages: $*; install them as root (apt-get install -y $*)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+missing=()
+have_pg_server || missing+=(postgresql)
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+
+if ! command -v uv >/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check uv
+fi
+uv sync --frozen --quiet

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Single-node KRaft Kafka broker assembled from Maven Central (no Docker needed).
+#
+#   kafka.sh fetch
+#       Download the broker classpath into $KUNDONLINE_CACHE_DIR/kafka/lib
+#       (default <repo>/.cache/kafka/lib) unless already complete, and print
+#       that folder's path.
+#   kafka.sh start --data-dir DIR --port P --controller-port C
+#       Fetch if needed, write DIR/server.properties, format storage once and
+#       exec the broker in the foreground (SIGTERM shuts it down cleanly).
+#
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+CACHE_DIR="${KUNDONLINE_CACHE_DIR:-$REPO_ROOT/.cache}"
+KAFKA_CACHE="$CACHE_DIR/kafka"
+LIB_DIR="$KAFKA_CACHE/lib"
+MARKER="$KAFKA_CACHE/lib.complete"
+POM="$SCRIPT_DIR/pom.xml"
+LOG4J_CONFIG="$SCRIPT_DIR/log4j2.properties"
+
+die() {
+    echo "kafka.sh: $*" >&2
+    exit 1
+}
+
+usage() {
+    cat >&2 <<'EOF'
+usage: kafka.sh fetch
+       kafka.sh start --data-dir DIR --port PORT --controller-port PORT
+EOF
+    exit 2
+}
+
+# The marker records the pom's hash, so bumping a version in pom.xml re-fetches.
+pom_hash() {
+    sha256sum "$POM" | cut -d' ' -f1
+}
+
+lib_is_complete() {
+    [[ -f "$MARKER" && -d "$LIB_DIR" ]] && [[ "$(cat "$MARKER")" == "$(pom_hash)" ]]
+}
+
+fetch() {
+    lib_is_complete && return 0
+    command -v mvn >/dev/null || die "mvn not found (needed once to download Kafka)"
+    mkdir -p "$KAFKA_CACHE"
+    # Parallel test runs may all call fetch; only one should download.
+    exec 9>"$KAFKA_CACHE/fetch.lock"
+    flock 9
+    if ! lib_is_complete; then
+        echo "kafka.sh: downloading Kafka classpath into $LIB_DIR" >&2
+        local staging="$KAFKA_CACHE/lib.partial"
+        rm -rf "$staging" "$MARKER"
+        mvn -q -B -f "$POM" dependency:copy-dependencies \
+            -DincludeScope=runtime -DoutputDirectory="$staging" >&2
+        # Swap in only a finished download, then mark it complete.
+        rm -rf "$LIB_DIR"
+        mv "$staging" "$LIB_DIR"
+        pom_hash >"$MARKER"
+    fi
+    flock -u 9
+    exec 9>&-
+}
+
+# 16 random bytes, base64url without padding, as Kafka's Uuid.randomUuid();
+# a leading '-' would be parsed as a command-line option.
+random_cluster_id() {
+    local id
+    while :; do
+        id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+        [[ "$id" != -* ]] && break
+    done
+    printf '%s\n' "$id"
+}
+
+JAVA_BIN="java"
+if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
+    JAVA_BIN="$JAVA_HOME/bin/java"
+fi
+
+start() {
+    local data_dir="" port="" controller_port=""
+    while (($#)); do
+        case "$1" in
+            --data-dir) data_dir="${2:?--data-dir needs a value}"; shift 2 ;;
+            --port) port="${2:?--port needs a value}"; shift 2 ;;
+            --controller-port) controller_port="${2:?--controller-port needs a value}"; shift 2 ;;
+            *) usage ;;
+        esac
+    done
+    [[ -n "$data_dir" && -n "$port" && -n "$controller_port" ]] || usage
+    [[ "$port" != "$controller_port" ]] || die "--port and --controller-port must differ"
+
+    fetch
+
+    mkdir -p "$data_dir"
+    data_dir="$(cd "$data_dir" && pwd)"
+    # Kafka's data lives in a subfolder so server.properties, the cluster id and
+    # the wrapper's kafka.log never sit among the partition directories.
+    local log_dirs="$data_dir/kraft"
+    local props="$data_dir/server.properties"
+
+    # Rewritten on every start so a restart may use other ports; the data
+    # stays valid because node id and cluster id do not change.
+    cat >"$props" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$log_dirs
+
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=false
+
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+
+# The 3 s default delays every consumer group's first join.
+group.initial.rebalance.delay.ms=0
+# After a crash (kill -9) the restarted broker cannot register until the old
+# registration's session expires: 9 s by default, every time.
+broker.session.timeout.ms=3000
+broker.heartbeat.interval.ms=500
+
+# A dev/test broker: keep a day, at most 256 MiB per partition.
+log.retention.hours=24
+log.retention.bytes=268435456
+log.segment.bytes=67108864
+log.retention.check.interval.ms=300000
+EOF
+
+    local cp="$LIB_DIR/*"
+    local cluster_id_file="$data_dir/cluster.id"
+    if [[ ! -s "$cluster_id_file" ]]; then
+        random_cluster_id >"$cluster_id_file.tmp"
+        mv "$cluster_id_file.tmp" "$cluster_id_file"
+    fi
+    # Formatting costs a JVM start, so only do it while meta.properties is missing.
+    if [[ ! -f "$log_dirs/meta.properties" ]]; then
+        "$JAVA_BIN" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+            -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
+            -cp "$cp" kafka.tools.StorageTool format \
+            -t "$(cat "$cluster_id_file")" -c "$props" --ignore-formatted
+    fi
+
+    exec "$JAVA_BIN" -Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
+        -cp "$cp" kafka.Kafka "$props"
+}
+
+case "${1:-}" in
+    # Prints the classpath folder so callers need not duplicate the cache layout.
+    fetch) shift; (($# == 0)) || usage; fetch; printf '%s\n' "$LIB_DIR" ;;
+    start) shift; start "$@" ;;
+    *) usage ;;
+esac

@@ -1,0 +1,81 @@
+"""Pure rules of the notify service: who hears of a fault, a mail's identity, retry timing."""
+
+from dataclasses import dataclass
+from uuid import UUID, uuid5
+
+from kundonline_contracts import Language
+
+STAFF = "fault_report_staff"
+OUR_REFERENCE = "fault_report_our_reference"
+RECEIPT = "fault_receipt"
+
+# Staff read the portal in Swedish; a staff language setting would replace this.
+STAFF_LANGUAGE: Language = "sv"
+
+# Fixed for ever: changing it would change every Message-ID and queue key.
+MAIL_NAMESPACE = UUID("6f0c3f5e-0d5b-4a53-9a43-6b1e2c9d7a10")
+
+# Up to this share of a delay is added at random, so that mails failing together
+# (one SMTP outage) do not all retry in the same instant.
+JITTER_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class PlannedMail:
+    recipient: str
+    template: str
+    language: Language
+
+
+def normalise_address(address: str) -> str:
+    """Domains are case-insensitive, local parts formally not: lower only the domain."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{domain.lower()}" if local else address.strip()
+
+
+def plan_fault_mails(
+    *,
+    staff_email: str | None,
+    copy_to_our_reference: bool,
+    our_reference_email: str | None,
+    contact_email: str | None,
+    reporter_language: Language,
+) -> list[PlannedMail]:
+    """Who is told of a new fault report (SPEC §4.7), and in which language."""
+    mails: list[PlannedMail] = []
+    staff = normalise_address(staff_email) if staff_email else None
+    if staff:
+        mails.append(PlannedMail(staff, STAFF, STAFF_LANGUAGE))
+    reference = normalise_address(our_reference_email) if our_reference_email else None
+    # When our reference is also the fault address, one mail says it all.
+    if copy_to_our_reference and reference and reference.casefold() != (staff or "").casefold():
+        mails.append(PlannedMail(reference, OUR_REFERENCE, STAFF_LANGUAGE))
+    if contact_email:
+        mails.append(PlannedMail(normalise_address(contact_email), RECEIPT, reporter_language))
+    return mails
+
+
+def mail_id(cause_event_id: UUID, recipient: str, template: str) -> UUID:
+    """The same event, recipient and template always give the same id."""
+    return uuid5(MAIL_NAMESPACE, f"{cause_event_id}\n{recipient}\n{template}")
+
+
+def message_id(mail: UUID) -> str:
+    """A Message-ID that stays the same when a mail is sent again after a crash."""
+    return f"<{mail}@kundonline>"
+
+
+def retry_delay(attempts: int, *, base: float, jitter: float, cap: float = 3600.0) -> float:
+    """Seconds to wait after the `attempts`-th failure: doubling, capped, plus jitter in [0, 1)."""
+    delay = min(base * 2 ** (attempts - 1), cap)
+    return delay * (1 + JITTER_SHARE * jitter)
+
+
+def gives_up(attempts: int, max_attempts: int) -> bool:
+    return attempts >= max_attempts
+
+
+def headline(text: str, limit: int = 60) -> str:
+    """The start of a customer's text on one line, for a subject."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit].rstrip() + "…"

@@ -1,0 +1,107 @@
+"""Event handlers of the notify service: projections, and mail queued for each fault report."""
+
+from typing import Any, Protocol
+from uuid import UUID
+
+from kundonline_common.consumer import Handlers
+from kundonline_contracts import (
+    AccountChanged,
+    CloudEvent,
+    CustomerChanged,
+    FacilityChanged,
+    FaultReported,
+    PortalSettingsChanged,
+    ProjectChanged,
+)
+
+from .domain import PlannedMail, mail_id, plan_fault_mails
+from .rendering import RenderedMail, fault_context, render_mail
+from .repository import NotifyRepository
+from .tables import OutgoingMail
+
+
+class NotifyUnit(Protocol):
+    repo: NotifyRepository
+    cause: CloudEvent | None
+
+
+async def on_settings_changed(uow: NotifyUnit, event: PortalSettingsChanged) -> None:
+    await uow.repo.save_settings(event.settings)
+
+
+async def on_customer_changed(uow: NotifyUnit, event: CustomerChanged) -> None:
+    await uow.repo.save_customer(event)
+
+
+async def on_account_changed(uow: NotifyUnit, event: AccountChanged) -> None:
+    await uow.repo.save_account(event)
+
+
+async def on_facility_changed(uow: NotifyUnit, event: FacilityChanged) -> None:
+    await uow.repo.save_place(event.facility_id, "facility", event.name, event.deleted)
+
+
+async def on_project_changed(uow: NotifyUnit, event: ProjectChanged) -> None:
+    await uow.repo.save_place(event.project_id, "project", event.name, event.deleted)
+
+
+async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
+    """Queue every mail a fault report causes, in the transaction that marks it handled.
+
+    Projections from other topics may lag behind the fault: a customer not yet known
+    gets no our-reference copy and a place not yet known is named by its id.
+    """
+    settings = await uow.repo.settings()
+    customer = await uow.repo.customer(event.customer_id)
+    account = await uow.repo.account(event.account_id)
+    place = await uow.repo.place(event.facility_id or event.project_id)  # type: ignore[arg-type]
+    planned = plan_fault_mails(
+        staff_email=settings.fault_report_email,
+        copy_to_our_reference=settings.copy_to_our_reference,
+        our_reference_email=customer.our_reference_email if customer else None,
+        contact_email=str(event.contact.email) if event.contact.email else None,
+        reporter_language="en" if account and account.language == "en" else "sv",
+    )
+    for plan in planned:
+        context = fault_context(
+            event,
+            plan.language,
+            place_name=place.name if place else None,
+            customer_name=customer.name if customer else None,
+            reporter_name=account.name if account else None,
+            our_reference_name=customer.our_reference_name if customer else None,
+            public_url=settings.public_url,
+        )
+        rendered = render_mail(plan.template, plan.language, context)
+        await uow.repo.queue(queued_mail(cause_event_id(uow), plan, rendered))
+
+
+def cause_event_id(uow: NotifyUnit) -> UUID:
+    if uow.cause is None:
+        raise RuntimeError("mail is queued only for an incoming event")
+    return uow.cause.id
+
+
+def queued_mail(cause: UUID, plan: PlannedMail, rendered: RenderedMail) -> OutgoingMail:
+    return OutgoingMail(
+        id=mail_id(cause, plan.recipient, plan.template),
+        cause_event_id=cause,
+        recipient=plan.recipient,
+        template=plan.template,
+        language=plan.language,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+    )
+
+
+EVENT_HANDLERS: Handlers = {
+    FaultReported: on_fault_reported,  # type: ignore[dict-item]
+    PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
+    CustomerChanged: on_customer_changed,  # type: ignore[dict-item]
+    AccountChanged: on_account_changed,  # type: ignore[dict-item]
+    FacilityChanged: on_facility_changed,  # type: ignore[dict-item]
+    ProjectChanged: on_project_changed,  # type: ignore[dict-item]
+}
+
+__all__: list[Any] = ["EVENT_HANDLERS", "on_fault_reported"]

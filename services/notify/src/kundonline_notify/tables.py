@@ -1,0 +1,77 @@
+"""The notify service's tables: the outgoing mail queue and the projections it renders from."""
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from kundonline_common.projections import PROJECTION_TABLES
+from kundonline_common.tables import PLUMBING_TABLES, utcnow
+
+
+def _when(**kw: Any) -> Any:
+    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class OutgoingMail(SQLModel, table=True):
+    """One mail to one recipient, rendered when queued; the row is also the delivery log."""
+
+    __tablename__ = "outgoing_mail"
+    __table_args__ = (
+        # The exactly-once key: one event, one recipient, one kind of mail.
+        sa.UniqueConstraint("cause_event_id", "recipient", "template", name="uq_outgoing_mail_key"),
+        sa.Index("ix_outgoing_mail_due", "status", "next_attempt_at"),
+    )
+
+    # Derived from the exactly-once key, so it doubles as a stable Message-ID.
+    id: UUID = Field(primary_key=True)
+    cause_event_id: UUID
+    recipient: str
+    template: str
+    language: str = "sv"
+    subject: str
+    text_body: str = Field(sa_type=sa.Text)
+    html_body: str = Field(sa_type=sa.Text)
+    status: str = "queued"  # queued | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _when(default_factory=utcnow)
+    last_error: str | None = None
+    created_at: datetime = _when(default_factory=utcnow)
+    sent_at: datetime | None = _when(default=None)
+
+
+class CustomerView(SQLModel, table=True):
+    __tablename__ = "customer_view"
+
+    customer_id: UUID = Field(primary_key=True)
+    name: str
+    our_reference_name: str | None = None
+    our_reference_email: str | None = None
+
+
+class PlaceView(SQLModel, table=True):
+    """A facility or a project, by name: fault reports carry only the id."""
+
+    __tablename__ = "place_view"
+
+    id: UUID = Field(primary_key=True)
+    kind: str  # facility | project
+    name: str
+
+
+TABLES = frozenset(
+    {
+        "outgoing_mail",
+        "customer_view",
+        "place_view",
+        *PLUMBING_TABLES,
+        *PROJECTION_TABLES,
+    }
+)

@@ -1,0 +1,438 @@
+"""Unit tests of the notify service: handlers and delivery over fakes, and the pure rules."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from aiosmtplib import SMTPRecipientRefused, SMTPRecipientsRefused
+
+from kundonline_common.projections import AccountView
+from kundonline_contracts import (
+    AccountChanged,
+    CloudEvent,
+    Contact,
+    CustomerChanged,
+    Event,
+    FacilityChanged,
+    FaultReported,
+    Language,
+    NotificationFailed,
+    NotificationSent,
+    OurReference,
+    PortalSettings,
+    PortalSettingsChanged,
+    wrap,
+)
+from kundonline_notify.config import NotifySettings
+from kundonline_notify.delivery import MailDelivery
+from kundonline_notify.domain import gives_up, mail_id, message_id, retry_delay
+from kundonline_notify.handlers import EVENT_HANDLERS
+from kundonline_notify.smtp import build_message
+from kundonline_notify.tables import CustomerView, OutgoingMail, PlaceView
+
+
+class FakeRepository:
+    def __init__(self) -> None:
+        self.settings_view = PortalSettings()
+        self.customers: dict[UUID, CustomerView] = {}
+        self.accounts: dict[UUID, AccountView] = {}
+        self.places: dict[UUID, PlaceView] = {}
+        self.mails: dict[tuple[UUID, str, str], OutgoingMail] = {}
+
+    async def queue(self, mail: OutgoingMail) -> None:
+        self.mails.setdefault((mail.cause_event_id, mail.recipient, mail.template), mail)
+
+    async def next_due(self, now: datetime) -> OutgoingMail | None:
+        due = [m for m in self.mails.values() if m.status == "queued" and m.next_attempt_at <= now]
+        return min(due, key=lambda m: m.next_attempt_at) if due else None
+
+    async def save_settings(self, settings: PortalSettings) -> None:
+        self.settings_view = settings
+
+    async def settings(self) -> PortalSettings:
+        return self.settings_view
+
+    async def save_customer(self, event: CustomerChanged) -> None:
+        ref = event.our_reference
+        self.customers[event.customer_id] = CustomerView(
+            customer_id=event.customer_id,
+            name=event.name,
+            our_reference_name=ref.name if ref else None,
+            our_reference_email=str(ref.email) if ref and ref.email else None,
+        )
+
+    async def customer(self, customer_id: UUID) -> CustomerView | None:
+        return self.customers.get(customer_id)
+
+    async def save_account(self, event: AccountChanged) -> None:
+        self.accounts[event.account_id] = AccountView(
+            account_id=event.account_id,
+            customer_id=event.customer_id,
+            name=event.name,
+            language=event.language,
+        )
+
+    async def account(self, account_id: UUID) -> AccountView | None:
+        return self.accounts.get(account_id)
+
+    async def save_place(self, place_id: UUID, kind: str, name: str, deleted: bool) -> None:
+        self.places[place_id] = PlaceView(id=place_id, kind=kind, name=name)
+
+    async def place(self, place_id: UUID) -> PlaceView | None:
+        return self.places.get(place_id)
+
+
+class FakeUnit:
+    def __init__(self, repo: FakeRepository, cause: CloudEvent | None = None) -> None:
+        self.repo = repo
+        self.cause = cause
+        self.published: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.published.append(event)
+
+
+class FakeUnitOfWork:
+    """Hands out units over one repository and keeps everything they published."""
+
+    def __init__(self, repo: FakeRepository) -> None:
+        self.repo = repo
+        self.published: list[Event] = []
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[FakeUnit]:
+        unit = FakeUnit(self.repo)
+        yield unit
+        self.published.extend(unit.published)
+
+
+def fault(**overrides: Any) -> FaultReported:
+    fields: dict[str, Any] = {
+        "fault_id": uuid4(),
+        "account_id": uuid4(),
+        "customer_id": uuid4(),
+        "facility_id": uuid4(),
+        "description": "Ventilationen i trapphus B låter",
+        "contact": Contact(name="Anna Berg", phone="070-123 45 67", email="anna@kund.se"),
+        "reported_at": datetime(2025, 3, 4, 9, 30, tzinfo=UTC),
+        "order_direct": False,
+    }
+    return FaultReported(**(fields | overrides))
+
+
+def envelope(event: Event) -> CloudEvent:
+    return wrap(event, source="kundonline/faults")
+
+
+STAFF = "staff@example.com"
+REFERENCE = "eva@example.com"
+CONTACT = "anna@kund.se"
+NOW = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
+
+
+async def report(
+    repo: FakeRepository, event: FaultReported, cause: CloudEvent | None = None
+) -> None:
+    await EVENT_HANDLERS[FaultReported](FakeUnit(repo, cause or envelope(event)), event)  # type: ignore[arg-type]
+
+
+async def given(repo: FakeRepository, event: FaultReported, **settings: Any) -> None:
+    """The portal settings and the reporter's customer (with our reference) are known."""
+    unit = FakeUnit(repo)
+    await EVENT_HANDLERS[PortalSettingsChanged](
+        unit,  # type: ignore[arg-type]
+        PortalSettingsChanged(settings=PortalSettings(**settings)),
+    )
+    await EVENT_HANDLERS[CustomerChanged](
+        unit,  # type: ignore[arg-type]
+        CustomerChanged(
+            customer_id=event.customer_id,
+            name="Fastighets AB Kund",
+            our_reference=OurReference(name="Eva Ek", email=REFERENCE),
+        ),
+    )
+
+
+def queued(repo: FakeRepository) -> set[tuple[str, str]]:
+    return {(m.recipient, m.template) for m in repo.mails.values()}
+
+
+def mail_to(repo: FakeRepository, recipient: str) -> OutgoingMail:
+    (mail,) = [m for m in repo.mails.values() if m.recipient == recipient]
+    return mail
+
+
+ALL = {
+    (STAFF, "fault_report_staff"),
+    (REFERENCE, "fault_report_our_reference"),
+    (CONTACT, "fault_receipt"),
+}
+
+
+@pytest.mark.parametrize(
+    ("settings", "contact_email", "expected"),
+    [
+        ({"fault_report_email": STAFF, "copy_to_our_reference": True}, CONTACT, ALL),
+        ({"copy_to_our_reference": True}, CONTACT, ALL - {(STAFF, "fault_report_staff")}),
+        ({"fault_report_email": STAFF}, CONTACT, ALL - {(REFERENCE, "fault_report_our_reference")}),
+        (
+            {"fault_report_email": STAFF, "copy_to_our_reference": True},
+            None,
+            ALL - {(CONTACT, "fault_receipt")},
+        ),
+        ({}, CONTACT, {(CONTACT, "fault_receipt")}),
+        ({}, None, set()),
+    ],
+)
+async def test_which_mails_a_fault_report_queues(
+    settings: dict[str, Any], contact_email: str | None, expected: set[tuple[str, str]]
+) -> None:
+    repo, event = FakeRepository(), fault(contact=Contact(name="Anna", email=contact_email))
+    await given(repo, event, **settings)
+    await report(repo, event)
+    assert queued(repo) == expected
+
+
+async def test_no_copy_when_the_customer_has_no_our_reference_email() -> None:
+    repo, event = FakeRepository(), fault()
+    await given(repo, event, fault_report_email=STAFF, copy_to_our_reference=True)
+    repo.customers[event.customer_id].our_reference_email = None
+    await report(repo, event)
+    assert queued(repo) == {(STAFF, "fault_report_staff"), (CONTACT, "fault_receipt")}
+
+
+async def test_no_copy_when_the_customer_is_not_yet_known() -> None:
+    repo, event = FakeRepository(), fault()
+    await given(repo, event, fault_report_email=STAFF, copy_to_our_reference=True)
+    repo.customers.clear()
+    await report(repo, event)
+    assert queued(repo) == {(STAFF, "fault_report_staff"), (CONTACT, "fault_receipt")}
+
+
+async def test_our_reference_who_is_also_the_fault_address_gets_one_mail() -> None:
+    repo, event = FakeRepository(), fault()
+    await given(repo, event, fault_report_email="Eva@EXAMPLE.com", copy_to_our_reference=True)
+    await report(repo, event)
+    assert queued(repo) == {("Eva@example.com", "fault_report_staff"), (CONTACT, "fault_receipt")}
+
+
+async def test_the_same_event_queues_each_mail_once_under_a_stable_id() -> None:
+    repo, event = FakeRepository(), fault()
+    await given(repo, event, fault_report_email=STAFF)
+    cause = envelope(event)
+    await report(repo, event, cause)
+    first = {m.id for m in repo.mails.values()}
+    await report(repo, event, cause)
+    assert {m.id for m in repo.mails.values()} == first
+    assert len(repo.mails) == 2
+    assert {m.cause_event_id for m in repo.mails.values()} == {cause.id}
+
+
+async def test_receipt_in_the_reporters_language_staff_mail_in_swedish() -> None:
+    repo, event = FakeRepository(), fault()
+    await given(repo, event, fault_report_email=STAFF)
+    await EVENT_HANDLERS[AccountChanged](FakeUnit(repo), account(event, language="en"))  # type: ignore[arg-type]
+    await report(repo, event)
+    receipt, staff = mail_to(repo, CONTACT), mail_to(repo, STAFF)
+    assert (receipt.language, staff.language) == ("en", "sv")
+    assert receipt.subject.startswith("We have received your fault report: ")
+    assert "Thank you for your fault report" in receipt.text_body
+    assert '<html lang="en">' in receipt.html_body
+    assert staff.subject.startswith("Felanmälan: ")
+
+
+async def test_receipt_is_swedish_when_the_account_is_unknown() -> None:
+    repo, event = FakeRepository(), fault()
+    await report(repo, event)
+    receipt = mail_to(repo, CONTACT)
+    assert receipt.language == "sv"
+    assert receipt.subject.startswith("Vi har tagit emot din felanmälan: ")
+    assert "Tack för din felanmälan" in receipt.text_body
+
+
+async def test_customer_typed_text_is_escaped_in_html_and_kept_in_text() -> None:
+    repo = FakeRepository()
+    event = fault(
+        description="Larmet tjuter <script>alert(1)</script>",
+        contact=Contact(name='<img src=x onerror="x()">', email=CONTACT),
+    )
+    await given(repo, event, fault_report_email=STAFF)
+    await report(repo, event)
+    for mail in repo.mails.values():
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in mail.html_body
+        assert "<script" not in mail.html_body
+        assert "<img" not in mail.html_body
+        assert "&lt;img src=x onerror=&#34;x()&#34;&gt;" in mail.html_body
+        assert "Larmet tjuter <script>alert(1)</script>" in mail.text_body
+
+
+async def test_subject_says_what_and_where_on_one_line() -> None:
+    repo = FakeRepository()
+    event = fault(description="Rad ett\nrad två " + "x" * 80)
+    await given(repo, event, fault_report_email=STAFF)
+    await report(repo, event)
+    short = str(event.facility_id)[:8]
+    subject = mail_to(repo, STAFF).subject
+    assert subject == f"Felanmälan: Anläggning {short}: Rad ett rad två {'x' * 44}…"
+    assert "\n" not in subject
+
+
+async def test_subject_names_the_facility_once_it_is_known() -> None:
+    repo, event = FakeRepository(), fault()
+    await given(repo, event, fault_report_email=STAFF)
+    facility = FacilityChanged(
+        facility_id=event.facility_id, customer_id=event.customer_id, name="Kv. Eken 4"
+    )  # type: ignore[arg-type]
+    await EVENT_HANDLERS[FacilityChanged](FakeUnit(repo), facility)  # type: ignore[arg-type]
+    await report(repo, event)
+    assert (
+        mail_to(repo, STAFF).subject == "Felanmälan: Kv. Eken 4: Ventilationen i trapphus B låter"
+    )
+
+
+def account(event: FaultReported, language: Language) -> AccountChanged:
+    return AccountChanged(
+        account_id=event.account_id,
+        customer_id=event.customer_id,
+        name="Anna Berg",
+        username="anna",
+        language=language,
+        active=True,
+        order_direct=False,
+        hide_performed_action=False,
+        show_purchase_prices_on_projects=False,
+        show_purchase_price_on_order_rows=False,
+    )
+
+
+def test_retry_delay_doubles_adds_jitter_and_is_capped() -> None:
+    delays = [retry_delay(n, base=1.0, jitter=0.0) for n in range(1, 6)]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0]
+    assert retry_delay(3, base=1.0, jitter=1.0) == pytest.approx(5.0)
+    assert retry_delay(2, base=0.5, jitter=0.5) == pytest.approx(1.125)
+    assert retry_delay(30, base=1.0, jitter=0.0, cap=600.0) == 600.0
+    assert (gives_up(7, 8), gives_up(8, 8)) == (False, True)
+
+
+def test_mail_id_and_message_id_are_stable() -> None:
+    cause = UUID("00000000-0000-0000-0000-000000000001")
+    expected = UUID("05089956-fe19-505f-b1bc-71e7ca8d0634")
+    assert mail_id(cause, STAFF, "fault_report_staff") == expected
+    assert mail_id(cause, STAFF, "fault_receipt") != expected
+    assert mail_id(uuid4(), STAFF, "fault_report_staff") != expected
+    assert message_id(expected) == "<05089956-fe19-505f-b1bc-71e7ca8d0634@kundonline>"
+
+
+def test_a_message_built_twice_has_the_same_message_id() -> None:
+    mail = queued_mail_for_delivery()
+    first, second = build_message(mail, "KundOnline <k@x>"), build_message(mail, "KundOnline <k@x>")
+    assert first["Message-ID"] == second["Message-ID"] == message_id(mail.id)
+    assert first.get_body(("plain",)).get_content() == "text\n"  # type: ignore[union-attr]
+    assert first.get_body(("html",)).get_content() == "<p>html</p>\n"  # type: ignore[union-attr]
+    assert first["Content-Language"] == "sv"
+
+
+def queued_mail_for_delivery(**overrides: Any) -> OutgoingMail:
+    cause = uuid4()
+    fields: dict[str, Any] = {
+        "id": mail_id(cause, CONTACT, "fault_receipt"),
+        "cause_event_id": cause,
+        "recipient": CONTACT,
+        "template": "fault_receipt",
+        "subject": "Ämne",
+        "text_body": "text",
+        "html_body": "<p>html</p>",
+        "next_attempt_at": NOW,
+        "created_at": NOW,
+    }
+    return OutgoingMail(**(fields | overrides))
+
+
+def delivery(send: Any, **settings: Any) -> MailDelivery:
+    return MailDelivery(
+        settings=NotifySettings(**settings), send=send, clock=lambda: NOW, jitter=lambda: 0.0
+    )
+
+
+class FakeSmtp:
+    """A fake SMTP server: keeps messages, or fails with the given exception."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.failure = failure
+        self.messages: list[EmailMessage] = []
+        self.received = asyncio.Event()
+
+    async def __call__(self, message: EmailMessage) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.messages.append(message)
+        self.received.set()
+
+
+async def test_a_due_mail_is_sent_marked_and_announced() -> None:
+    repo, smtp = FakeRepository(), FakeSmtp()
+    mail = queued_mail_for_delivery()
+    await repo.queue(mail)
+    uow = FakeUnitOfWork(repo)
+    assert await delivery(smtp).deliver_next(uow) == "sent"
+    assert [m["To"] for m in smtp.messages] == [CONTACT]
+    assert (mail.status, mail.attempts, mail.sent_at) == ("sent", 1, NOW)
+    (event,) = uow.published
+    assert isinstance(event, NotificationSent)
+    assert (event.notification_id, event.recipient, event.attempts) == (mail.id, CONTACT, 1)
+    assert await delivery(smtp).deliver_next(uow) == "idle"
+
+
+async def test_a_mail_not_yet_due_waits() -> None:
+    repo, smtp = FakeRepository(), FakeSmtp()
+    await repo.queue(queued_mail_for_delivery(next_attempt_at=NOW + timedelta(seconds=1)))
+    assert await delivery(smtp).deliver_next(FakeUnitOfWork(repo)) == "idle"
+    assert smtp.messages == []
+
+
+async def test_a_failed_send_is_retried_with_backoff_then_given_up() -> None:
+    repo, mail = FakeRepository(), queued_mail_for_delivery()
+    await repo.queue(mail)
+    uow = FakeUnitOfWork(repo)
+    mailer = delivery(FakeSmtp(ConnectionRefusedError("smtp down")), mail_max_attempts=3)
+    assert await mailer.deliver_next(uow) == "retrying"
+    assert (mail.status, mail.attempts, mail.next_attempt_at) == (
+        "queued",
+        1,
+        NOW + timedelta(seconds=1),
+    )
+    mail.next_attempt_at = NOW
+    assert await mailer.deliver_next(uow) == "retrying"
+    assert mail.next_attempt_at == NOW + timedelta(seconds=2)
+    assert uow.published == []
+    mail.next_attempt_at = NOW
+    assert await mailer.deliver_next(uow) == "failed"
+    (event,) = uow.published
+    assert isinstance(event, NotificationFailed)
+    assert (mail.status, event.attempts) == ("failed", 3)
+    assert event.error == "ConnectionRefusedError: smtp down"
+
+
+@pytest.mark.parametrize(("code", "outcome"), [(550, "failed"), (451, "retrying")])
+async def test_a_refused_recipient_fails_at_once_only_if_permanent(code: int, outcome: str) -> None:
+    repo = FakeRepository()
+    await repo.queue(queued_mail_for_delivery())
+    refused = SMTPRecipientsRefused([SMTPRecipientRefused(code, "no", CONTACT)])
+    assert await delivery(FakeSmtp(refused)).deliver_next(FakeUnitOfWork(repo)) == outcome
+
+
+async def test_the_loop_sends_queued_mail_at_once_when_woken() -> None:
+    repo, smtp = FakeRepository(), FakeSmtp()
+    mailer = delivery(smtp, mail_poll_seconds=30.0)
+    task = asyncio.create_task(mailer.run(FakeUnitOfWork(repo)))
+    await asyncio.sleep(0.01)  # the first pass finds nothing and waits for 30 s
+    await repo.queue(queued_mail_for_delivery())
+    mailer.wake()
+    await asyncio.wait_for(smtp.received.wait(), 0.5)
+    await mailer.stop()
+    await asyncio.wait_for(task, 1)
