@@ -12,6 +12,33 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A moment in UTC that comes back timezone-aware from SQLite as from PostgreSQL.
+
+    SQLite keeps no offset, so values are stored as UTC and read back as UTC; without
+    this, API replies from SQLite would lose the offset that ISO 8601 answers need.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def timestamp(**kw: Any) -> Any:
+    """A timezone-aware column for a SQLModel field."""
+    return Field(sa_type=UTCDateTime(), **kw)
+
+
 class OutboxRecord(SQLModel, table=True):
     """An event waiting to be published; written in the transaction of the change it reports."""
 
@@ -31,9 +58,7 @@ class OutboxRecord(SQLModel, table=True):
     key: str
     value: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     headers: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
-    )
+    created_at: datetime = timestamp(default_factory=utcnow)
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -43,9 +68,7 @@ class ProcessedEvent(SQLModel, table=True):
 
     consumer: str = Field(primary_key=True)
     event_id: UUID = Field(primary_key=True)
-    processed_at: datetime = Field(
-        default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False)
-    )
+    processed_at: datetime = timestamp(default_factory=utcnow)
 
 
 PLUMBING_TABLES = frozenset({"outbox", "processed_events"})

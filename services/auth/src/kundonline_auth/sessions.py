@@ -65,21 +65,16 @@ async def resolve(*, uow: Uow, token: str) -> tuple[Caller, int]:
     subject = await uow.repo.subject(session.realm, session.subject_id)
     if subject is None or not subject.active:
         raise Unauthorized("The session has ended; log in again.", code="session_expired")
-    if now - _aware(session.last_seen_at) > TOUCH_EVERY:
+    if now - session.last_seen_at > TOUCH_EVERY:
         session.last_seen_at = now
     return caller_for(subject), int(timeout.total_seconds())
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for values that were stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def _alive(session: Session, now: datetime, timeout: timedelta) -> bool:
     return (
         session.revoked_at is None
-        and now < _aware(session.expires_at)
-        and now - _aware(session.last_seen_at) < timeout
+        and now < session.expires_at
+        and now - session.last_seen_at < timeout
     )
 
 

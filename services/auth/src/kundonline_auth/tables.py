@@ -7,11 +7,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from kundonline_common.tables import PLUMBING_TABLES, utcnow
-
-
-def _when(**kw: Any) -> Any:
-    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+from kundonline_common.tables import PLUMBING_TABLES, timestamp, utcnow
 
 
 class StaffUser(SQLModel, table=True):
@@ -23,7 +19,7 @@ class StaffUser(SQLModel, table=True):
     password_hash: str
     role: str = "handler"  # admin | handler
     active: bool = True
-    created_at: datetime = _when(default_factory=utcnow)
+    created_at: datetime = timestamp(default_factory=utcnow)
 
 
 class Account(SQLModel, table=True):
@@ -41,8 +37,8 @@ class Account(SQLModel, table=True):
     hide_performed_action: bool = False
     show_purchase_prices_on_projects: bool = False
     show_purchase_price_on_order_rows: bool = False
-    created_at: datetime = _when(default_factory=utcnow)
-    updated_at: datetime = _when(default_factory=utcnow)
+    created_at: datetime = timestamp(default_factory=utcnow)
+    updated_at: datetime = timestamp(default_factory=utcnow)
 
 
 class Grant(SQLModel, table=True):
@@ -81,10 +77,10 @@ class Session(SQLModel, table=True):
     token_hash: str = Field(primary_key=True)
     realm: str  # staff | account
     subject_id: UUID = Field(index=True)
-    created_at: datetime = _when(default_factory=utcnow)
-    last_seen_at: datetime = _when(default_factory=utcnow)
-    expires_at: datetime = _when()
-    revoked_at: datetime | None = _when(default=None)
+    created_at: datetime = timestamp(default_factory=utcnow)
+    last_seen_at: datetime = timestamp(default_factory=utcnow)
+    expires_at: datetime = timestamp()
+    revoked_at: datetime | None = timestamp(default=None)
 
 
 class PortalSettingsRow(SQLModel, table=True):

@@ -1,18 +1,13 @@
 """The faults service's tables: fault reports and what it knows of accounts and settings."""
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from kundonline_common.projections import PROJECTION_TABLES
-from kundonline_common.tables import PLUMBING_TABLES, utcnow
-
-
-def _when(**kw: Any) -> Any:
-    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+from kundonline_common.tables import PLUMBING_TABLES, timestamp, utcnow
 
 
 class Fault(SQLModel, table=True):
@@ -39,8 +34,8 @@ class Fault(SQLModel, table=True):
     order_number: int | None = None
     reason: str | None = None
     handled_by: str | None = None
-    handled_at: datetime | None = _when(default=None)
-    reported_at: datetime = _when(default_factory=utcnow)
+    handled_at: datetime | None = timestamp(default=None)
+    reported_at: datetime = timestamp(default_factory=utcnow)
 
 
 TABLES = frozenset({"faults", *PLUMBING_TABLES, *PROJECTION_TABLES})

@@ -8,7 +8,7 @@ from aiosmtplib import SMTPDataError, SMTPRecipientRefused, SMTPRecipientsRefuse
 
 from .config import NotifySettings
 from .domain import message_id
-from .tables import OutgoingMail, as_utc
+from .tables import OutgoingMail
 
 
 def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
@@ -17,7 +17,7 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     message["From"] = sender
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
-    message["Date"] = format_datetime(as_utc(mail.created_at))
+    message["Date"] = format_datetime(mail.created_at)
     message["Message-ID"] = message_id(mail.id)
     # RFC 3834: keeps out-of-office replies and autoresponders from answering.
     message["Auto-Submitted"] = "auto-generated"

@@ -1,23 +1,13 @@
 """The notify service's tables: the outgoing mail queue and the projections it renders from."""
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from kundonline_common.projections import PROJECTION_TABLES
-from kundonline_common.tables import PLUMBING_TABLES, utcnow
-
-
-def _when(**kw: Any) -> Any:
-    return Field(sa_type=sa.DateTime(timezone=True), **kw)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored here is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+from kundonline_common.tables import PLUMBING_TABLES, timestamp, utcnow
 
 
 class OutgoingMail(SQLModel, table=True):
@@ -41,10 +31,10 @@ class OutgoingMail(SQLModel, table=True):
     html_body: str = Field(sa_type=sa.Text)
     status: str = "queued"  # queued | sent | failed
     attempts: int = 0
-    next_attempt_at: datetime = _when(default_factory=utcnow)
+    next_attempt_at: datetime = timestamp(default_factory=utcnow)
     last_error: str | None = None
-    created_at: datetime = _when(default_factory=utcnow)
-    sent_at: datetime | None = _when(default=None)
+    created_at: datetime = timestamp(default_factory=utcnow)
+    sent_at: datetime | None = timestamp(default=None)
 
 
 class CustomerView(SQLModel, table=True):

@@ -9,11 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from kundonline_common.projections import PROJECTION_TABLES
-from kundonline_common.tables import PLUMBING_TABLES, utcnow
-
-
-def _when(**kw: Any) -> Any:
-    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+from kundonline_common.tables import PLUMBING_TABLES, timestamp, utcnow
 
 
 def _money(**kw: Any) -> Any:
@@ -27,7 +23,7 @@ class Customer(SQLModel, table=True):
     name: str = Field(index=True)
     our_reference_name: str | None = None
     our_reference_email: str | None = None
-    updated_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = timestamp(default_factory=utcnow)
 
 
 class Facility(SQLModel, table=True):
@@ -43,7 +39,7 @@ class Facility(SQLModel, table=True):
     # "|hvac|kyla|": lets one LIKE find a category on SQLite and PostgreSQL alike.
     category_index: str = ""
     active: bool = True
-    updated_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = timestamp(default_factory=utcnow)
 
 
 def category_token(category: str) -> str:
@@ -62,7 +58,7 @@ class Project(SQLModel, table=True):
     name: str
     active: bool = True
     rows: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
-    updated_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = timestamp(default_factory=utcnow)
 
 
 class Order(SQLModel, table=True):
@@ -81,14 +77,14 @@ class Order(SQLModel, table=True):
     project_id: UUID | None = None
     status: str = "planned"
     description: str = ""
-    planned_start: datetime | None = _when(default=None)
-    planned_end: datetime | None = _when(default=None)
+    planned_start: datetime | None = timestamp(default=None)
+    planned_end: datetime | None = timestamp(default=None)
     performed_action: str | None = None
     origin: str = "staff"
     rows: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     value: Decimal = _money(default=Decimal("0"))
-    created_at: datetime = _when(default_factory=utcnow)
-    updated_at: datetime = _when(default_factory=utcnow)
+    created_at: datetime = timestamp(default_factory=utcnow)
+    updated_at: datetime = timestamp(default_factory=utcnow)
 
 
 class Counter(SQLModel, table=True):
