@@ -34,6 +34,8 @@ def login(http: httpx.Client, username: str, password: str, *, staff: bool = Fal
     path = "/admin/api/auth/login" if staff else "/api/auth/login"
     reply = http.post(path, json={"username": username, "password": password})
     assert reply.status_code == 200, reply.text
+    # Bearer tokens only: a shared client must not carry someone's session cookie on.
+    http.cookies.clear()
     return reply.json()["access_token"]
 
 

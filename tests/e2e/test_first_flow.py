@@ -17,18 +17,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def http(system: System) -> httpx.Client:
-    with httpx.Client(base_url=system.base_url, timeout=15) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def staff(http: httpx.Client, system: System) -> Staff:
-    c = system.config
-    return Staff(http, login(http, c.admin_username, c.admin_password, staff=True))
-
-
-@pytest.fixture(scope="module")
 def setup(staff: Staff) -> dict[str, Any]:
     """A customer with two facilities, and two accounts: one Order direkt, one queued."""
     staff.settings(fault_report_email="felanmalan@example.com")

@@ -76,8 +76,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        body = error_body("invalid_request", "The request is not valid.", _validation_details(exc))
-        return JSONResponse(body, 422)
+        details = _validation_details(exc)
+        if details and all(d["loc"][:1] == ["path"] for d in details):
+            # A malformed id names nothing, exactly like an unknown one.
+            return JSONResponse(error_body("not_found", "No such object."), 404)
+        return JSONResponse(
+            error_body("invalid_request", "The request is not valid.", details), 422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

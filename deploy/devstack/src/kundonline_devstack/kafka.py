@@ -267,8 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
 
-    # SIGTERM must unwind through `finally` like Ctrl-C, or the broker would be orphaned.
+    # Both must unwind through `finally`, or the broker (in its own session) is orphaned.
+    # SIGINT is set explicitly too: a background job from a non-interactive shell inherits
+    # it as ignored, and Python would then never raise KeyboardInterrupt.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     kafka = LocalKafka(
         port=args.port,
         controller_port=args.controller_port,

@@ -59,7 +59,7 @@ def start_system(
     return system
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def system(
     kafka_bootstrap: str,
     postgres: PostgresServer,
