@@ -95,7 +95,7 @@ def test_order_direct_turns_a_fault_into_a_planned_order(
     mail = smtp_sink.wait_for(lambda m: text in m.get_body(("plain",)).get_content())[0]
     assert "felanmalan@example.com" in mail["To"]
 
-    events = asyncio.run(_events(kafka_bootstrap, system.config.topic_prefix))
+    events = asyncio.run(_events(kafka_bootstrap, system.config.topic_prefix, receipt["id"]))
     reported = [
         e
         for e in events
@@ -148,7 +148,8 @@ def test_an_unlinked_or_unknown_facility_is_404_and_nothing_is_reported(
     assert http.get("/api/faults", headers=headers).json()["items"] == before
 
 
-async def _events(bootstrap: str, prefix: str) -> list[dict]:
+async def _events(bootstrap: str, prefix: str, fault_id: str) -> list[dict]:
+    """Both topics from the start, until the report and its order have been read."""
     consumer = AIOKafkaConsumer(
         f"{prefix}faults",
         f"{prefix}orders",
@@ -157,8 +158,14 @@ async def _events(bootstrap: str, prefix: str) -> list[dict]:
         enable_auto_commit=False,
     )
     await consumer.start()
+    events: list[dict] = []
     try:
-        batches = await consumer.getmany(timeout_ms=3000, max_records=10000)
-        return [json.loads(r.value) for records in batches.values() for r in records]
+        async with asyncio.timeout(20):
+            while {"kundonline.fault.reported.v1", "kundonline.order.created.v1"} - {
+                e["type"] for e in events if e["data"].get("fault_id") == fault_id
+            }:
+                batches = await consumer.getmany(timeout_ms=500)
+                events += [json.loads(r.value) for rs in batches.values() for r in rs]
     finally:
         await consumer.stop()
+    return events
