@@ -3,6 +3,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kundonline_devstack.licenses import Vendor
 from kundonline_devstack.system import System
 from tests.helpers import Staff, login
 
@@ -14,6 +15,10 @@ def http(system: System) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def staff(http: httpx.Client, system: System) -> Staff:
+def staff(http: httpx.Client, system: System, vendor: Vendor) -> Staff:
+    """The bootstrap administrator, with a license installed as staff would."""
     c = system.config
-    return Staff(http, login(http, c.admin_username, c.admin_password, staff=True))
+    admin = Staff(http, login(http, c.admin_username, c.admin_password, staff=True))
+    reply = http.put("/admin/api/license", json=vendor.license(), headers=admin.h)
+    assert reply.status_code == 200, reply.text
+    return admin

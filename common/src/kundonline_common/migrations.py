@@ -8,6 +8,7 @@ from alembic.runtime.environment import EnvironmentContext
 from sqlalchemy import Connection, MetaData
 
 from .db import Database
+from .tables import UTCDateTime
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -44,15 +45,27 @@ def run_env(context: EnvironmentContext, metadata: MetaData, tables: frozenset[s
         connection=connection,
         target_metadata=metadata,
         include_object=include,
+        render_item=_render_item,
         render_as_batch=True,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Revisions then need no import of this package; the column type is the same.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+TEMPLATE = Path(__file__).parent / "migration_template" / "script.py.mako"
+
+
 def autogenerate(script_location: Path, message: str) -> None:
     """Write a new revision from the models' difference to head (a developer tool)."""
     import asyncio
+    import shutil
     import tempfile
 
     async def _main() -> None:
@@ -69,7 +82,13 @@ def autogenerate(script_location: Path, message: str) -> None:
                 await conn.run_sync(_revise)
             await db.dispose()
 
-    asyncio.run(_main())
+    # One template serves every service; it is only needed while a revision is written.
+    template = script_location / "script.py.mako"
+    shutil.copy(TEMPLATE, template)
+    try:
+        asyncio.run(_main())
+    finally:
+        template.unlink()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ def _until(call: Any, timeout: float = 30.0) -> httpx.Response:
         time.sleep(0.1)
 
 
-def seed(base_url: str, admin_username: str, admin_password: str) -> list[DemoLogin]:
+def seed(
+    base_url: str, admin_username: str, admin_password: str, license: dict[str, Any] | None
+) -> list[DemoLogin]:
     """Create the demo customer, facilities and accounts once; later starts find them."""
     with httpx.Client(base_url=base_url, timeout=10) as http:
         token = (
@@ -45,6 +47,8 @@ def seed(base_url: str, admin_username: str, admin_password: str) -> list[DemoLo
             DemoLogin("demo.direkt", DEMO_PASSWORD, "customer account with Order direkt"),
             DemoLogin("demo.kund", DEMO_PASSWORD, "customer account, faults wait for staff"),
         ]
+        if license is not None:
+            http.put("/admin/api/license", json=license, headers=h).raise_for_status()
         existing = http.get("/admin/api/accounts", params={"q": "demo."}, headers=h).json()
         if existing["items"]:
             return logins

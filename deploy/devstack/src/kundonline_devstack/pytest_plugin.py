@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kundonline_devstack.licenses import Vendor
 from kundonline_devstack.servers import PostgresServer, kafka_server, postgres_server
 from kundonline_devstack.smtp_sink import SmtpSink
 from kundonline_devstack.system import BACKENDS, System, SystemConfig
@@ -42,10 +43,22 @@ def topic_prefix() -> str:
     return f"{unique_name()}."
 
 
+@pytest.fixture(scope="session")
+def vendor() -> Vendor:
+    """The license vendor the test system trusts."""
+    return Vendor.generate()
+
+
 def start_system(
-    kafka: str, pg: PostgresServer, smtp: SmtpSink, log_dir: Path, **extra_env: str
+    kafka: str,
+    pg: PostgresServer,
+    smtp: SmtpSink,
+    log_dir: Path,
+    vendor: Vendor,
+    **extra_env: str,
 ) -> System:
     name = unique_name("s")
+    extra_env.setdefault("KUNDONLINE_LICENSE_PUBLIC_KEY", vendor.public_key)
     config = SystemConfig(
         kafka_bootstrap_servers=kafka,
         smtp_host="127.0.0.1",
@@ -64,6 +77,7 @@ def system(
     kafka_bootstrap: str,
     postgres: PostgresServer,
     smtp_sink: SmtpSink,
+    vendor: Vendor,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
     """The whole KundOnline, five real processes on real Kafka, PostgreSQL and SMTP."""
@@ -72,6 +86,7 @@ def system(
         postgres,
         smtp_sink,
         tmp_path_factory.mktemp("system"),
+        vendor,
         KUNDONLINE_OUTBOX_POLL_SECONDS="0.2",
     )
     try:

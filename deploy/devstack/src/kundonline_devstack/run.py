@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kundonline_devstack.demo import seed
 from kundonline_devstack.kafka import LocalKafka
+from kundonline_devstack.licenses import Vendor
 from kundonline_devstack.smtp_sink import SmtpSink
 from kundonline_devstack.system import DEFAULT_PORTS, System, SystemConfig
 
@@ -53,6 +54,13 @@ def main() -> None:
     admin = os.environ.get("KUNDONLINE_ADMIN_USERNAME", "admin")
     password = os.environ.get("KUNDONLINE_ADMIN_PASSWORD", "admin-losenord-1")
     port = int(os.environ.get("KUNDONLINE_PORT", DEFAULT_PORTS["gateway"]))
+    # A demo vendor key, so the demo is licensed the way a real installation is, unless a
+    # real vendor key is configured (then install a real license under /admin).
+    vendor = (
+        None
+        if os.environ.get("KUNDONLINE_LICENSE_PUBLIC_KEY")
+        else Vendor.kept_in(RUN_DIR / "license")
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with kafka() as bootstrap, smtp() as (smtp_host, smtp_port, mail_dir):
@@ -67,11 +75,13 @@ def main() -> None:
                 "KUNDONLINE_INTERNAL_TOKEN_SECRET", "kundonline-local-secret-not-for-production"
             ),
             ports={**DEFAULT_PORTS, "gateway": port},
+            extra_env={"KUNDONLINE_LICENSE_PUBLIC_KEY": vendor.public_key} if vendor else {},
         )
         system = System(config, RUN_DIR / "logs")
         print("Starting the five services…")
         with system:
-            logins = seed(system.base_url, admin, password)
+            demo_license = vendor.license(max_accounts=50) if vendor else None
+            logins = seed(system.base_url, admin, password, demo_license)
             print(f"\nKundOnline is running at {system.base_url}\n")
             print(
                 f"  staff:     {admin} / {password}   (POST {system.base_url}/admin/api/auth/login)"

@@ -9,9 +9,11 @@ from kundonline_common.pagination import Page, keyset_page
 from kundonline_common.tables import utcnow
 from kundonline_common.uow import UnitOfWork
 
-from .passwords import check_policy, hash_password
-from .repository import AuthRepository
-from .schemas import AccountCreate, AccountFlags, AccountPublic, Me
+from .activation import require_room_for_an_account
+from .passwords import check_policy, hash_password, verify_password
+from .repository import FACILITY, PROJECT, AuthRepository
+from .schemas import AccountCreate, AccountFlags, AccountPublic, AccountUpdate, Me
+from .sessions import end_sessions_of
 from .tables import Account
 
 Uow = UnitOfWork[AuthRepository]
@@ -40,6 +42,7 @@ async def read_account(*, uow: Uow, account_id: UUID) -> AccountPublic:
 async def create_account(*, uow: Uow, body: AccountCreate) -> AccountPublic:
     password = body.password.get_secret_value()
     check_policy(password, body.username)
+    await require_room_for_an_account(uow)
     if not await uow.repo.customer_exists(body.customer_id):
         raise Invalid("The customer does not exist.", code="unknown_customer")
     if await uow.repo.username_taken(body.username):
@@ -116,3 +119,49 @@ async def me(*, uow: Uow, account_id: UUID) -> Me:
         flags=AccountFlags.model_validate(account, from_attributes=True),
         tabs={"statistics": settings.show_statistics, "calendar": settings.show_calendar},
     )
+
+
+async def update_account(*, uow: Uow, account_id: UUID, body: AccountUpdate) -> AccountPublic:
+    """Edit, deactivate or reactivate; deactivation ends the account's sessions at once."""
+    account = await get_account(uow=uow, account_id=account_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "email" in changes:
+        changes["email"] = str(body.email) if body.email else None
+    for field, value in changes.items():
+        if value is not None or field == "email":
+            setattr(account, field, value)
+    account.updated_at = utcnow()
+    if body.active is False:
+        await end_sessions_of(uow, account.id)
+    uow.publish(await uow.repo.account_changed(account))
+    return await public(uow, account)
+
+
+async def delete_account(*, uow: Uow, account_id: UUID) -> None:
+    account = await get_account(uow=uow, account_id=account_id)
+    deleted = await uow.repo.account_changed(account, deleted=True)
+    await end_sessions_of(uow, account.id)
+    await uow.repo.replace_grants(account.id, FACILITY, [])
+    await uow.repo.replace_grants(account.id, PROJECT, [])
+    await uow.session.delete(account)
+    uow.publish(deleted)
+
+
+async def reset_password(*, uow: Uow, account_id: UUID, password: str) -> None:
+    """Staff set a new password; every open session of the account ends."""
+    account = await get_account(uow=uow, account_id=account_id)
+    await _set_password(uow, account, password)
+
+
+async def change_own_password(*, uow: Uow, account_id: UUID, current: str, new: str) -> None:
+    account = await get_account(uow=uow, account_id=account_id)
+    if not verify_password(account.password_hash, current):
+        raise Invalid("The current password is wrong.", code="wrong_password")
+    await _set_password(uow, account, new)
+
+
+async def _set_password(uow: Uow, account: Account, password: str) -> None:
+    check_policy(password, account.username)
+    account.password_hash = hash_password(password)
+    account.updated_at = utcnow()
+    await end_sessions_of(uow, account.id)

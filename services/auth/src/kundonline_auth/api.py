@@ -1,29 +1,36 @@
 """HTTP routes of the auth service, behind the gateway."""
 
 from importlib.metadata import version
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, AdminDep, StaffDep, SystemDep
 from kundonline_contracts import PortalSettings
 
-from . import accounts, portal_settings, sessions
+from . import accounts, activation, portal_settings, sessions
+from . import staff as staff_users
 from .repository import FACILITY, PROJECT
 from .schemas import (
     About,
     AccountCreate,
     AccountPublic,
+    AccountUpdate,
     FacilityLinks,
     LoginReply,
     LoginRequest,
     Me,
+    PasswordChange,
+    PasswordReset,
     ProjectLinks,
     Resolved,
     SessionToken,
+    StaffCreate,
+    StaffPublic,
+    StaffUpdate,
 )
 
 internal = APIRouter(prefix="/internal", tags=["internal"])
@@ -88,6 +95,73 @@ async def list_accounts(
     )
 
 
+@staff.patch("/accounts/{account_id}")
+async def update_account(
+    request: Request, _: AdminDep, account_id: UUID, body: AccountUpdate
+) -> AccountPublic:
+    """Edit flags and details, deactivate or reactivate."""
+    return await handle(request, accounts.update_account, account_id=account_id, body=body)
+
+
+@staff.delete("/accounts/{account_id}", status_code=204)
+async def delete_account(request: Request, _: AdminDep, account_id: UUID) -> None:
+    """Delete an account and end its sessions."""
+    await handle(request, accounts.delete_account, account_id=account_id)
+
+
+@staff.post("/accounts/{account_id}/password", status_code=204)
+async def reset_password(
+    request: Request, _: AdminDep, account_id: UUID, body: PasswordReset
+) -> None:
+    """Set a new password for an account; its open sessions end."""
+    await handle(
+        request,
+        accounts.reset_password,
+        account_id=account_id,
+        password=body.password.get_secret_value(),
+    )
+
+
+@customer.post("/me/password", status_code=204)
+async def change_password(request: Request, caller: AccountDep, body: PasswordChange) -> None:
+    """Change the account's own password; every session of the account ends."""
+    await handle(
+        request,
+        accounts.change_own_password,
+        account_id=caller.account_id,
+        current=body.current_password.get_secret_value(),
+        new=body.new_password.get_secret_value(),
+    )
+
+
+@staff.get("/staff")
+async def list_staff(
+    request: Request, _: StaffDep, cursor: Cursor = None, limit: Limit = 50
+) -> Page[StaffPublic]:
+    """Staff users."""
+    return await handle(request, staff_users.list_staff, cursor=cursor, limit=limit)
+
+
+@staff.post("/staff", status_code=201)
+async def create_staff(request: Request, _: AdminDep, body: StaffCreate) -> StaffPublic:
+    """Create a staff user (admin or handler)."""
+    return await handle(request, staff_users.create_staff, body=body)
+
+
+@staff.patch("/staff/{staff_id}")
+async def update_staff(
+    request: Request, _: AdminDep, staff_id: UUID, body: StaffUpdate
+) -> StaffPublic:
+    """Change a staff user's name, role, password or active state."""
+    return await handle(request, staff_users.update_staff, staff_id=staff_id, body=body)
+
+
+@staff.delete("/staff/{staff_id}", status_code=204)
+async def delete_staff(request: Request, _: AdminDep, staff_id: UUID) -> None:
+    """Delete a staff user; the last administrator stays."""
+    await handle(request, staff_users.delete_staff, staff_id=staff_id)
+
+
 @staff.get("/accounts/{account_id}")
 async def get_account(request: Request, _: StaffDep, account_id: UUID) -> AccountPublic:
     """One account with its flags and links."""
@@ -129,6 +203,25 @@ async def put_project_links(
         request, accounts.link, account_id=account_id, kind=PROJECT, ids=body.project_ids
     )
     return ProjectLinks(project_ids=ids)
+
+
+@staff.get("/license")
+async def get_license(request: Request, _: StaffDep) -> activation.LicenseStatus:
+    """The license in force and how many accounts it allows."""
+    return await handle(request, activation.status)
+
+
+@staff.put("/license")
+async def put_license(
+    request: Request, _: AdminDep, document: Annotated[dict[str, Any], Body()]
+) -> activation.LicenseStatus:
+    """Install a license file; a tampered, expired or foreign one is refused (422)."""
+    return await handle(
+        request,
+        activation.install,
+        document=document,
+        public_key=request.app.state.settings.license_public_key,
+    )
 
 
 @staff.get("/settings")

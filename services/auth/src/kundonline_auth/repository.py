@@ -28,9 +28,6 @@ class AuthRepository:
     async def subject(self, realm: str, subject_id: UUID) -> StaffUser | Account | None:
         return await self.session.get(StaffUser if realm == "staff" else Account, subject_id)
 
-    async def require_login_allowed(self, realm: str) -> None:
-        """Portal logins need a valid license; the license arrives with its own issue."""
-
     async def account(self, account_id: UUID) -> Account | None:
         return await self.session.get(Account, account_id)
 

@@ -93,3 +93,51 @@ class Me(BaseModel):
 class About(BaseModel):
     public_url: str
     version: str
+
+
+class AccountUpdate(_Body):
+    """Any subset of an account's fields; `active: false` deactivates it."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    language: Language | None = None
+    active: bool | None = None
+    order_direct: bool | None = None
+    hide_performed_action: bool | None = None
+    show_purchase_prices_on_projects: bool | None = None
+    show_purchase_price_on_order_rows: bool | None = None
+
+
+class PasswordReset(_Body):
+    password: SecretStr = Field(max_length=1000)
+
+
+class PasswordChange(_Body):
+    current_password: SecretStr = Field(max_length=1000)
+    new_password: SecretStr = Field(max_length=1000)
+
+
+StaffRole = Literal["admin", "handler"]
+
+
+class StaffCreate(_Body):
+    username: str = Username
+    name: str = Field(min_length=1, max_length=200)
+    password: SecretStr = Field(max_length=1000)
+    role: StaffRole = "handler"
+
+
+class StaffUpdate(_Body):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    password: SecretStr | None = Field(None, max_length=1000)
+    role: StaffRole | None = None
+    active: bool | None = None
+
+
+class StaffPublic(BaseModel):
+    id: UUID
+    username: str
+    name: str
+    role: StaffRole
+    active: bool
+    created_at: datetime

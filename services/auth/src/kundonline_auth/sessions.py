@@ -13,6 +13,7 @@ from kundonline_common.tables import utcnow
 from kundonline_common.tokens import Caller
 from kundonline_common.uow import UnitOfWork
 
+from .activation import require_portal_open
 from .passwords import verify_password
 from .repository import AuthRepository
 from .tables import Account, Session, StaffUser
@@ -34,11 +35,12 @@ async def login(
     *, uow: Uow, realm: Realm, username: str, password: str, absolute_hours: int
 ) -> tuple[str, int, Caller]:
     """The same answer for an unknown user, a wrong password and a deactivated login."""
+    if realm == "account":
+        await require_portal_open(uow)
     subject = await uow.repo.login_subject(realm, username)
     password_hash = subject.password_hash if subject is not None else None
     if not verify_password(password_hash, password) or subject is None or not subject.active:
         raise Unauthorized(BAD_LOGIN, code="invalid_credentials")
-    await uow.repo.require_login_allowed(realm)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     uow.session.add(

@@ -83,6 +83,16 @@ class Session(SQLModel, table=True):
     revoked_at: datetime | None = timestamp(default=None)
 
 
+class InstalledLicense(SQLModel, table=True):
+    """The license in force; only a verified document is ever stored here."""
+
+    __tablename__ = "licenses"
+
+    id: str = Field(default="current", primary_key=True)
+    document: dict[str, Any] = Field(sa_type=sa.JSON)
+    installed_at: datetime = timestamp(default_factory=utcnow)
+
+
 class PortalSettingsRow(SQLModel, table=True):
     __tablename__ = "portal_settings"
 
@@ -99,6 +109,7 @@ TABLES = frozenset(
         "known_customers",
         "sessions",
         "portal_settings",
+        "licenses",
         *PLUMBING_TABLES,
     }
 )
