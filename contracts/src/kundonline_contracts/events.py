@@ -43,7 +43,8 @@ class Row(_Part):
 class PortalSettings(_Part):
     """The general settings document (SPEC §4.3), owned by auth."""
 
-    session_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
+    # Fractions are allowed (tests use seconds); staff normally give whole minutes.
+    session_timeout_minutes: float = Field(30, gt=0, le=24 * 60)
     port: int = Field(49148, ge=1, le=65535)
     public_url: str = "http://localhost:49148"
     show_order_rows: bool = False

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Request
 
+from kundonline_common.errors import Unauthorized
 from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, AdminDep, StaffDep, SystemDep
@@ -44,14 +45,20 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 @internal.post("/login")
 async def login(request: Request, _: SystemDep, body: LoginRequest) -> LoginReply:
     """Check a username and password and open a session."""
-    token, expires_in, caller = await handle(
+    settings = request.app.state.settings
+    opened = await handle(
         request,
         sessions.login,
         realm=body.realm,
         username=body.username,
         password=body.password.get_secret_value(),
-        absolute_hours=request.app.state.settings.session_absolute_hours,
+        address=body.address,
+        limits=settings.login_limits,
+        absolute_hours=settings.session_absolute_hours,
     )
+    if opened is None:
+        raise Unauthorized(sessions.BAD_LOGIN, code="invalid_credentials")
+    token, expires_in, caller = opened
     return LoginReply(token=token, expires_in=expires_in, caller=caller)
 
 

@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 from pydantic import SecretStr
 
 from kundonline_common.settings import CommonSettings
+
+from .throttle import Limits
 
 
 class AuthSettings(CommonSettings):
@@ -11,3 +15,14 @@ class AuthSettings(CommonSettings):
     session_absolute_hours: int = 12
     # The vendor's Ed25519 public key (base64 of the 32 raw bytes) that licenses must match.
     license_public_key: str | None = None
+    login_max_failures_per_username: int = 5
+    login_max_failures_per_address: int = 30
+    login_throttle_window_minutes: float = 15
+
+    @property
+    def login_limits(self) -> Limits:
+        return Limits(
+            per_username=self.login_max_failures_per_username,
+            per_address=self.login_max_failures_per_address,
+            window=timedelta(minutes=self.login_throttle_window_minutes),
+        )

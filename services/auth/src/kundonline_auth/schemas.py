@@ -20,6 +20,7 @@ class LoginRequest(_Body):
     realm: Literal["staff", "account"]
     username: str = Field(min_length=1, max_length=200)
     password: SecretStr = Field(min_length=1, max_length=1000)
+    address: str = Field("unknown", max_length=100, description="The client's address.")
 
 
 class SessionToken(_Body):

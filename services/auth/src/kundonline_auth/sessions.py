@@ -13,6 +13,7 @@ from kundonline_common.tables import utcnow
 from kundonline_common.tokens import Caller
 from kundonline_common.uow import UnitOfWork
 
+from . import throttle
 from .activation import require_portal_open
 from .passwords import verify_password
 from .repository import AuthRepository
@@ -32,15 +33,29 @@ def _hash(token: str) -> str:
 
 
 async def login(
-    *, uow: Uow, realm: Realm, username: str, password: str, absolute_hours: int
-) -> tuple[str, int, Caller]:
-    """The same answer for an unknown user, a wrong password and a deactivated login."""
+    *,
+    uow: Uow,
+    realm: Realm,
+    username: str,
+    password: str,
+    address: str,
+    limits: throttle.Limits,
+    absolute_hours: int,
+) -> tuple[str, int, Caller] | None:
+    """Open a session, or None for bad credentials (the failure is counted and committed).
+
+    Unknown user, wrong password and a deactivated login look the same to the caller.
+    """
     if realm == "account":
         await require_portal_open(uow)
+    keyed = throttle.keys(realm, username, address)
+    await throttle.check(uow, keyed, limits)
     subject = await uow.repo.login_subject(realm, username)
     password_hash = subject.password_hash if subject is not None else None
     if not verify_password(password_hash, password) or subject is None or not subject.active:
-        raise Unauthorized(BAD_LOGIN, code="invalid_credentials")
+        await throttle.record_failure(uow, keyed, limits.window)
+        return None
+    await throttle.clear(uow, keyed["username"])
     token = secrets.token_urlsafe(32)
     now = utcnow()
     uow.session.add(

@@ -93,6 +93,16 @@ class InstalledLicense(SQLModel, table=True):
     installed_at: datetime = timestamp(default_factory=utcnow)
 
 
+class LoginFailures(SQLModel, table=True):
+    """Failed logins of one username or one client address in the current window."""
+
+    __tablename__ = "login_failures"
+
+    key: str = Field(primary_key=True)
+    window_started_at: datetime = timestamp()
+    failures: int = 0
+
+
 class PortalSettingsRow(SQLModel, table=True):
     __tablename__ = "portal_settings"
 
@@ -110,6 +120,7 @@ TABLES = frozenset(
         "sessions",
         "portal_settings",
         "licenses",
+        "login_failures",
         *PLUMBING_TABLES,
     }
 )

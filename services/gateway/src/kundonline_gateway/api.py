@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kundonline_common.errors import DomainError, NotFound
 
+from .clients import client_address, is_https
 from .routing import Realm, realm_for, service_for
 from .services import ServiceClients
 from .sessions import caller_for, clear_session_cookies, credentials, set_session_cookies
@@ -37,11 +38,17 @@ Clients = Annotated[ServiceClients, Depends(clients)]
 async def _login(
     request: Request, response: Response, realm: Realm, body: Login, svc: ServiceClients
 ) -> Token:
+    settings = request.app.state.settings
     reply = await svc.call(
         "auth",
         "POST",
         "/internal/login",
-        json={"realm": realm, "username": body.username, "password": body.password},
+        json={
+            "realm": realm,
+            "username": body.username,
+            "password": body.password,
+            "address": client_address(request, settings.trusted_proxies),
+        },
     )
     if reply.status_code != 200:
         payload = reply.json()
@@ -52,7 +59,8 @@ async def _login(
             status_code=reply.status_code,
         )
     data = reply.json()
-    set_session_cookies(response, realm, data["token"], request.app.state.settings.cookie_secure)
+    secure = settings.cookie_secure or is_https(request, settings.trusted_proxies)
+    set_session_cookies(response, realm, data["token"], secure)
     return Token(access_token=data["token"], expires_in=data["expires_in"])
 
 

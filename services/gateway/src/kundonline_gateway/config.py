@@ -10,3 +10,5 @@ class GatewaySettings(CommonSettings):
     # Secure cookies are sent only over TLS; set when the portal is served over https.
     cookie_secure: bool = False
     service_timeout_seconds: float = 10.0
+    # Addresses of reverse proxies whose X-Forwarded-For / -Proto headers are believed.
+    trusted_proxies: tuple[str, ...] = ()

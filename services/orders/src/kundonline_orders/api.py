@@ -9,7 +9,7 @@ from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, StaffDep
 
-from . import masterdata, portal
+from . import masterdata, portal, projects
 from .schemas import (
     CustomerCreate,
     CustomerPublic,
@@ -18,6 +18,10 @@ from .schemas import (
     FacilityPublic,
     FacilityUpdate,
     PortalOrder,
+    PortalProject,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectUpdate,
 )
 
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -104,6 +108,58 @@ async def update_facility(
 ) -> FacilityPublic:
     """Change a facility."""
     return await handle(request, masterdata.update_facility, facility_id=facility_id, body=body)
+
+
+@staff.post("/projects", status_code=201)
+async def create_project(request: Request, _: StaffDep, body: ProjectCreate) -> ProjectPublic:
+    """Create a project with its rows."""
+    return await handle(request, projects.create_project, body=body)
+
+
+@staff.get("/projects")
+async def list_projects(
+    request: Request,
+    _: StaffDep,
+    customer_id: UUID | None = None,
+    name: Text = None,
+    active: bool | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ProjectPublic]:
+    """Projects, filtered by customer, name and active."""
+    filters = {"customer_id": customer_id, "name": name, "active": active}
+    return await handle(
+        request, projects.list_projects, filters=filters, cursor=cursor, limit=limit
+    )
+
+
+@staff.get("/projects/{project_id}")
+async def get_project(request: Request, _: StaffDep, project_id: UUID) -> ProjectPublic:
+    """One project with its rows."""
+    found = await handle(request, projects.get_project, project_id=project_id)
+    return projects.project_public(found)
+
+
+@staff.patch("/projects/{project_id}")
+async def update_project(
+    request: Request, _: StaffDep, project_id: UUID, body: ProjectUpdate
+) -> ProjectPublic:
+    """Change a project's name, active state or rows."""
+    return await handle(request, projects.update_project, project_id=project_id, body=body)
+
+
+@customer.get("/projects")
+async def my_projects(request: Request, caller: AccountDep) -> Page[PortalProject]:
+    """The projects linked to the account, with their rows."""
+    return await handle(request, projects.my_projects, account_id=caller.account_id)
+
+
+@customer.get("/projects/{project_id}")
+async def my_project(request: Request, caller: AccountDep, project_id: UUID) -> PortalProject:
+    """One linked project; purchase prices only if the account may see them."""
+    return await handle(
+        request, projects.my_project, account_id=caller.account_id, project_id=project_id
+    )
 
 
 @customer.get("/facilities")

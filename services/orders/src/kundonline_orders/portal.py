@@ -19,7 +19,7 @@ from .tables import Facility, Order
 Uow = UnitOfWork[OrdersRepository]
 
 
-async def _account(uow: Uow, account_id: UUID) -> AccountView:
+async def account_or_404(uow: Uow, account_id: UUID) -> AccountView:
     account = await uow.repo.account(account_id)
     if account is None:
         raise NotFound("No such account.")
@@ -27,7 +27,7 @@ async def _account(uow: Uow, account_id: UUID) -> AccountView:
 
 
 async def linked_facilities(*, uow: Uow, account_id: UUID) -> Page[FacilityPublic]:
-    await _account(uow, account_id)
+    await account_or_404(uow, account_id)
     ids = await uow.repo.linked_facility_ids(account_id)
     rows = (
         await uow.session.scalars(
@@ -38,7 +38,7 @@ async def linked_facilities(*, uow: Uow, account_id: UUID) -> Page[FacilityPubli
 
 
 async def _visible(uow: Uow, account_id: UUID) -> tuple[AccountView, PortalSettings, Any]:
-    account = await _account(uow, account_id)
+    account = await account_or_404(uow, account_id)
     settings = await uow.repo.settings()
     facilities = await uow.repo.linked_facility_ids(account_id)
     projects = await uow.repo.linked_project_ids(account_id)
@@ -64,12 +64,14 @@ def portal_order(order: Order, account: AccountView, settings: PortalSettings) -
     if not account.hide_performed_action:
         shown["performed_action"] = order.performed_action
     if settings.show_order_rows:
-        shown["rows"] = [_row(r, account.show_purchase_price_on_order_rows) for r in order.rows]
+        shown["rows"] = [
+            portal_row(r, account.show_purchase_price_on_order_rows) for r in order.rows
+        ]
         shown["value"] = order.value
     return PortalOrder(**shown)
 
 
-def _row(row: dict[str, Any], with_purchase_price: bool) -> PortalRow:
+def portal_row(row: dict[str, Any], with_purchase_price: bool) -> PortalRow:
     fields = {k: v for k, v in row.items() if k != "purchase_price" or with_purchase_price}
     return PortalRow(**fields)
 

@@ -105,3 +105,41 @@ class PortalOrder(BaseModel):
     performed_action: str | None = None
     rows: list[PortalRow] | None = None
     value: Decimal | None = None
+
+
+class RowIn(_Body):
+    article: str = Field(min_length=1, max_length=100)
+    description: str = Field("", max_length=500)
+    quantity: Decimal = Field(max_digits=12, decimal_places=3)
+    unit_price: Decimal = Field(max_digits=14, decimal_places=2)
+    purchase_price: Decimal | None = Field(None, max_digits=14, decimal_places=2)
+
+
+class ProjectCreate(_Body):
+    customer_id: UUID
+    name: str = Name
+    active: bool = True
+    rows: list[RowIn] = Field(default_factory=list, max_length=1000)
+
+
+class ProjectUpdate(_Body):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    active: bool | None = None
+    rows: list[RowIn] | None = Field(None, max_length=1000)
+
+
+class ProjectPublic(BaseModel):
+    id: UUID
+    customer_id: UUID
+    name: str
+    active: bool
+    rows: list[Row]
+
+
+class PortalProject(BaseModel):
+    """A project as a customer sees it; purchase prices only where the account may."""
+
+    id: UUID
+    name: str
+    active: bool
+    rows: list[PortalRow]

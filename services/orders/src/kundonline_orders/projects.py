@@ -1,0 +1,111 @@
+"""Staff commands on projects and the customer's view of its linked projects."""
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+
+from kundonline_common.errors import Invalid, NotFound
+from kundonline_common.pagination import Page, keyset_page
+from kundonline_common.tables import utcnow
+from kundonline_common.uow import UnitOfWork
+from kundonline_contracts import ProjectChanged, Row
+
+from .portal import account_or_404, portal_row
+from .repository import OrdersRepository
+from .schemas import PortalProject, ProjectCreate, ProjectPublic, ProjectUpdate
+from .tables import Customer, Project
+
+Uow = UnitOfWork[OrdersRepository]
+
+
+def project_public(p: Project) -> ProjectPublic:
+    return ProjectPublic(
+        id=p.id,
+        customer_id=p.customer_id,
+        name=p.name,
+        active=p.active,
+        rows=[Row.model_validate(r) for r in p.rows],
+    )
+
+
+def project_changed(p: Project) -> ProjectChanged:
+    return ProjectChanged(project_id=p.id, **project_public(p).model_dump(exclude={"id"}))
+
+
+async def create_project(*, uow: Uow, body: ProjectCreate) -> ProjectPublic:
+    if await uow.repo.get(Customer, body.customer_id) is None:
+        raise Invalid("The customer does not exist.", code="unknown_customer")
+    project = Project(
+        **body.model_dump(mode="json", exclude={"customer_id"}), customer_id=body.customer_id
+    )
+    uow.repo.add(project)
+    uow.publish(project_changed(project))
+    return project_public(project)
+
+
+async def get_project(*, uow: Uow, project_id: UUID) -> Project:
+    project = await uow.repo.get(Project, project_id)
+    if project is None:
+        raise NotFound("No such project.")
+    return project
+
+
+async def update_project(*, uow: Uow, project_id: UUID, body: ProjectUpdate) -> ProjectPublic:
+    project = await get_project(uow=uow, project_id=project_id)
+    for field, value in body.model_dump(mode="json", exclude_unset=True).items():
+        if value is not None:
+            setattr(project, field, value)
+    project.updated_at = utcnow()
+    uow.publish(project_changed(project))
+    return project_public(project)
+
+
+async def list_projects(
+    *, uow: Uow, filters: dict[str, Any], cursor: str | None, limit: int
+) -> Page[ProjectPublic]:
+    """The staff project list: by customer, name and active."""
+    query = select(Project)
+    if filters.get("customer_id"):
+        query = query.where(Project.customer_id == filters["customer_id"])
+    if filters.get("name"):
+        query = query.where(func.lower(Project.name).contains(filters["name"].lower()))
+    if filters.get("active") is not None:
+        query = query.where(Project.active == filters["active"])
+    rows, next_cursor = await keyset_page(
+        uow.session,
+        query,
+        key=Project.name,
+        id_column=Project.id,
+        cursor=cursor,
+        limit=limit,
+        key_of=lambda p: p.name,
+    )
+    return Page(items=[project_public(p) for p in rows], next_cursor=next_cursor)
+
+
+def portal_project(project: Project, with_purchase_prices: bool) -> PortalProject:
+    return PortalProject(
+        id=project.id,
+        name=project.name,
+        active=project.active,
+        rows=[portal_row(r, with_purchase_prices) for r in project.rows],
+    )
+
+
+async def my_projects(*, uow: Uow, account_id: UUID) -> Page[PortalProject]:
+    account = await account_or_404(uow, account_id)
+    ids = await uow.repo.linked_project_ids(account_id)
+    rows = (
+        await uow.session.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.name))
+    ).all()
+    show = account.show_purchase_prices_on_projects
+    return Page(items=[portal_project(p, show) for p in rows])
+
+
+async def my_project(*, uow: Uow, account_id: UUID, project_id: UUID) -> PortalProject:
+    account = await account_or_404(uow, account_id)
+    if project_id not in await uow.repo.linked_project_ids(account_id):
+        raise NotFound("No such project.")
+    project = await get_project(uow=uow, project_id=project_id)
+    return portal_project(project, account.show_purchase_prices_on_projects)
