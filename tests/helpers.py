@@ -98,6 +98,34 @@ class Staff:
 
         eventually(_put, what="facilities linked")
 
+    def link_projects(self, account_id: str, project_ids: list[str]) -> None:
+        def _put() -> bool:
+            reply = self.http.put(
+                f"/admin/api/accounts/{account_id}/projects",
+                json={"project_ids": project_ids},
+                headers=self.h,
+            )
+            assert reply.status_code in (200, 422), reply.text
+            return reply.status_code == 200
+
+        eventually(_put, what="projects linked")
+
+    def patch_account(self, account_id: str, **changes: Any) -> dict[str, Any]:
+        reply = self.http.patch(f"/admin/api/accounts/{account_id}", json=changes, headers=self.h)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def report(self, headers: dict[str, str], facility_id: str, text: str) -> dict[str, Any]:
+        """A customer's fault report, once faults knows of the account's links."""
+        body = {"facility_id": facility_id, "description": text}
+
+        def attempt() -> dict[str, Any] | None:
+            reply = self.http.post("/api/faults", json=body, headers=headers)
+            assert reply.status_code in (201, 404), reply.text
+            return reply.json() if reply.status_code == 201 else None
+
+        return eventually(attempt, what="fault reported")
+
     def settings(self, **changes: Any) -> dict[str, Any]:
         current = self.http.get("/admin/api/settings", headers=self.h).json()
         reply = self.http.put("/admin/api/settings", json={**current, **changes}, headers=self.h)

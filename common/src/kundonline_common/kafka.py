@@ -41,8 +41,15 @@ async def ensure_topics(bootstrap_servers: str, prefix: str, partitions: int) ->
         missing = [t for t in topic_specs(prefix, partitions) if t.name not in existing]
         if missing:
             try:
-                await admin.create_topics(missing)
+                response = await admin.create_topics(missing)
             except TopicAlreadyExistsError:
-                log.debug("another service created the topics first")
+                return  # another service created them first
+            failed = [
+                (error[0], error[1])
+                for error in response.topic_errors
+                if error[1] not in (0, TopicAlreadyExistsError.errno)
+            ]
+            if failed:
+                raise RuntimeError(f"could not create topics (name, Kafka error code): {failed}")
     finally:
         await admin.close()

@@ -48,7 +48,10 @@ async def keyset_page(
     """One page of `query` ordered by (key, id); returns the rows and the next cursor."""
     if cursor:
         last_key, last_id = decode_cursor(cursor)
-        value = parse_key(last_key)
+        try:
+            value = parse_key(last_key)
+        except (ValueError, TypeError) as exc:
+            raise Invalid("The cursor is not valid.", code="invalid_cursor") from exc
         if descending:
             query = query.where(or_(key < value, and_(key == value, id_column < last_id)))
         else:

@@ -88,10 +88,13 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.outbox.wakeup.wait(), seconds)
 
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Stop looping, publishing what is already committed first."""
+    def stop(self) -> None:
+        """End the loop after the batch in hand."""
         self._stopping = True
         self.outbox.wakeup.set()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Publish what is committed by now; called once the loop and the writers stopped."""
         with contextlib.suppress(Exception):
             async with asyncio.timeout(timeout):
                 while await self.publish_batch():

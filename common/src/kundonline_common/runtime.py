@@ -43,7 +43,8 @@ class EventRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops: list[asyncio.Task[None]] = []
+        self._spawned: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await upgrade(self.db, self.migrations)
@@ -56,7 +57,7 @@ class EventRuntime:
         self.relay = OutboxRelay(
             self.db, self.outbox, self.producer, poll_seconds=s.outbox_poll_seconds
         )
-        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        self._loops.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if self.handlers:
             self.consumer = EventConsumer(
                 name=self.service,
@@ -67,23 +68,25 @@ class EventRuntime:
                 dlq_producer=self.producer,
                 max_attempts=s.consumer_max_attempts,
             )
-            self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.service}-in"))
+            self._loops.append(asyncio.create_task(self.consumer.run(), name=f"{self.service}-in"))
 
     def spawn(self, coro: Awaitable[None], name: str) -> None:
         """Run a service-specific background loop that stops with the runtime."""
-        self._tasks.append(asyncio.create_task(coro, name=name))  # type: ignore[arg-type]
+        self._spawned.append(asyncio.create_task(coro, name=name))  # type: ignore[arg-type]
 
     async def stop(self) -> None:
-        """Finish in-flight work: the consumer's batch, then what the outbox holds."""
+        """Finish in-flight work: the consumer's batch is handled and committed, then the
+        relay publishes everything committed by then."""
         if self.consumer is not None:
             self.consumer.stop()
         if self.relay is not None:
-            await self.relay.drain()
-        for task in self._tasks:
+            self.relay.stop()
+        await _finish(self._loops, timeout=20)
+        for task in self._spawned:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 10)
+        await _finish(self._spawned, timeout=10)
+        if self.relay is not None:
+            await self.relay.drain()
         if self.producer is not None:
             with contextlib.suppress(Exception):
                 await self.producer.stop()
@@ -103,6 +106,17 @@ class EventRuntime:
             yield self
         finally:
             await self.stop()
+
+
+async def _finish(tasks: list[asyncio.Task[None]], timeout: float) -> None:
+    """Wait for tasks to end by themselves; cancel what is still running at the deadline."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _retry_until_up(start: Callable[[], Awaitable[object]], timeout: float = 120) -> None:

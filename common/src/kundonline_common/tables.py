@@ -43,6 +43,9 @@ class OutboxRecord(SQLModel, table=True):
     """An event waiting to be published; written in the transaction of the change it reports."""
 
     __tablename__ = "outbox"
+    # Without AUTOINCREMENT SQLite reuses the rowids of deleted rows, and a relay deleting
+    # "its" published rows by seq could then delete a newer, unpublished one.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     # BIGINT on PostgreSQL, but INTEGER on SQLite where only that aliases the rowid.
     seq: int | None = Field(

@@ -88,6 +88,8 @@ def system(
         tmp_path_factory.mktemp("system"),
         vendor,
         KUNDONLINE_OUTBOX_POLL_SECONDS="0.2",
+        # Lets tests act as clients at different addresses (X-Forwarded-For) for throttling.
+        KUNDONLINE_TRUSTED_PROXIES='["127.0.0.1"]',
     )
     try:
         yield system

@@ -3,6 +3,7 @@
 from uuid import UUID
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from kundonline_common.errors import Conflict, Invalid, NotFound
 from kundonline_common.pagination import Page, keyset_page
@@ -10,7 +11,7 @@ from kundonline_common.tables import utcnow
 from kundonline_common.uow import UnitOfWork
 
 from .activation import require_room_for_an_account
-from .passwords import check_policy, hash_password, verify_password
+from .passwords import check_policy, hashed, matches
 from .repository import FACILITY, PROJECT, AuthRepository
 from .schemas import AccountCreate, AccountFlags, AccountPublic, AccountUpdate, Me
 from .sessions import end_sessions_of
@@ -50,10 +51,13 @@ async def create_account(*, uow: Uow, body: AccountCreate) -> AccountPublic:
     account = Account(
         **body.model_dump(exclude={"password", "email"}),
         email=str(body.email) if body.email else None,
-        password_hash=hash_password(password),
+        password_hash=await hashed(password),
     )
     uow.repo.add(account)
-    await uow.session.flush()
+    try:
+        await uow.session.flush()
+    except IntegrityError as exc:  # the same username created at the same moment
+        raise Conflict("The username is taken.", code="username_taken") from exc
     uow.publish(await uow.repo.account_changed(account))
     return await public(uow, account)
 
@@ -63,9 +67,12 @@ async def list_accounts(
 ) -> Page[AccountPublic]:
     query = select(Account)
     if q:
-        needle = f"%{q.lower()}%"
+        needle = q.lower()
         query = query.where(
-            or_(func.lower(Account.name).like(needle), func.lower(Account.username).like(needle))
+            or_(
+                func.lower(Account.name).contains(needle, autoescape=True),
+                func.lower(Account.username).contains(needle, autoescape=True),
+            )
         )
     if customer_id:
         query = query.where(Account.customer_id == customer_id)
@@ -155,13 +162,13 @@ async def reset_password(*, uow: Uow, account_id: UUID, password: str) -> None:
 
 async def change_own_password(*, uow: Uow, account_id: UUID, current: str, new: str) -> None:
     account = await get_account(uow=uow, account_id=account_id)
-    if not verify_password(account.password_hash, current):
+    if not await matches(account.password_hash, current):
         raise Invalid("The current password is wrong.", code="wrong_password")
     await _set_password(uow, account, new)
 
 
 async def _set_password(uow: Uow, account: Account, password: str) -> None:
     check_policy(password, account.username)
-    account.password_hash = hash_password(password)
+    account.password_hash = await hashed(password)
     account.updated_at = utcnow()
     await end_sessions_of(uow, account.id)

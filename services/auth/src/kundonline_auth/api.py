@@ -28,6 +28,7 @@ from .schemas import (
     PasswordReset,
     ProjectLinks,
     Resolved,
+    SessionEnd,
     SessionToken,
     StaffCreate,
     StaffPublic,
@@ -55,6 +56,7 @@ async def login(request: Request, _: SystemDep, body: LoginRequest) -> LoginRepl
         address=body.address,
         limits=settings.login_limits,
         absolute_hours=settings.session_absolute_hours,
+        staff_timeout_minutes=settings.staff_session_timeout_minutes,
     )
     if opened is None:
         raise Unauthorized(sessions.BAD_LOGIN, code="invalid_credentials")
@@ -65,14 +67,19 @@ async def login(request: Request, _: SystemDep, body: LoginRequest) -> LoginRepl
 @internal.post("/resolve")
 async def resolve(request: Request, _: SystemDep, body: SessionToken) -> Resolved:
     """Who is behind a session token; 401 once it has ended."""
-    caller, expires_in = await handle(request, sessions.resolve, token=body.token)
+    caller, expires_in = await handle(
+        request,
+        sessions.resolve,
+        token=body.token,
+        staff_timeout_minutes=request.app.state.settings.staff_session_timeout_minutes,
+    )
     return Resolved(caller=caller, expires_in=expires_in)
 
 
 @internal.post("/logout", status_code=204)
-async def logout(request: Request, _: SystemDep, body: SessionToken) -> None:
-    """End a session at once."""
-    await handle(request, sessions.logout, token=body.token)
+async def logout(request: Request, _: SystemDep, body: SessionEnd) -> None:
+    """End a session of the given realm at once."""
+    await handle(request, sessions.logout, token=body.token, realm=body.realm)
 
 
 @customer.get("/me")

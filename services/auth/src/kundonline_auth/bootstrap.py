@@ -22,7 +22,7 @@ async def bootstrap(uow: UnitOfWork[AuthRepository], settings: AuthSettings) -> 
         else:
             uow.repo.add(
                 StaffUser(
-                    username=settings.admin_username,
+                    username=settings.admin_username.lower(),
                     name=settings.admin_username,
                     role="admin",
                     password_hash=hash_password(settings.admin_password.get_secret_value()),

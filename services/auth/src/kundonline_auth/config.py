@@ -13,6 +13,8 @@ class AuthSettings(CommonSettings):
     admin_password: SecretStr | None = None
     # A session ends after this long even while in use; inactivity ends it sooner.
     session_absolute_hours: int = 12
+    # The portal setting session_timeout_minutes governs customers; this governs staff.
+    staff_session_timeout_minutes: float = 30
     # The vendor's Ed25519 public key (base64 of the 32 raw bytes) that licenses must match.
     license_public_key: str | None = None
     login_max_failures_per_username: int = 5

@@ -1,5 +1,6 @@
 """Password hashing (argon2id) and the password policy."""
 
+import asyncio
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -40,3 +41,13 @@ def check_policy(password: str, username: str) -> None:
         )
     if password.strip().lower() == username.strip().lower():
         raise Invalid("The password must not be the username.", code="weak_password")
+
+
+async def hashed(password: str) -> str:
+    """hash_password off the event loop: argon2id takes a fifth of a second on purpose."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def matches(password_hash: str | None, password: str) -> bool:
+    """verify_password off the event loop, so other requests go on meanwhile."""
+    return await asyncio.to_thread(verify_password, password_hash, password)

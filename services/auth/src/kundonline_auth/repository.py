@@ -23,7 +23,8 @@ class AuthRepository:
 
     async def login_subject(self, realm: str, username: str) -> StaffUser | Account | None:
         model = StaffUser if realm == "staff" else Account
-        return await self.session.scalar(select(model).where(model.username == username))
+        wanted = username.strip().lower()
+        return await self.session.scalar(select(model).where(model.username == wanted))
 
     async def subject(self, realm: str, subject_id: UUID) -> StaffUser | Account | None:
         return await self.session.get(StaffUser if realm == "staff" else Account, subject_id)
@@ -33,7 +34,9 @@ class AuthRepository:
 
     async def username_taken(self, username: str) -> bool:
         return (
-            await self.session.scalar(select(Account.id).where(Account.username == username))
+            await self.session.scalar(
+                select(Account.id).where(Account.username == username.lower())
+            )
         ) is not None
 
     async def grants(self, account_id: UUID, kind: str) -> list[UUID]:

@@ -1,15 +1,23 @@
 """Request and reply bodies of the auth service."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
 from kundonline_common.tokens import Caller
 from kundonline_contracts import Language
 
 Username = Field(min_length=3, max_length=100, pattern=r"^[\w.@+-]+$")
+
+
+def _lowercase(value: str) -> str:
+    """Usernames are case-insensitive: "Anna" and "anna" are one login."""
+    return value.lower()
+
+
+LoginName = Annotated[str, AfterValidator(_lowercase)]
 
 
 class _Body(BaseModel):
@@ -25,6 +33,10 @@ class LoginRequest(_Body):
 
 class SessionToken(_Body):
     token: str = Field(min_length=10, max_length=200)
+
+
+class SessionEnd(SessionToken):
+    realm: Literal["staff", "account"]
 
 
 class LoginReply(BaseModel):
@@ -48,7 +60,7 @@ class AccountFlags(_Body):
 class AccountCreate(AccountFlags):
     customer_id: UUID
     name: str = Field(min_length=1, max_length=200)
-    username: str = Username
+    username: LoginName = Username
     password: SecretStr = Field(max_length=1000)
     email: EmailStr | None = None
     language: Language = "sv"
@@ -122,7 +134,7 @@ StaffRole = Literal["admin", "handler"]
 
 
 class StaffCreate(_Body):
-    username: str = Username
+    username: LoginName = Username
     name: str = Field(min_length=1, max_length=200)
     password: SecretStr = Field(max_length=1000)
     role: StaffRole = "handler"

@@ -15,7 +15,7 @@ from kundonline_common.uow import UnitOfWork
 
 from . import throttle
 from .activation import require_portal_open
-from .passwords import verify_password
+from .passwords import matches
 from .repository import AuthRepository
 from .tables import Account, Session, StaffUser
 
@@ -41,6 +41,7 @@ async def login(
     address: str,
     limits: throttle.Limits,
     absolute_hours: int,
+    staff_timeout_minutes: float,
 ) -> tuple[str, int, Caller] | None:
     """Open a session, or None for bad credentials (the failure is counted and committed).
 
@@ -52,7 +53,7 @@ async def login(
     await throttle.check(uow, keyed, limits)
     subject = await uow.repo.login_subject(realm, username)
     password_hash = subject.password_hash if subject is not None else None
-    if not verify_password(password_hash, password) or subject is None or not subject.active:
+    if not await matches(password_hash, password) or subject is None or not subject.active:
         await throttle.record_failure(uow, keyed, limits.window)
         return None
     await throttle.clear(uow, keyed["username"])
@@ -68,21 +69,30 @@ async def login(
             expires_at=now + timedelta(hours=absolute_hours),
         )
     )
-    timeout = (await uow.repo.settings()).session_timeout_minutes * 60
-    return token, timeout, caller_for(subject)
+    timeout = await inactivity_timeout(uow, realm, staff_timeout_minutes)
+    return token, int(timeout.total_seconds()), caller_for(subject)
 
 
-async def resolve(*, uow: Uow, token: str) -> tuple[Caller, int]:
+async def inactivity_timeout(uow: Uow, realm: str, staff_timeout_minutes: float) -> timedelta:
+    """Customers follow the portal setting; staff sessions are configured with the service."""
+    if realm == "staff":
+        return timedelta(minutes=staff_timeout_minutes)
+    return timedelta(minutes=(await uow.repo.settings()).session_timeout_minutes)
+
+
+async def resolve(*, uow: Uow, token: str, staff_timeout_minutes: float) -> tuple[Caller, int]:
     """The caller behind a session token, sliding its inactivity window forward."""
     session = await uow.session.get(Session, _hash(token))
     now = utcnow()
-    timeout = timedelta(minutes=(await uow.repo.settings()).session_timeout_minutes)
-    if session is None or not _alive(session, now, timeout):
+    if session is None:
+        raise Unauthorized("The session has ended; log in again.", code="session_expired")
+    timeout = await inactivity_timeout(uow, session.realm, staff_timeout_minutes)
+    if not _alive(session, now, timeout):
         raise Unauthorized("The session has ended; log in again.", code="session_expired")
     subject = await uow.repo.subject(session.realm, session.subject_id)
     if subject is None or not subject.active:
         raise Unauthorized("The session has ended; log in again.", code="session_expired")
-    if now - session.last_seen_at > TOUCH_EVERY:
+    if now - session.last_seen_at > min(TOUCH_EVERY, timeout / 4):
         session.last_seen_at = now
     return caller_for(subject), int(timeout.total_seconds())
 
@@ -95,9 +105,11 @@ def _alive(session: Session, now: datetime, timeout: timedelta) -> bool:
     )
 
 
-async def logout(*, uow: Uow, token: str) -> None:
+async def logout(*, uow: Uow, token: str, realm: Realm) -> None:
     await uow.session.execute(
-        update(Session).where(Session.token_hash == _hash(token)).values(revoked_at=utcnow())
+        update(Session)
+        .where(Session.token_hash == _hash(token), Session.realm == realm)
+        .values(revoked_at=utcnow())
     )
 
 

@@ -9,7 +9,7 @@ from kundonline_common.errors import Conflict, NotFound
 from kundonline_common.pagination import Page, keyset_page
 from kundonline_common.uow import UnitOfWork
 
-from .passwords import check_policy, hash_password
+from .passwords import check_policy, hashed
 from .repository import AuthRepository
 from .schemas import StaffCreate, StaffPublic, StaffUpdate
 from .sessions import end_sessions_of
@@ -47,7 +47,7 @@ async def create_staff(*, uow: Uow, body: StaffCreate) -> StaffPublic:
         username=body.username,
         name=body.name,
         role=body.role,
-        password_hash=hash_password(password),
+        password_hash=await hashed(password),
     )
     uow.repo.add(user)
     await uow.session.flush()
@@ -78,7 +78,7 @@ async def update_staff(*, uow: Uow, staff_id: UUID, body: StaffUpdate) -> StaffP
         await _keep_an_admin(uow, user)
     if body.password is not None:
         check_policy(body.password.get_secret_value(), user.username)
-        user.password_hash = hash_password(body.password.get_secret_value())
+        user.password_hash = await hashed(body.password.get_secret_value())
     for field in ("name", "role", "active"):
         value = getattr(body, field)
         if value is not None:

@@ -1,16 +1,23 @@
 """The public edge: logins, and every other /api and /admin/api path passed to its service."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kundonline_common.errors import DomainError, NotFound
 
 from .clients import client_address, is_https
-from .routing import Realm, realm_for, service_for
+from .routing import Realm, has_dot_segments, realm_for, service_for
 from .services import ServiceClients
-from .sessions import caller_for, clear_session_cookies, credentials, set_session_cookies
+from .sessions import (
+    caller_for,
+    check_csrf,
+    clear_session_cookies,
+    credentials,
+    set_session_cookies,
+)
 
 router = APIRouter()
 
@@ -51,7 +58,7 @@ async def _login(
         },
     )
     if reply.status_code != 200:
-        payload = reply.json()
+        payload = _json_or_empty(reply)
         raise DomainError(
             payload.get("message", "Login failed."),
             code=payload.get("error"),
@@ -64,10 +71,21 @@ async def _login(
     return Token(access_token=data["token"], expires_in=data["expires_in"])
 
 
+def _json_or_empty(reply: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = reply.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
 async def _logout(request: Request, response: Response, realm: Realm, svc: ServiceClients) -> None:
     creds = credentials(request, realm)
     if creds is not None:
-        await svc.call("auth", "POST", "/internal/logout", json={"token": creds.token})
+        check_csrf(request, creds)
+        await svc.call(
+            "auth", "POST", "/internal/logout", json={"token": creds.token, "realm": realm}
+        )
     clear_session_cookies(response, realm)
 
 
@@ -105,7 +123,8 @@ async def staff_logout(request: Request, response: Response, svc: Clients) -> No
 )
 async def forward(request: Request, rest: str, svc: Clients) -> Response:
     path = request.url.path
-    service = service_for(path)
+    # "..", even percent-encoded, would be collapsed on the way and reach another route.
+    service = None if has_dot_segments(path) else service_for(path)
     if service is None:
         raise NotFound("No such route.")
     caller, _ = await caller_for(request, realm_for(path), svc)

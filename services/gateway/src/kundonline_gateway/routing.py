@@ -27,3 +27,7 @@ def service_for(path: str) -> Service | None:
 def realm_for(path: str) -> Realm:
     """Staff and customers are separate realms: a customer session never opens /admin."""
     return "staff" if path.startswith("/admin/") else "account"
+
+
+def has_dot_segments(path: str) -> bool:
+    return any(segment in (".", "..") for segment in path.split("/"))

@@ -60,8 +60,12 @@ class ServiceClients:
 
     async def resolve(self, token: str) -> Caller:
         reply = await self.call("auth", "POST", "/internal/resolve", json={"token": token})
-        if reply.status_code != 200:
+        if reply.status_code in (401, 422):
             raise Unauthorized("The session has ended; log in again.", code="session_expired")
+        if reply.status_code != 200:
+            raise Unavailable(
+                "Logins cannot be checked right now; try again shortly.", code="auth_unavailable"
+            )
         return Caller.model_validate(reply.json()["caller"])
 
     async def forward(self, service: Service, request: Request, caller: Caller) -> Response:

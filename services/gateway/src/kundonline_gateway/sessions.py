@@ -79,3 +79,4 @@ def set_session_cookies(response: Response, realm: Realm, token: str, secure: bo
 
 def clear_session_cookies(response: Response, realm: Realm) -> None:
     response.delete_cookie(COOKIE[realm], path=COOKIE_PATH[realm])
+    response.delete_cookie(CSRF_COOKIE, path="/")

@@ -1,5 +1,6 @@
 """HTTP routes of the orders service, behind the gateway: parse → command → reply."""
 
+from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -148,13 +149,13 @@ async def update_project(
     return await handle(request, projects.update_project, project_id=project_id, body=body)
 
 
-@customer.get("/projects")
+@customer.get("/projects", response_model_exclude_unset=True)
 async def my_projects(request: Request, caller: AccountDep) -> Page[PortalProject]:
     """The projects linked to the account, with their rows."""
     return await handle(request, projects.my_projects, account_id=caller.account_id)
 
 
-@customer.get("/projects/{project_id}")
+@customer.get("/projects/{project_id}", response_model_exclude_unset=True)
 async def my_project(request: Request, caller: AccountDep, project_id: UUID) -> PortalProject:
     """One linked project; purchase prices only if the account may see them."""
     return await handle(
@@ -173,15 +174,20 @@ async def my_orders(
     request: Request,
     caller: AccountDep,
     status: StatusFilter | None = None,
+    facility_id: UUID | None = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> Page[PortalOrder]:
-    """Orders on the account's facilities and projects, newest first."""
+    """Orders on the account's facilities and projects, newest first; filter by status,
+    facility and the date they were created (from/to, inclusive)."""
+    filters = portal.OrderFilters(status=status, facility_id=facility_id, since=from_, until=to)
     return await handle(
         request,
         portal.list_orders,
         account_id=caller.account_id,
-        status=status,
+        filters=filters,
         cursor=cursor,
         limit=limit,
     )

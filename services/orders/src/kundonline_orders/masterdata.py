@@ -84,7 +84,7 @@ async def list_customers(
 ) -> Page[CustomerPublic]:
     query = select(Customer)
     if name:
-        query = query.where(func.lower(Customer.name).contains(name.lower()))
+        query = query.where(func.lower(Customer.name).contains(name.lower(), autoescape=True))
     rows, next_cursor = await _by_name(uow, query, Customer, cursor, limit)
     return Page(items=[customer_public(c) for c in rows], next_cursor=next_cursor)
 
@@ -126,11 +126,15 @@ async def list_facilities(
     for field in ("name", "city", "reference_number"):
         if filters.get(field):
             column = getattr(Facility, field)
-            query = query.where(func.lower(column).contains(filters[field].lower()))
+            query = query.where(
+                func.lower(column).contains(filters[field].lower(), autoescape=True)
+            )
     if filters.get("active") is not None:
         query = query.where(Facility.active == filters["active"])
     if filters.get("category"):
-        query = query.where(Facility.category_index.contains(category_token(filters["category"])))
+        query = query.where(
+            Facility.category_index.contains(category_token(filters["category"]), autoescape=True)
+        )
     rows, next_cursor = await _by_name(uow, query, Facility, cursor, limit)
     return Page(items=[facility_public(f) for f in rows], next_cursor=next_cursor)
 

@@ -1,6 +1,7 @@
 """What a customer sees (SPEC §4.5): only what is linked to its account, with every rule."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -76,13 +77,34 @@ def portal_row(row: dict[str, Any], with_purchase_price: bool) -> PortalRow:
     return PortalRow(**fields)
 
 
+@dataclass(frozen=True)
+class OrderFilters:
+    status: str | None = None
+    facility_id: UUID | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def apply(self, query: Any) -> Any:
+        if self.status:
+            query = query.where(Order.status == self.status)
+        if self.facility_id:
+            query = query.where(Order.facility_id == self.facility_id)
+        if self.since:
+            query = query.where(Order.created_at >= _midnight(self.since))
+        if self.until:
+            query = query.where(Order.created_at < _midnight(self.until + timedelta(days=1)))
+        return query
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
 async def list_orders(
-    *, uow: Uow, account_id: UUID, status: str | None, cursor: str | None, limit: int
+    *, uow: Uow, account_id: UUID, filters: OrderFilters, cursor: str | None, limit: int
 ) -> Page[PortalOrder]:
     account, settings, where = await _visible(uow, account_id)
-    query = select(Order).where(where)
-    if status:
-        query = query.where(Order.status == status)
+    query = filters.apply(select(Order).where(where))
     rows, next_cursor = await keyset_page(
         uow.session,
         query,

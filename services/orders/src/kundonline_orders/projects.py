@@ -69,7 +69,9 @@ async def list_projects(
     if filters.get("customer_id"):
         query = query.where(Project.customer_id == filters["customer_id"])
     if filters.get("name"):
-        query = query.where(func.lower(Project.name).contains(filters["name"].lower()))
+        query = query.where(
+            func.lower(Project.name).contains(filters["name"].lower(), autoescape=True)
+        )
     if filters.get("active") is not None:
         query = query.where(Project.active == filters["active"])
     rows, next_cursor = await keyset_page(

@@ -58,7 +58,8 @@ def upgrade() -> None:
     sa.Column('headers', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('seq'),
-    sa.UniqueConstraint('event_id')
+    sa.UniqueConstraint('event_id'),
+    sqlite_autoincrement=True,
     )
     op.create_table('outgoing_mail',
     sa.Column('id', sa.Uuid(), nullable=False),
