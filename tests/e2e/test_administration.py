@@ -349,3 +349,94 @@ def test_session_cookies_are_http_only_and_same_site(
     )
     http.cookies.clear()
     assert all("Secure" in c for c in behind_tls.headers.get_list("set-cookie"))
+
+
+# --- linking -----------------------------------------------------------------------------
+
+
+def test_the_facility_picker_and_project_list_filter_as_staff_narrow_them(
+    http: httpx.Client, staff: Staff
+) -> None:
+    owner = staff.customer("Filtrerad Kund AB")
+    other = staff.customer("Ofiltrerad Kund AB")
+    made = {
+        "a": staff.facility(
+            owner["id"], "Hiss Norra", city="Umeå", reference_number="H-1", categories=["Hiss"]
+        ),
+        "b": staff.facility(
+            owner["id"],
+            "Ventilation Södra",
+            city="Malmö",
+            reference_number="V-2",
+            categories=["Ventilation", "Kyla"],
+        ),
+        "c": staff.facility(
+            owner["id"],
+            "Gammal hiss",
+            city="Umeå",
+            reference_number="H-3",
+            categories=["Hiss"],
+            active=False,
+        ),
+        "d": staff.facility(other["id"], "Hiss Annan", city="Umeå", categories=["Hiss"]),
+    }
+    names = {v["id"]: k for k, v in made.items()}
+
+    def picked(**params: Any) -> list[str]:
+        reply = http.get(
+            "/admin/api/facilities", params={"customer_id": owner["id"], **params}, headers=staff.h
+        )
+        assert reply.status_code == 200, reply.text
+        return sorted(names[f["id"]] for f in reply.json()["items"] if f["id"] in names)
+
+    assert picked() == ["a", "b", "c"]
+    assert picked(name="hiss") == ["a", "c"]
+    assert picked(city="UMEÅ") == ["a", "c"]
+    assert picked(reference_number="v-2") == ["b"]
+    assert picked(category="kyla") == ["b"]
+    assert picked(category="hiss", active=True) == ["a"]
+    assert picked(name="100%") == []
+
+    for name, active in [("Aktivt projekt", True), ("Avslutat projekt", False)]:
+        http.post(
+            "/admin/api/projects",
+            headers=staff.h,
+            json={"customer_id": owner["id"], "name": name, "active": active},
+        )
+    listed = http.get(
+        "/admin/api/projects",
+        headers=staff.h,
+        params={"customer_id": owner["id"], "active": True, "name": "projekt"},
+    )
+    assert [p["name"] for p in listed.json()["items"]] == ["Aktivt projekt"]
+
+
+def test_staff_users_have_roles_and_handlers_cannot_administer(
+    http: httpx.Client, staff: Staff
+) -> None:
+    body = {
+        "username": f"handl-{uuid.uuid4().hex[:6]}",
+        "name": "Hanna Handläggare",
+        "password": "handlaggar-losen",
+        "role": "handler",
+    }
+    created = http.post("/admin/api/staff", json=body, headers=staff.h)
+    assert created.status_code == 201, created.text
+    handler = bearer(login(http, body["username"], body["password"], staff=True))
+    assert http.get("/admin/api/faults", headers=handler).status_code == 200
+    assert http.get("/admin/api/settings", headers=handler).status_code == 200
+    assert http.put("/admin/api/settings", json={}, headers=handler).status_code == 403
+    assert http.post("/admin/api/accounts", json={}, headers=handler).status_code == 403
+    me = [
+        u
+        for u in http.get("/admin/api/staff", headers=staff.h).json()["items"]
+        if u["role"] == "admin"
+    ]
+    if len(me) == 1:
+        last = http.patch(
+            f"/admin/api/staff/{me[0]['id']}", json={"role": "handler"}, headers=staff.h
+        )
+        assert last.status_code == 409 and last.json()["error"] == "last_admin"
+    gone = http.delete(f"/admin/api/staff/{created.json()['id']}", headers=staff.h)
+    assert gone.status_code == 204
+    assert http.get("/admin/api/faults", headers=handler).status_code == 401

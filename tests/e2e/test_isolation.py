@@ -1,0 +1,145 @@
+"""A customer sees only what is linked to its account: every route, tried with others' ids."""
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import Staff, bearer, eventually, login
+
+pytestmark = pytest.mark.e2e
+
+STAFF_ROUTES = [
+    ("GET", "/admin/api/staff"),
+    ("POST", "/admin/api/staff"),
+    ("PATCH", "/admin/api/staff/{uuid}"),
+    ("DELETE", "/admin/api/staff/{uuid}"),
+    ("GET", "/admin/api/license"),
+    ("PUT", "/admin/api/license"),
+    ("GET", "/admin/api/accounts"),
+    ("POST", "/admin/api/accounts"),
+    ("GET", "/admin/api/accounts/{uuid}"),
+    ("PATCH", "/admin/api/accounts/{uuid}"),
+    ("DELETE", "/admin/api/accounts/{uuid}"),
+    ("POST", "/admin/api/accounts/{uuid}/password"),
+    ("GET", "/admin/api/accounts/{uuid}/facilities"),
+    ("PUT", "/admin/api/accounts/{uuid}/facilities"),
+    ("GET", "/admin/api/accounts/{uuid}/projects"),
+    ("PUT", "/admin/api/accounts/{uuid}/projects"),
+    ("GET", "/admin/api/settings"),
+    ("PUT", "/admin/api/settings"),
+    ("GET", "/admin/api/about"),
+    ("GET", "/admin/api/faults"),
+    ("POST", "/admin/api/faults/{uuid}/create-order"),
+    ("POST", "/admin/api/faults/{uuid}/reject"),
+    ("GET", "/admin/api/customers"),
+    ("POST", "/admin/api/customers"),
+    ("GET", "/admin/api/customers/{uuid}"),
+    ("PATCH", "/admin/api/customers/{uuid}"),
+    ("GET", "/admin/api/facilities"),
+    ("POST", "/admin/api/facilities"),
+    ("GET", "/admin/api/facilities/{uuid}"),
+    ("PATCH", "/admin/api/facilities/{uuid}"),
+    ("GET", "/admin/api/projects"),
+    ("POST", "/admin/api/projects"),
+    ("GET", "/admin/api/projects/{uuid}"),
+    ("PATCH", "/admin/api/projects/{uuid}"),
+]
+
+
+def _tenant(staff: Staff, http: httpx.Client, name: str) -> dict[str, Any]:
+    """A customer with a facility, a project, an Order direkt account, a fault and its order."""
+    customer = staff.customer(name)
+    facility = staff.facility(customer["id"], f"Anläggning {name}")
+    project = http.post(
+        "/admin/api/projects",
+        json={"customer_id": customer["id"], "name": f"Projekt {name}"},
+        headers=staff.h,
+    ).json()
+    account = staff.account(customer["id"], order_direct=True)
+    staff.link(account["id"], [facility["id"]])
+    staff.link_projects(account["id"], [project["id"]])
+    h = bearer(login(http, account["username"], account["password"]))
+    fault = staff.report(h, facility["id"], f"Fel hos {name}")
+    order_id = eventually(
+        lambda: http.get(f"/api/faults/{fault['id']}", headers=h).json().get("order_id"),
+        what="order created",
+    )
+    return {
+        "h": h,
+        "facility": facility["id"],
+        "project": project["id"],
+        "fault": fault["id"],
+        "order": order_id,
+        "account": account["id"],
+    }
+
+
+@pytest.fixture(scope="module")
+def tenants(staff: Staff, http: httpx.Client) -> tuple[dict[str, Any], dict[str, Any]]:
+    return _tenant(staff, http, "Kund Ett AB"), _tenant(staff, http, "Kund Två AB")
+
+
+def test_each_customer_sees_its_own_things(http: httpx.Client, tenants: tuple) -> None:
+    for me in tenants:
+        h = me["h"]
+        assert [f["id"] for f in http.get("/api/facilities", headers=h).json()["items"]] == [
+            me["facility"]
+        ]
+        assert [p["id"] for p in http.get("/api/projects", headers=h).json()["items"]] == [
+            me["project"]
+        ]
+        assert [f["id"] for f in http.get("/api/faults", headers=h).json()["items"]] == [
+            me["fault"]
+        ]
+        assert [o["id"] for o in http.get("/api/orders", headers=h).json()["items"]] == [
+            me["order"]
+        ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/faults/{fault}", None),
+        ("GET", "/api/orders/{order}", None),
+        ("GET", "/api/projects/{project}", None),
+        ("POST", "/api/faults", {"facility_id": "{facility}", "description": "Intrång"}),
+        ("POST", "/api/faults", {"project_id": "{project}", "description": "Intrång"}),
+    ],
+)
+def test_another_customers_ids_answer_404_exactly_like_unknown_ones(
+    http: httpx.Client, tenants: tuple, method: str, path: str, body: dict | None
+) -> None:
+    me, other = tenants
+
+    def fill(value: Any, ids: dict[str, Any]) -> Any:
+        if isinstance(value, dict):
+            return {k: fill(v, ids) for k, v in value.items()}
+        return value.format(**ids) if isinstance(value, str) else value
+
+    unknown = {k: str(uuid.uuid4()) for k in ("fault", "order", "project", "facility")}
+    answers = [
+        http.request(method, fill(path, ids), json=fill(body, ids), headers=me["h"])
+        for ids in (other, unknown)
+    ]
+    assert [a.status_code for a in answers] == [404, 404]
+    assert answers[0].json()["error"] == answers[1].json()["error"] == "not_found"
+    faults = http.get("/api/faults", headers=other["h"]).json()["items"]
+    assert [f["id"] for f in faults] == [other["fault"]]
+
+
+def test_list_filters_cannot_reach_another_customers_orders(
+    http: httpx.Client, tenants: tuple
+) -> None:
+    me, other = tenants
+    reply = http.get("/api/orders", params={"facility_id": other["facility"]}, headers=me["h"])
+    assert reply.status_code == 200 and reply.json()["items"] == []
+
+
+@pytest.mark.parametrize(("method", "path"), STAFF_ROUTES)
+def test_customer_tokens_open_no_staff_route(
+    http: httpx.Client, tenants: tuple, method: str, path: str
+) -> None:
+    reply = http.request(method, path.format(uuid=uuid.uuid4()), json={}, headers=tenants[0]["h"])
+    assert reply.status_code in (401, 403), reply.text
