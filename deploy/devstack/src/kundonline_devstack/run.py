@@ -62,7 +62,9 @@ def main() -> None:
         else Vendor.kept_in(RUN_DIR / "license")
     )
     stop = threading.Event()
+    # Both handled explicitly: a shell that starts this in the background ignores SIGINT.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     with kafka() as bootstrap, smtp() as (smtp_host, smtp_port, mail_dir):
         config = SystemConfig(
             kafka_bootstrap_servers=bootstrap,
@@ -83,17 +85,14 @@ def main() -> None:
             demo_license = vendor.license(max_accounts=50) if vendor else None
             logins = seed(system.base_url, admin, password, demo_license)
             print(f"\nKundOnline is running at {system.base_url}\n")
-            print(
-                f"  staff:     {admin} / {password}   (POST {system.base_url}/admin/api/auth/login)"
-            )
+            print(f"  staff:     {admin} / {password}")
             for login in logins:
                 print(f"  customer:  {login.username} / {login.password}   ({login.what})")
             if mail_dir:
                 print(f"\n  Mail sent by KundOnline is kept in {mail_dir} (one .eml file each).")
             print(f"  Service logs are in {(RUN_DIR / 'logs').resolve()}.\n\nPress Ctrl-C to stop.")
-            with contextlib.suppress(KeyboardInterrupt):
-                while not stop.wait(1):
-                    pass
+            while not stop.wait(1):
+                pass
             # A second Ctrl-C would abandon the services half-stopped; finish stopping instead.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             print("\nStopping…")
