@@ -1,10 +1,11 @@
-"""The outbox relay and the consumer loop against a real Kafka broker and real PostgreSQL."""
+"""The outbox relay and the consumer loop against a real Kafka broker, on PostgreSQL and SQLite."""
 
 import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -66,9 +67,15 @@ async def read_topic(bootstrap: str, topic: str, want: Callable[[list[Any]], boo
     return seen
 
 
-@pytest.fixture
-async def orders_db(postgres: Any) -> AsyncIterator[Database]:
-    db = Database(postgres.create_database(unique_name("orders")))
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def orders_db(
+    request: pytest.FixtureRequest, postgres: Any, tmp_path: Path
+) -> AsyncIterator[Database]:
+    """The orders service's database on both engines it supports."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path}/orders.db")
+    else:
+        db = Database(postgres.create_database(unique_name("orders")))
     await upgrade(db, MIGRATIONS)
     yield db
     await db.dispose()
