@@ -2,28 +2,48 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from .consumer import Handlers
 from .errors import error_body, install_error_handlers
+from .logs import configure_logging
 from .runtime import EventRuntime
 from .settings import CommonSettings
 
 
 def create_service_app(
     *,
-    title: str,
+    service: str,
     settings: CommonSettings,
-    runtime_factory: Callable[[], EventRuntime],
+    database_url: str,
+    migrations: Path,
     routers: list[APIRouter],
+    handlers: Handlers | None = None,
+    repositories: Callable[[AsyncSession], Any] | None = None,
     extra: Callable[[FastAPI, EventRuntime], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
-    """Build an app whose runtime starts in the lifespan, never at import time."""
+    """Build a service whose runtime starts in the lifespan, never at import time.
+
+    `extra` wraps service-specific start-up and shutdown around the running runtime.
+    """
+    title = f"KundOnline {service}"
+    configure_logging(settings.log_level, service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = runtime_factory()
+        runtime = EventRuntime(
+            service=service,
+            settings=settings,
+            database_url=database_url,
+            migrations=migrations,
+            handlers=handlers,
+            repositories=repositories,
+        )
         app.state.runtime = runtime
         app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
         async with runtime.running():

@@ -7,7 +7,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kundonline_common.app import create_service_app
-from kundonline_common.logs import configure_logging
 from kundonline_common.runtime import EventRuntime
 
 from .api import customer, internal, staff
@@ -21,17 +20,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
-    configure_logging(settings.log_level, "auth")
-
-    def runtime() -> EventRuntime:
-        return EventRuntime(
-            service="auth",
-            settings=settings,
-            database_url=settings.auth_database_url,
-            migrations=MIGRATIONS,
-            handlers=EVENT_HANDLERS,
-            repositories=AuthRepository,
-        )
 
     @asynccontextmanager
     async def first_start(app: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:
@@ -41,9 +29,12 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         yield
 
     return create_service_app(
-        title="KundOnline auth",
+        service="auth",
         settings=settings,
-        runtime_factory=runtime,
+        database_url=settings.auth_database_url,
+        migrations=MIGRATIONS,
         routers=[internal, customer, staff],
+        handlers=EVENT_HANDLERS,
+        repositories=AuthRepository,
         extra=first_start,
     )

@@ -8,7 +8,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kundonline_common.app import create_service_app
-from kundonline_common.logs import configure_logging
 from kundonline_common.runtime import EventRuntime
 
 from .config import NotifySettings
@@ -22,18 +21,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
-    configure_logging(settings.log_level, "notify")
     delivery = MailDelivery(settings=settings, send=SmtpSender(settings))
-
-    def runtime() -> EventRuntime:
-        return EventRuntime(
-            service="notify",
-            settings=settings,
-            database_url=settings.notify_database_url,
-            migrations=MIGRATIONS,
-            handlers=EVENT_HANDLERS,
-            repositories=partial(NotifyRepository, on_queued=delivery.wake),
-        )
 
     @asynccontextmanager
     async def deliver_mail(_: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:
@@ -44,9 +32,12 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             await delivery.stop()
 
     return create_service_app(
-        title="KundOnline notify",
+        service="notify",
         settings=settings,
-        runtime_factory=runtime,
+        database_url=settings.notify_database_url,
+        migrations=MIGRATIONS,
         routers=[],
+        handlers=EVENT_HANDLERS,
+        repositories=partial(NotifyRepository, on_queued=delivery.wake),
         extra=deliver_mail,
     )

@@ -5,8 +5,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kundonline_common.app import create_service_app
-from kundonline_common.logs import configure_logging
-from kundonline_common.runtime import EventRuntime
 
 from .api import customer, staff
 from .config import OrdersSettings
@@ -18,21 +16,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     settings = settings or OrdersSettings()
-    configure_logging(settings.log_level, "orders")
-
-    def runtime() -> EventRuntime:
-        return EventRuntime(
-            service="orders",
-            settings=settings,
-            database_url=settings.orders_database_url,
-            migrations=MIGRATIONS,
-            handlers=EVENT_HANDLERS,
-            repositories=OrdersRepository,
-        )
-
     return create_service_app(
-        title="KundOnline orders",
+        service="orders",
         settings=settings,
-        runtime_factory=runtime,
+        database_url=settings.orders_database_url,
+        migrations=MIGRATIONS,
         routers=[staff, customer],
+        handlers=EVENT_HANDLERS,
+        repositories=OrdersRepository,
     )
