@@ -12,6 +12,7 @@ from kundonline_contracts import (
     Event,
     FaultAccepted,
     FaultReported,
+    OrderChanged,
     OrderCreated,
     Row,
 )
@@ -84,8 +85,9 @@ async def test_handler_creates_one_order_and_publishes_order_created() -> None:
     assert len(uow.repo.orders) == 1
     order = uow.repo.orders[0]
     assert (order.status, order.fault_id, order.order_number) == ("planned", event.fault_id, 1001)
-    [created] = uow.published
-    assert isinstance(created, OrderCreated)
+    created, changed = uow.published
+    assert isinstance(created, OrderCreated) and isinstance(changed, OrderChanged)
+    assert changed.status == "planned" and changed.order_id == created.order_id
     assert created.fault_id == event.fault_id and created.origin == "order_direct"
     assert created.order_number == 1001 and created.status == "planned"
 
@@ -94,7 +96,8 @@ async def test_a_redelivered_report_creates_no_second_order() -> None:
     uow, event = FakeUnit(), reported(order_direct=True)
     await on_fault_reported(uow, event)
     await on_fault_reported(uow, event)
-    assert len(uow.repo.orders) == 1 and len(uow.published) == 1
+    assert len(uow.repo.orders) == 1
+    assert [type(e) for e in uow.published] == [OrderCreated, OrderChanged]
 
 
 async def test_handler_ignores_a_report_without_order_direct() -> None:

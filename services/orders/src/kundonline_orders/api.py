@@ -10,7 +10,7 @@ from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, StaffDep
 
-from . import masterdata, portal, projects
+from . import masterdata, portal, projects, staff_orders
 from .schemas import (
     CustomerCreate,
     CustomerPublic,
@@ -18,6 +18,9 @@ from .schemas import (
     FacilityCreate,
     FacilityPublic,
     FacilityUpdate,
+    OrderCreate,
+    OrderPublic,
+    OrderUpdate,
     PortalOrder,
     PortalProject,
     ProjectCreate,
@@ -161,6 +164,51 @@ async def my_project(request: Request, caller: AccountDep, project_id: UUID) -> 
     return await handle(
         request, projects.my_project, account_id=caller.account_id, project_id=project_id
     )
+
+
+@staff.post("/orders", status_code=201)
+async def create_order(request: Request, _: StaffDep, body: OrderCreate) -> OrderPublic:
+    """Create an order on a facility or project."""
+    return await handle(request, staff_orders.create_order, body=body)
+
+
+@staff.get("/orders")
+async def list_orders(
+    request: Request,
+    _: StaffDep,
+    status: StatusFilter | None = None,
+    customer_id: UUID | None = None,
+    facility_id: UUID | None = None,
+    project_id: UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[OrderPublic]:
+    """Orders, newest first, by status, customer, facility or project."""
+    filters = {
+        "status": status,
+        "customer_id": customer_id,
+        "facility_id": facility_id,
+        "project_id": project_id,
+    }
+    return await handle(
+        request, staff_orders.list_orders, filters=filters, cursor=cursor, limit=limit
+    )
+
+
+@staff.get("/orders/{order_id}")
+async def get_order(request: Request, _: StaffDep, order_id: UUID) -> OrderPublic:
+    """One order with everything, purchase prices included."""
+    found = await handle(request, staff_orders.get_order, order_id=order_id)
+    return staff_orders.order_public(found)
+
+
+@staff.patch("/orders/{order_id}")
+async def update_order(
+    request: Request, _: StaffDep, order_id: UUID, body: OrderUpdate
+) -> OrderPublic:
+    """Edit an order: status (planned → started → completed → invoiced, or cancelled),
+    dates, performed action, rows. A refused status change answers 409."""
+    return await handle(request, staff_orders.update_order, order_id=order_id, body=body)
 
 
 @customer.get("/facilities")

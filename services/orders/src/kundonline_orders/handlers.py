@@ -52,6 +52,7 @@ async def create_order_from_fault(uow: OrdersUnit, decision: OrderFromFault) -> 
     )
     uow.repo.add(order)
     uow.publish(order_created(order))
+    uow.publish(order_changed(order))
     return order
 
 

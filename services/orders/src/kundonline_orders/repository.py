@@ -21,6 +21,10 @@ class OrdersRepository(ProjectionStore):
     async def get(self, model: type[Any], id_: UUID) -> Any:
         return await self.session.get(model, id_)
 
+    async def get_for_update(self, model: type[Any], id_: UUID) -> Any:
+        """Load a row locked until commit, so two edits of it apply one after the other."""
+        return await self.session.get(model, id_, with_for_update=True)
+
     async def order_for_fault(self, fault_id: UUID) -> Order | None:
         return await self.session.scalar(select(Order).where(Order.fault_id == fault_id))
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kundonline_contracts import OrderStatus, OurReference, Row
 
@@ -143,3 +143,34 @@ class PortalProject(BaseModel):
     name: str
     active: bool
     rows: list[PortalRow]
+
+
+class OrderCreate(_Body):
+    facility_id: UUID | None = None
+    project_id: UUID | None = None
+    description: str = Field(min_length=1, max_length=4000)
+    planned_start: datetime | None = None
+    planned_end: datetime | None = None
+    performed_action: str | None = Field(None, max_length=4000)
+    rows: list[RowIn] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "OrderCreate":
+        if (self.facility_id is None) == (self.project_id is None):
+            raise ValueError("give exactly one of facility_id and project_id")
+        _planned_in_order(self.planned_start, self.planned_end)
+        return self
+
+
+class OrderUpdate(_Body):
+    status: OrderStatus | None = None
+    description: str | None = Field(None, min_length=1, max_length=4000)
+    planned_start: datetime | None = None
+    planned_end: datetime | None = None
+    performed_action: str | None = Field(None, max_length=4000)
+    rows: list[RowIn] | None = Field(None, max_length=500)
+
+
+def _planned_in_order(start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise ValueError("planned_end is before planned_start")

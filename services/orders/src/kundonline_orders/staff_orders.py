@@ -1,0 +1,108 @@
+"""Staff commands on orders: create, edit, move through the statuses. Every change is
+published as OrderChanged with the full order."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+
+from kundonline_common.errors import Conflict, Invalid, NotFound
+from kundonline_common.pagination import Page, keyset_page
+from kundonline_common.tables import utcnow
+from kundonline_common.uow import UnitOfWork
+from kundonline_contracts import Row
+
+from .domain import can_move, order_value
+from .handlers import order_changed, order_created
+from .repository import OrdersRepository
+from .schemas import OrderCreate, OrderPublic, OrderUpdate, RowIn
+from .tables import Facility, Order, Project
+
+Uow = UnitOfWork[OrdersRepository]
+
+
+def order_public(order: Order) -> OrderPublic:
+    return OrderPublic.model_validate(
+        {**order.model_dump(), "rows": [Row.model_validate(r) for r in order.rows]}
+    )
+
+
+def _set_rows(order: Order, rows: list[RowIn]) -> None:
+    order.rows = [r.model_dump(mode="json") for r in rows]
+    order.value = order_value(Row.model_validate(r) for r in order.rows)
+
+
+async def _customer_of(uow: Uow, body: OrderCreate) -> UUID:
+    target = await uow.repo.get(
+        Facility if body.facility_id else Project, body.facility_id or body.project_id
+    )
+    if target is None:
+        kind = "facility" if body.facility_id else "project"
+        raise Invalid(f"The {kind} does not exist.", code=f"unknown_{kind}")
+    return target.customer_id
+
+
+async def create_order(*, uow: Uow, body: OrderCreate) -> OrderPublic:
+    order = Order(
+        order_number=await uow.repo.next_order_number(),
+        customer_id=await _customer_of(uow, body),
+        **body.model_dump(exclude={"rows"}),
+        origin="staff",
+    )
+    _set_rows(order, body.rows)
+    uow.repo.add(order)
+    uow.publish(order_created(order))
+    uow.publish(order_changed(order))
+    return order_public(order)
+
+
+async def get_order(*, uow: Uow, order_id: UUID) -> Order:
+    order = await uow.repo.get(Order, order_id)
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+async def update_order(*, uow: Uow, order_id: UUID, body: OrderUpdate) -> OrderPublic:
+    order = await uow.repo.get_for_update(Order, order_id)
+    if order is None:
+        raise NotFound("No such order.")
+    changes = body.model_dump(exclude_unset=True, exclude={"rows"})
+    if body.status is not None and not can_move(order.status, body.status):  # type: ignore[arg-type]
+        raise Conflict(
+            f"An order cannot go from {order.status} to {body.status}.",
+            code="invalid_transition",
+            details={"from": order.status, "to": body.status},
+        )
+    for field, value in changes.items():
+        if value is not None or field in ("planned_start", "planned_end", "performed_action"):
+            setattr(order, field, value)
+    if order.planned_start and order.planned_end and order.planned_end < order.planned_start:
+        raise Invalid("planned_end is before planned_start.", code="invalid_dates")
+    if body.rows is not None:
+        _set_rows(order, body.rows)
+    order.updated_at = utcnow()
+    uow.publish(order_changed(order))
+    return order_public(order)
+
+
+async def list_orders(
+    *, uow: Uow, filters: dict[str, Any], cursor: str | None, limit: int
+) -> Page[OrderPublic]:
+    query = select(Order)
+    for field in ("status", "customer_id", "facility_id", "project_id"):
+        if filters.get(field):
+            query = query.where(getattr(Order, field) == filters[field])
+    rows, next_cursor = await keyset_page(
+        uow.session,
+        query,
+        key=Order.created_at,
+        id_column=Order.id,
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+        key_of=lambda o: o.created_at.isoformat(),
+        parse_key=datetime.fromisoformat,
+    )
+    return Page(items=[order_public(o) for o in rows], next_cursor=next_cursor)
