@@ -31,6 +31,7 @@ class AccountView(SQLModel, table=True):
     hide_performed_action: bool = False
     show_purchase_prices_on_projects: bool = False
     show_purchase_price_on_order_rows: bool = False
+    calendar_token_hash: str | None = Field(default=None, index=True)
 
 
 class AccountLink(SQLModel, table=True):
@@ -75,6 +76,7 @@ async def save_account(session: AsyncSession, event: AccountChanged) -> None:
     view.customer_id = event.customer_id
     view.name, view.email, view.language = event.name, event.email, event.language
     view.active = event.active
+    view.calendar_token_hash = event.calendar_token_hash
     for flag in _FLAGS:
         setattr(view, flag, getattr(event, flag))
     session.add_all(

@@ -165,6 +165,9 @@ class AccountChanged(Event):
     facility_ids: tuple[UUID, ...] = ()
     project_ids: tuple[UUID, ...] = ()
     deleted: bool = False
+    calendar_token_hash: str | None = Field(
+        None, description="SHA-256 (hex) of the private calendar feed token; never the token."
+    )
 
 
 class PortalSettingsChanged(Event):

@@ -1,5 +1,6 @@
 """Staff commands on portal accounts and their links; every change publishes full state."""
 
+import secrets
 from uuid import UUID
 
 from sqlalchemy import func, or_, select
@@ -52,6 +53,7 @@ async def create_account(*, uow: Uow, body: AccountCreate) -> AccountPublic:
         **body.model_dump(exclude={"password", "email"}),
         email=str(body.email) if body.email else None,
         password_hash=await hashed(password),
+        calendar_token=secrets.token_urlsafe(32),
     )
     uow.repo.add(account)
     try:
@@ -116,7 +118,13 @@ async def links(*, uow: Uow, account_id: UUID, kind: str) -> list[UUID]:
 async def me(*, uow: Uow, account_id: UUID) -> Me:
     account = await get_account(uow=uow, account_id=account_id)
     settings = await uow.repo.settings()
+    feed = (
+        f"{settings.public_url.rstrip('/')}/api/calendar.ics?token={account.calendar_token}"
+        if settings.show_calendar and account.calendar_token
+        else None
+    )
     return Me(
+        calendar_url=feed,
         id=account.id,
         customer_id=account.customer_id,
         name=account.name,
@@ -165,6 +173,15 @@ async def change_own_password(*, uow: Uow, account_id: UUID, current: str, new: 
     if not await matches(account.password_hash, current):
         raise Invalid("The current password is wrong.", code="wrong_password")
     await _set_password(uow, account, new)
+
+
+async def replace_calendar_token(*, uow: Uow, account_id: UUID) -> Me:
+    """A new private feed URL; the old one stops working as soon as orders hears of it."""
+    account = await get_account(uow=uow, account_id=account_id)
+    account.calendar_token = secrets.token_urlsafe(32)
+    account.updated_at = utcnow()
+    uow.publish(await uow.repo.account_changed(account))
+    return await me(uow=uow, account_id=account_id)
 
 
 async def _set_password(uow: Uow, account: Account, password: str) -> None:

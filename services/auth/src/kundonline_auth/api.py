@@ -88,6 +88,12 @@ async def me(request: Request, caller: AccountDep) -> Me:
     return await handle(request, accounts.me, account_id=caller.account_id)
 
 
+@customer.post("/me/calendar-token")
+async def new_calendar_token(request: Request, caller: AccountDep) -> Me:
+    """Replace the private calendar feed URL; the old URL stops working."""
+    return await handle(request, accounts.replace_calendar_token, account_id=caller.account_id)
+
+
 @staff.post("/accounts", status_code=201)
 async def create_account(request: Request, _: AdminDep, body: AccountCreate) -> AccountPublic:
     """Create a portal account for a customer."""

@@ -1,5 +1,6 @@
 """Data access for the auth service."""
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
@@ -88,4 +89,9 @@ class AuthRepository:
             facility_ids=tuple(await self.grants(account.id, FACILITY)),
             project_ids=tuple(await self.grants(account.id, PROJECT)),
             deleted=deleted,
+            calendar_token_hash=(
+                hashlib.sha256(account.calendar_token.encode()).hexdigest()
+                if account.calendar_token
+                else None
+            ),
         )

@@ -101,6 +101,9 @@ class Me(BaseModel):
     language: str
     flags: AccountFlags
     tabs: dict[str, bool]
+    calendar_url: str | None = Field(
+        None, description="The private iCalendar feed, when the calendar is on."
+    )
 
 
 class About(BaseModel):

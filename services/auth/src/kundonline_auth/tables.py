@@ -37,6 +37,8 @@ class Account(SQLModel, table=True):
     hide_performed_action: bool = False
     show_purchase_prices_on_projects: bool = False
     show_purchase_price_on_order_rows: bool = False
+    # The private calendar feed's token: shown to its account, replaced to revoke the URL.
+    calendar_token: str | None = None
     created_at: datetime = timestamp(default_factory=utcnow)
     updated_at: datetime = timestamp(default_factory=utcnow)
 

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kundonline_common.errors import DomainError, NotFound
+from kundonline_common.tokens import SYSTEM
 
 from .clients import client_address, is_https
-from .routing import Realm, has_dot_segments, realm_for, service_for
+from .routing import PUBLIC_FEEDS, Realm, has_dot_segments, realm_for, service_for
 from .services import ServiceClients
 from .sessions import (
     caller_for,
@@ -127,5 +128,8 @@ async def forward(request: Request, rest: str, svc: Clients) -> Response:
     service = None if has_dot_segments(path) else service_for(path)
     if service is None:
         raise NotFound("No such route.")
+    if path in PUBLIC_FEEDS and request.method == "GET":
+        # A calendar program has no session: the private token in the URL is the credential.
+        return await svc.forward(service, request, SYSTEM)
     caller, _ = await caller_for(request, realm_for(path), svc)
     return await svc.forward(service, request, caller)

@@ -20,6 +20,9 @@ _ROUTES: list[tuple[re.Pattern[str], Service]] = [
 ]
 
 
+PUBLIC_FEEDS = frozenset({"/api/calendar.ics"})
+
+
 def service_for(path: str) -> Service | None:
     return next((service for pattern, service in _ROUTES if pattern.match(path)), None)
 

@@ -4,14 +4,15 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
-from kundonline_common.tokens import AccountDep, StaffDep
+from kundonline_common.tokens import AccountDep, StaffDep, SystemDep
 
-from . import masterdata, portal, projects, staff_orders
+from . import masterdata, planner, portal, projects, staff_orders, stats
 from .schemas import (
+    CalendarEntry,
     CustomerCreate,
     CustomerPublic,
     CustomerUpdate,
@@ -26,6 +27,7 @@ from .schemas import (
     ProjectCreate,
     ProjectPublic,
     ProjectUpdate,
+    Statistics,
 )
 
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -209,6 +211,42 @@ async def update_order(
     """Edit an order: status (planned → started → completed → invoiced, or cancelled),
     dates, performed action, rows. A refused status change answers 409."""
     return await handle(request, staff_orders.update_order, order_id=order_id, body=body)
+
+
+@customer.get("/statistics")
+async def my_statistics(
+    request: Request, caller: AccountDep, cursor: Cursor = None, limit: Limit = 50
+) -> Statistics:
+    """Orders on the account's facilities with values and totals; 404 unless enabled."""
+    return await handle(
+        request, stats.statistics, account_id=caller.account_id, cursor=cursor, limit=limit
+    )
+
+
+@customer.get("/calendar")
+async def my_calendar(
+    request: Request,
+    caller: AccountDep,
+    from_: Annotated[date, Query(alias="from")],
+    to: date,
+) -> Page[CalendarEntry]:
+    """Orders by planned date between from and to (inclusive); 404 unless enabled."""
+    return await handle(
+        request, planner.calendar, account_id=caller.account_id, since=from_, until=to
+    )
+
+
+@customer.get("/calendar.ics", response_class=Response)
+async def calendar_feed(
+    request: Request, _: SystemDep, token: Annotated[str, Query(min_length=20, max_length=100)]
+) -> Response:
+    """The private iCalendar subscription; the token in the URL is the only credential."""
+    body = await handle(request, planner.feed, token=token)
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
 
 
 @customer.get("/facilities")

@@ -174,3 +174,53 @@ class OrderUpdate(_Body):
 def _planned_in_order(start: datetime | None, end: datetime | None) -> None:
     if start is not None and end is not None and end < start:
         raise ValueError("planned_end is before planned_start")
+
+
+class Total(BaseModel):
+    count: int
+    value: Decimal
+
+
+class FacilityTotal(Total):
+    facility_id: UUID
+    name: str
+
+
+class StatusTotal(Total):
+    status: OrderStatus
+
+
+class MonthTotal(Total):
+    month: str = Field(description="YYYY-MM")
+
+
+class StatisticsOrder(BaseModel):
+    id: UUID
+    order_number: int
+    status: OrderStatus
+    facility_id: UUID | None
+    description: str
+    created_at: datetime
+    value: Decimal
+
+
+class Statistics(BaseModel):
+    """All orders on the account's facilities with their values, and the totals."""
+
+    total: Total
+    by_facility: list[FacilityTotal]
+    by_status: list[StatusTotal]
+    by_month: list[MonthTotal]
+    items: list[StatisticsOrder]
+    next_cursor: str | None = None
+
+
+class CalendarEntry(BaseModel):
+    id: UUID
+    order_number: int
+    status: OrderStatus
+    facility_id: UUID | None
+    project_id: UUID | None
+    description: str
+    planned_start: datetime
+    planned_end: datetime | None
