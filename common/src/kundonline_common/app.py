@@ -45,6 +45,7 @@ def create_service_app(
             repositories=repositories,
         )
         app.state.runtime = runtime
+        app.state.settings = settings
         app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
         async with runtime.running():
             if extra is None:

@@ -54,6 +54,7 @@ class FakeRepository:
 class FakeUnit:
     def __init__(self) -> None:
         self.repo = FakeRepository()
+        self.cause = None
         self.published: list[Event] = []
 
     def publish(self, event: Event) -> None:

@@ -22,8 +22,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
 
     @asynccontextmanager
-    async def first_start(app: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:
-        app.state.settings = settings
+    async def first_start(_: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:
         async with runtime.unit_of_work() as uow:
             await bootstrap(uow, settings)
         yield

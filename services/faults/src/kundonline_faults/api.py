@@ -3,15 +3,24 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response, UploadFile
 
 from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, StaffDep
 
-from . import commands
-from .schemas import CustomerFault, FaultQueue, FaultReport, Rejection, ReportReceipt, StaffFault
-from .views import customer_fault, staff_fault
+from . import commands, photos
+from .schemas import (
+    CustomerFault,
+    FaultQueue,
+    FaultReport,
+    PhotoInfo,
+    Rejection,
+    ReportReceipt,
+    StaffFault,
+)
+from .tables import FaultPhoto
+from .views import staff_fault
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=500)]
@@ -44,10 +53,67 @@ async def my_faults(
 @customer.get("/{fault_id}")
 async def my_fault(request: Request, caller: AccountDep, fault_id: UUID) -> CustomerFault:
     """One fault report with its status, order number or rejection reason."""
-    fault = await handle(
-        request, commands.get_customer_fault, account_id=caller.account_id, fault_id=fault_id
+    return await handle(
+        request, commands.read_customer_fault, account_id=caller.account_id, fault_id=fault_id
     )
-    return customer_fault(fault)
+
+
+@customer.post("/{fault_id}/photos", status_code=201)
+async def add_photo(
+    request: Request, caller: AccountDep, fault_id: UUID, photo: UploadFile
+) -> PhotoInfo:
+    """Attach a JPEG or PNG photo (multipart field `photo`) to one's own fault report."""
+    settings = request.app.state.settings
+    data = await photo.read(settings.photo_max_bytes + 1)
+    return await handle(
+        request,
+        photos.add_photo,
+        account_id=caller.account_id,
+        fault_id=fault_id,
+        data=data,
+        max_bytes=settings.photo_max_bytes,
+        limit=settings.photos_per_fault,
+    )
+
+
+@customer.get("/{fault_id}/photos/{photo_id}", response_class=Response)
+async def my_photo(
+    request: Request, caller: AccountDep, fault_id: UUID, photo_id: UUID
+) -> Response:
+    """A photo of a fault report the account may see."""
+    photo = await handle(
+        request,
+        photos.photo_for_customer,
+        account_id=caller.account_id,
+        fault_id=fault_id,
+        photo_id=photo_id,
+    )
+    return _image(photo)
+
+
+@staff.get("/{fault_id}", response_model=StaffFault)
+async def staff_read(request: Request, _: StaffDep, fault_id: UUID) -> StaffFault:
+    """One fault report with everything staff see."""
+    return await handle(request, commands.read_staff_fault, fault_id=fault_id)
+
+
+@staff.get("/{fault_id}/photos/{photo_id}", response_class=Response)
+async def staff_photo(request: Request, _: StaffDep, fault_id: UUID, photo_id: UUID) -> Response:
+    """A photo of any fault report."""
+    return _image(await handle(request, photos.photo_of, fault_id=fault_id, photo_id=photo_id))
+
+
+def _image(photo: FaultPhoto) -> Response:
+    # nosniff: the stored type was checked from the bytes; browsers must not guess another.
+    return Response(
+        photo.data,
+        media_type=photo.content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+            "Content-Disposition": "inline",
+        },
+    )
 
 
 @staff.get("")

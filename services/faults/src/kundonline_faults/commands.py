@@ -15,7 +15,7 @@ from kundonline_contracts import Contact, FaultAccepted, FaultRejected, FaultRep
 
 from .domain import ACCEPTED, QUEUED, REJECTED, next_step
 from .repository import FaultsRepository
-from .schemas import FaultQueue, FaultReport, ReportReceipt
+from .schemas import CustomerFault, FaultQueue, FaultReport, ReportReceipt, StaffFault
 from .tables import Fault
 from .views import customer_fault, staff_fault
 
@@ -73,7 +73,20 @@ async def list_customer_faults(
     settings = await uow.repo.settings()
     where = await uow.repo.visible_condition(account_id, settings.hide_cancelled)
     rows, next_cursor = await _newest_first(uow, select(Fault).where(where), cursor, limit)
-    return Page(items=[customer_fault(f) for f in rows], next_cursor=next_cursor)
+    photos = await uow.repo.photos_of([f.id for f in rows])
+    return Page(items=[customer_fault(f, photos.get(f.id)) for f in rows], next_cursor=next_cursor)
+
+
+async def read_customer_fault(*, uow: Uow, account_id: UUID, fault_id: UUID) -> CustomerFault:
+    fault = await get_customer_fault(uow=uow, account_id=account_id, fault_id=fault_id)
+    return customer_fault(fault, (await uow.repo.photos_of([fault.id])).get(fault.id))
+
+
+async def read_staff_fault(*, uow: Uow, fault_id: UUID) -> StaffFault:
+    fault = await uow.repo.get(fault_id)
+    if fault is None:
+        raise NotFound("No such fault report.")
+    return staff_fault(fault, (await uow.repo.photos_of([fault.id])).get(fault.id))
 
 
 async def get_customer_fault(*, uow: Uow, account_id: UUID, fault_id: UUID) -> Fault:
@@ -101,7 +114,9 @@ async def staff_queue(*, uow: Uow, status: str, cursor: str | None, limit: int) 
         parse_key=datetime.fromisoformat,
     )
     total = await uow.repo.count_queue(status)
-    return FaultQueue(items=[staff_fault(f) for f in rows], next_cursor=next_cursor, total=total)
+    photos = await uow.repo.photos_of([f.id for f in rows])
+    items = [staff_fault(f, photos.get(f.id)) for f in rows]
+    return FaultQueue(items=items, next_cursor=next_cursor, total=total)
 
 
 async def _newest_first(uow: Uow, query: object, cursor: str | None, limit: int) -> tuple:

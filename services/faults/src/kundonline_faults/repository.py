@@ -11,7 +11,8 @@ from kundonline_common import projections
 from kundonline_common.projections import ProjectionStore
 
 from .domain import QUEUED, REJECTED
-from .tables import Fault
+from .schemas import PhotoInfo
+from .tables import Fault, FaultPhoto
 
 
 class FaultsRepository(ProjectionStore):
@@ -55,6 +56,19 @@ class FaultsRepository(ProjectionStore):
         if status == QUEUED:
             query = query.where(Fault.order_direct.is_(False))
         return int(await self.session.scalar(query) or 0)
+
+    async def photos_of(self, fault_ids: list[UUID]) -> dict[UUID, list[PhotoInfo]]:
+        rows = await self.session.execute(
+            select(FaultPhoto.id, FaultPhoto.fault_id, FaultPhoto.content_type, FaultPhoto.size)
+            .where(FaultPhoto.fault_id.in_(fault_ids))
+            .order_by(FaultPhoto.created_at)
+        )
+        found: dict[UUID, list[PhotoInfo]] = {}
+        for id_, fault_id, content_type, size in rows.all():
+            found.setdefault(fault_id, []).append(
+                PhotoInfo(id=id_, content_type=content_type, size=size)
+            )
+        return found
 
     async def mark_order_created(
         self, fault_id: UUID, order_id: UUID, order_number: int, at: datetime

@@ -43,6 +43,12 @@ class Contact(BaseModel):
     email: str | None
 
 
+class PhotoInfo(BaseModel):
+    id: UUID
+    content_type: str
+    size: int
+
+
 class CustomerFault(BaseModel):
     """A fault report as the customer sees it."""
 
@@ -56,6 +62,7 @@ class CustomerFault(BaseModel):
     order_id: UUID | None = None
     order_number: int | None = None
     reason: str | None = None
+    photos: list[PhotoInfo] = []
 
 
 class ReportReceipt(CustomerFault):
@@ -80,6 +87,7 @@ class StaffFault(BaseModel):
     reason: str | None
     handled_by: str | None
     handled_at: datetime | None
+    photos: list[PhotoInfo] = []
 
 
 class FaultQueue(BaseModel):

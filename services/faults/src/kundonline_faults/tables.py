@@ -38,4 +38,17 @@ class Fault(SQLModel, table=True):
     reported_at: datetime = timestamp(default_factory=utcnow)
 
 
-TABLES = frozenset({"faults", *PLUMBING_TABLES, *PROJECTION_TABLES})
+class FaultPhoto(SQLModel, table=True):
+    """A photo of a fault, kept with the fault so both are backed up and deleted together."""
+
+    __tablename__ = "fault_photos"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    fault_id: UUID = Field(index=True, foreign_key="faults.id")
+    content_type: str
+    size: int
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = timestamp(default_factory=utcnow)
+
+
+TABLES = frozenset({"faults", "fault_photos", *PLUMBING_TABLES, *PROJECTION_TABLES})

@@ -1,7 +1,7 @@
 """Fault reports as customers and as staff see them."""
 
 from .domain import customer_status
-from .schemas import Contact, CustomerFault, StaffFault
+from .schemas import Contact, CustomerFault, PhotoInfo, StaffFault
 from .tables import Fault
 
 
@@ -9,7 +9,7 @@ def _contact(fault: Fault) -> Contact:
     return Contact(name=fault.contact_name, phone=fault.contact_phone, email=fault.contact_email)
 
 
-def customer_fault(fault: Fault) -> CustomerFault:
+def customer_fault(fault: Fault, photos: list[PhotoInfo] | None = None) -> CustomerFault:
     status = customer_status(fault.status)
     return CustomerFault(
         id=fault.id,
@@ -22,10 +22,11 @@ def customer_fault(fault: Fault) -> CustomerFault:
         order_id=fault.order_id if status == "order_created" else None,
         order_number=fault.order_number if status == "order_created" else None,
         reason=fault.reason if status == "rejected" else None,
+        photos=photos or [],
     )
 
 
-def staff_fault(fault: Fault) -> StaffFault:
+def staff_fault(fault: Fault, photos: list[PhotoInfo] | None = None) -> StaffFault:
     return StaffFault.model_validate(
-        {**fault.model_dump(), "contact": _contact(fault)}, from_attributes=False
+        {**fault.model_dump(), "contact": _contact(fault), "photos": photos or []}
     )

@@ -10,5 +10,7 @@ class GatewaySettings(CommonSettings):
     # Secure cookies are sent only over TLS; set when the portal is served over https.
     cookie_secure: bool = False
     service_timeout_seconds: float = 10.0
+    # A photo (5 MB) and its multipart envelope fit; anything larger is refused unread.
+    max_body_bytes: int = 6 * 1024 * 1024
     # Addresses of reverse proxies whose X-Forwarded-For / -Proto headers are believed.
     trusted_proxies: tuple[str, ...] = ()

@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 from fastapi import Request, Response
 
-from kundonline_common.errors import Unauthorized, Unavailable
+from kundonline_common.errors import DomainError, Unauthorized, Unavailable
 from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
 
 from .config import GatewaySettings
@@ -27,9 +27,29 @@ _DROP = frozenset(
 )
 
 
+class TooLarge(DomainError):
+    status_code = 413
+    code = "request_too_large"
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, or 413 as soon as it is known to be larger than `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"The request is larger than {limit // (1024 * 1024)} MB.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"The request is larger than {limit // (1024 * 1024)} MB.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class ServiceClients:
     def __init__(self, settings: GatewaySettings) -> None:
         self.secret = settings.internal_token_secret.get_secret_value()
+        self.max_body_bytes = settings.max_body_bytes
         timeout = httpx.Timeout(settings.service_timeout_seconds)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         self.clients: dict[Service, httpx.AsyncClient] = {
@@ -70,13 +90,14 @@ class ServiceClients:
 
     async def forward(self, service: Service, request: Request, caller: Caller) -> Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP}
+        body = await read_limited(request, self.max_body_bytes)
         reply = await self.call(
             service,
             request.method,
             request.url.path,
             caller,
             params=list(request.query_params.multi_items()),
-            content=await request.body(),
+            content=body,
             headers=headers,
         )
         passed = {k: v for k, v in reply.headers.items() if k.lower() not in _DROP}

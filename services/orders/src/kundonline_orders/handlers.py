@@ -6,22 +6,27 @@ from typing import Protocol
 from kundonline_common.consumer import Handlers
 from kundonline_contracts import (
     AccountChanged,
+    CloudEvent,
+    CustomerChanged,
     Event,
+    FacilityChanged,
     FaultAccepted,
     FaultReported,
     OrderChanged,
     OrderCreated,
     PortalSettingsChanged,
+    ProjectChanged,
     Row,
 )
 
 from .domain import OrderFromFault, order_for_accepted_fault, route_fault_report
 from .repository import OrdersRepository
-from .tables import Order
+from .tables import Customer, Facility, Order, Project, category_index
 
 
 class OrdersUnit(Protocol):
     repo: OrdersRepository
+    cause: CloudEvent | None
 
     def publish(self, event: Event) -> None: ...
 
@@ -54,6 +59,47 @@ async def create_order_from_fault(uow: OrdersUnit, decision: OrderFromFault) -> 
     uow.publish(order_created(order))
     uow.publish(order_changed(order))
     return order
+
+
+SOURCE = "kundonline/orders"
+
+
+def _from_outside(uow: OrdersUnit) -> bool:
+    """Master data this service published itself is already in its tables, and applying
+    an older copy of it could briefly undo a newer edit."""
+    return uow.cause is None or uow.cause.source != SOURCE
+
+
+async def on_customer_changed(uow: OrdersUnit, event: CustomerChanged) -> None:
+    """Master data fed by another system (an ERP) through the masterdata topic."""
+    if _from_outside(uow):
+        ref = event.our_reference
+        await uow.repo.replace(
+            Customer,
+            event.customer_id,
+            None
+            if event.deleted
+            else dict(
+                name=event.name,
+                our_reference_name=ref.name if ref else None,
+                our_reference_email=str(ref.email) if ref and ref.email else None,
+            ),
+        )
+
+
+async def on_facility_changed(uow: OrdersUnit, event: FacilityChanged) -> None:
+    if _from_outside(uow):
+        state = event.model_dump(exclude={"facility_id", "deleted"})
+        state["categories"] = list(event.categories)
+        state["category_index"] = category_index(state["categories"])
+        await uow.repo.replace(Facility, event.facility_id, None if event.deleted else state)
+
+
+async def on_project_changed(uow: OrdersUnit, event: ProjectChanged) -> None:
+    if _from_outside(uow):
+        state = event.model_dump(mode="json", exclude={"project_id", "deleted"})
+        state["customer_id"] = event.customer_id
+        await uow.repo.replace(Project, event.project_id, None if event.deleted else state)
 
 
 async def on_account_changed(uow: OrdersUnit, event: AccountChanged) -> None:
@@ -104,4 +150,7 @@ EVENT_HANDLERS: Handlers = {
     FaultAccepted: on_fault_accepted,  # type: ignore[dict-item]
     AccountChanged: on_account_changed,  # type: ignore[dict-item]
     PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
+    CustomerChanged: on_customer_changed,  # type: ignore[dict-item]
+    FacilityChanged: on_facility_changed,  # type: ignore[dict-item]
+    ProjectChanged: on_project_changed,  # type: ignore[dict-item]
 }

@@ -7,6 +7,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kundonline_common.projections import ProjectionStore
+from kundonline_common.tables import utcnow
 
 from .tables import Counter, Order
 
@@ -20,6 +21,20 @@ class OrdersRepository(ProjectionStore):
 
     async def get(self, model: type[Any], id_: UUID) -> Any:
         return await self.session.get(model, id_)
+
+    async def replace(self, model: type[Any], id_: UUID, state: dict[str, Any] | None) -> None:
+        """Make the row hold exactly `state` (full-state events); None deletes it."""
+        row = await self.session.get(model, id_)
+        if state is None:
+            if row is not None:
+                await self.session.delete(row)
+            return
+        if row is None:
+            self.session.add(model(id=id_, **state))
+            return
+        for field, value in state.items():
+            setattr(row, field, value)
+        row.updated_at = utcnow()
 
     async def get_for_update(self, model: type[Any], id_: UUID) -> Any:
         """Load a row locked until commit, so two edits of it apply one after the other."""
