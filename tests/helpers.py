@@ -1,11 +1,13 @@
 """Helpers for tests against the running system: polling with a deadline, and a portal client."""
 
+import io
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+from PIL import Image
 
 T = TypeVar("T")
 
@@ -24,6 +26,13 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 20.0, what: st
                 return last
         time.sleep(0.05)  # poll interval; the deadline above bounds the wait
     raise AssertionError(f"not within {timeout}s: {what or probe}; last: {last!r}")
+
+
+def image(kind: str = "PNG", size: tuple[int, int] = (8, 8)) -> bytes:
+    """A real, tiny JPEG or PNG (or any format Pillow writes)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, kind)
+    return buffer.getvalue()
 
 
 def bearer(token: str) -> dict[str, str]:

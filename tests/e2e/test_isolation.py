@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Staff, bearer, eventually, login
+from tests.helpers import Staff, bearer, eventually, image, login
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +45,12 @@ STAFF_ROUTES = [
     ("POST", "/admin/api/projects"),
     ("GET", "/admin/api/projects/{uuid}"),
     ("PATCH", "/admin/api/projects/{uuid}"),
+    ("GET", "/admin/api/orders"),
+    ("POST", "/admin/api/orders"),
+    ("GET", "/admin/api/orders/{uuid}"),
+    ("PATCH", "/admin/api/orders/{uuid}"),
+    ("GET", "/admin/api/faults/{uuid}"),
+    ("GET", "/admin/api/faults/{uuid}/photos/{uuid}"),
 ]
 
 
@@ -66,6 +72,11 @@ def _tenant(staff: Staff, http: httpx.Client, name: str) -> dict[str, Any]:
         lambda: http.get(f"/api/faults/{fault['id']}", headers=h).json().get("order_id"),
         what="order created",
     )
+    photo = http.post(
+        f"/api/faults/{fault['id']}/photos",
+        files={"photo": ("p.png", image(), "image/png")},
+        headers=h,
+    ).json()
     return {
         "h": h,
         "facility": facility["id"],
@@ -73,6 +84,7 @@ def _tenant(staff: Staff, http: httpx.Client, name: str) -> dict[str, Any]:
         "fault": fault["id"],
         "order": order_id,
         "account": account["id"],
+        "photo": photo["id"],
     }
 
 
@@ -104,6 +116,8 @@ def test_each_customer_sees_its_own_things(http: httpx.Client, tenants: tuple) -
         ("GET", "/api/faults/{fault}", None),
         ("GET", "/api/orders/{order}", None),
         ("GET", "/api/projects/{project}", None),
+        ("GET", "/api/faults/{fault}/photos/{photo}", None),
+        ("POST", "/api/faults/{fault}/photos", None),
         ("POST", "/api/faults", {"facility_id": "{facility}", "description": "Intrång"}),
         ("POST", "/api/faults", {"project_id": "{project}", "description": "Intrång"}),
     ],
@@ -118,15 +132,42 @@ def test_another_customers_ids_answer_404_exactly_like_unknown_ones(
             return {k: fill(v, ids) for k, v in value.items()}
         return value.format(**ids) if isinstance(value, str) else value
 
-    unknown = {k: str(uuid.uuid4()) for k in ("fault", "order", "project", "facility")}
+    unknown = {k: str(uuid.uuid4()) for k in ("fault", "order", "project", "facility", "photo")}
+    files = {"photo": ("p.png", image(), "image/png")} if path.endswith("/photos") else None
     answers = [
-        http.request(method, fill(path, ids), json=fill(body, ids), headers=me["h"])
+        http.request(method, fill(path, ids), json=fill(body, ids), files=files, headers=me["h"])
         for ids in (other, unknown)
     ]
     assert [a.status_code for a in answers] == [404, 404]
     assert answers[0].json()["error"] == answers[1].json()["error"] == "not_found"
     faults = http.get("/api/faults", headers=other["h"]).json()["items"]
     assert [f["id"] for f in faults] == [other["fault"]]
+
+
+def test_a_photo_is_reached_only_through_its_own_fault(http: httpx.Client, tenants: tuple) -> None:
+    me, other = tenants
+    mine = f"/api/faults/{me['fault']}/photos/{me['photo']}"
+    assert http.get(mine, headers=me["h"]).status_code == 200
+    crossed = f"/api/faults/{me['fault']}/photos/{other['photo']}"
+    assert http.get(crossed, headers=me["h"]).status_code == 404
+
+
+def test_statistics_calendar_and_feed_hold_only_the_accounts_own_orders(
+    http: httpx.Client, staff: Staff, tenants: tuple
+) -> None:
+    me, other = tenants
+    staff.settings(show_statistics=True, show_calendar=True)
+    try:
+        stats = http.get("/api/statistics", headers=me["h"]).json()
+        assert [o["id"] for o in stats["items"]] == [me["order"]]
+        assert [f["facility_id"] for f in stats["by_facility"]] == [me["facility"]]
+        feed = http.get("/api/me", headers=me["h"]).json()["calendar_url"]
+        other_feed = http.get("/api/me", headers=other["h"]).json()["calendar_url"]
+        assert feed != other_feed
+        forged = http.get("/api/calendar.ics", params={"token": "x" * 43})
+        assert forged.status_code == 404
+    finally:
+        staff.settings(show_statistics=False, show_calendar=False)
 
 
 def test_list_filters_cannot_reach_another_customers_orders(
@@ -141,5 +182,7 @@ def test_list_filters_cannot_reach_another_customers_orders(
 def test_customer_tokens_open_no_staff_route(
     http: httpx.Client, tenants: tuple, method: str, path: str
 ) -> None:
-    reply = http.request(method, path.format(uuid=uuid.uuid4()), json={}, headers=tenants[0]["h"])
+    reply = http.request(
+        method, path.replace("{uuid}", str(uuid.uuid4())), json={}, headers=tenants[0]["h"]
+    )
     assert reply.status_code in (401, 403), reply.text
