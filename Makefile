@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: run test deps lint format schemas unit
+.PHONY: run test deps lint format schemas unit bench
 
 deps:
 	@bash deploy/install-deps.sh
@@ -28,3 +28,7 @@ format: deps
 
 schemas: deps
 	$(VENV)/python -m kundonline_contracts.schema
+
+# SPEC §7 figures, measured on this machine; results in bench/results/*.json.
+bench: deps
+	$(VENV)/python -m bench.read_latency

@@ -387,3 +387,48 @@ def test_masterdata_events_from_outside_create_and_update_facilities(
         ),
         what="customer sees the ERP facility",
     )
+
+
+def test_the_order_list_filters_by_status_facility_and_date(
+    http: httpx.Client, staff: Staff, site: dict[str, Any]
+) -> None:
+    h = site["h"]
+    started = _order(staff, site["other"]["id"], description="Filtrerbar")
+    http.patch(f"/admin/api/orders/{started['id']}", json={"status": "started"}, headers=staff.h)
+
+    def ids(**params: Any) -> list[str]:
+        reply = http.get("/api/orders", params={"limit": 200, **params}, headers=h)
+        assert reply.status_code == 200, reply.text
+        return [o["id"] for o in reply.json()["items"]]
+
+    assert started["id"] in ids(status="started")
+    assert started["id"] not in ids(status="planned")
+    assert started["id"] in ids(facility_id=site["other"]["id"])
+    assert started["id"] not in ids(facility_id=site["facility"]["id"])
+    today = date.today()
+    assert started["id"] in ids(**{"from": today.isoformat(), "to": today.isoformat()})
+    assert started["id"] not in ids(**{"to": (today - timedelta(days=1)).isoformat()})
+    assert started["id"] not in ids(**{"from": (today + timedelta(days=1)).isoformat()})
+    newest_first = ids()
+    assert newest_first.index(started["id"]) == 0
+
+
+def test_the_order_list_pages_with_a_cursor(
+    http: httpx.Client, staff: Staff, site: dict[str, Any]
+) -> None:
+    for i in range(5):
+        _order(staff, site["facility"]["id"], description=f"Sida {i}")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = http.get("/api/orders", params=params, headers=site["h"]).json()
+        seen += [o["id"] for o in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    everything = [
+        o["id"]
+        for o in http.get("/api/orders", params={"limit": 200}, headers=site["h"]).json()["items"]
+    ]
+    assert seen == everything and len(seen) == len(set(seen)) >= 5

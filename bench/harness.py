@@ -1,0 +1,139 @@
+"""The system under measurement: real Kafka, PostgreSQL and the five services, as in tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kundonline_devstack.kafka import LocalKafka
+from kundonline_devstack.licenses import Vendor
+from kundonline_devstack.ports import free_port
+from kundonline_devstack.postgres import LocalPostgres
+from kundonline_devstack.smtp_sink import SmtpSink
+from kundonline_devstack.system import BACKENDS, System, SystemConfig
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass
+class Stack:
+    system: System
+    postgres: LocalPostgres
+    vendor: Vendor
+    database_urls: dict[str, str]
+
+    def staff(self) -> httpx.Client:
+        c = self.system.config
+        client = httpx.Client(base_url=self.system.base_url, timeout=30)
+        token = (
+            client.post(
+                "/admin/api/auth/login",
+                json={"username": c.admin_username, "password": c.admin_password},
+            )
+            .raise_for_status()
+            .json()["access_token"]
+        )
+        client.headers["Authorization"] = f"Bearer {token}"
+        client.put("/admin/api/license", json=self.vendor.license()).raise_for_status()
+        return client
+
+
+@contextlib.contextmanager
+def stack(work: Path) -> Iterator[Stack]:
+    vendor = Vendor.generate()
+    with LocalKafka(port=free_port()) as kafka, LocalPostgres() as pg, SmtpSink() as smtp:
+        urls = {s: pg.create_database(f"bench_{s}") for s in BACKENDS}
+        config = SystemConfig(
+            kafka_bootstrap_servers=kafka.bootstrap_servers,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            database_urls=urls,
+            extra_env={
+                "KUNDONLINE_LICENSE_PUBLIC_KEY": vendor.public_key,
+                "KUNDONLINE_LOG_LEVEL": "WARNING",
+            },
+        )
+        system = System(config, work / "logs")
+        system.start()
+        try:
+            yield Stack(system, pg, vendor, urls)
+        finally:
+            system.stop()
+
+
+def until(probe: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise TimeoutError(str(probe))
+
+
+def latencies(call: Callable[[], httpx.Response], n: int, warmup: int = 20) -> dict[str, float]:
+    """Milliseconds per call, one call at a time, after a warm-up."""
+    for _ in range(warmup):
+        call().raise_for_status()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        call().raise_for_status()
+        samples.append((time.perf_counter() - start) * 1000)
+    return summary(samples)
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 2)
+
+    return {
+        "n": len(ordered),
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "max_ms": round(ordered[-1], 2),
+        "mean_ms": round(statistics.fmean(ordered), 2),
+    }
+
+
+def machine() -> dict[str, Any]:
+    with contextlib.suppress(OSError):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    import os
+
+    return {
+        "cpu": locals().get("cpu", platform.processor()),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
+
+
+def write(name: str, figures: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    document = {
+        "benchmark": name,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **figures,
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
