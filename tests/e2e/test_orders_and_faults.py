@@ -379,7 +379,8 @@ def test_masterdata_events_from_outside_create_and_update_facilities(
         lambda: http.get(path, headers=staff.h).json()["city"] == "Kiruna",
         what="facility updated by the ERP",
     )
-    staff.link(site["account"]["id"], [site["facility"]["id"], str(facility_id)])
+    kept = [site["facility"]["id"], site["other"]["id"]]
+    staff.link(site["account"]["id"], [*kept, str(facility_id)])
     eventually(
         lambda: (
             str(facility_id)
