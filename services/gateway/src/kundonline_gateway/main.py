@@ -3,15 +3,20 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
-from kundonline_common.errors import error_body, install_error_handlers
+from kundonline_common.errors import error_body
 from kundonline_common.logs import configure_logging
 
 from .api import router
 from .config import GatewaySettings
+from .pages import portal, portal_views
+from .pages.errors import install_page_errors
+from .security import SecurityHeaders
 from .services import ServiceClients
 
 
@@ -29,8 +34,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await app.state.clients.aclose()
 
     app = FastAPI(title="KundOnline", version="0.1.0", lifespan=lifespan)
-    install_error_handlers(app)
+    install_page_errors(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(router)
+    app.include_router(portal.router)
+    app.include_router(portal_views.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,63 @@
+"""Opening and ending sessions at the auth service, for the API and the pages alike."""
+
+from typing import Any
+
+import httpx
+from fastapi import Request, Response
+
+from kundonline_common.errors import DomainError
+
+from .clients import client_address, is_https
+from .routing import Realm
+from .services import ServiceClients
+from .sessions import check_csrf, clear_session_cookies, credentials, set_session_cookies
+
+
+def _json_or_empty(reply: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = reply.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+async def open_session(
+    request: Request, response: Response, realm: Realm, username: str, password: str
+) -> tuple[str, int]:
+    """Log in at auth and set the session cookies; (token, seconds until idle timeout)."""
+    svc: ServiceClients = request.app.state.clients
+    settings = request.app.state.settings
+    reply = await svc.call(
+        "auth",
+        "POST",
+        "/internal/login",
+        json={
+            "realm": realm,
+            "username": username,
+            "password": password,
+            "address": client_address(request, settings.trusted_proxies),
+        },
+    )
+    if reply.status_code != 200:
+        payload = _json_or_empty(reply)
+        raise DomainError(
+            payload.get("message", "Login failed."),
+            code=payload.get("error"),
+            details=payload.get("details"),
+            status_code=reply.status_code,
+        )
+    data = reply.json()
+    secure = settings.cookie_secure or is_https(request, settings.trusted_proxies)
+    set_session_cookies(response, realm, data["token"], secure)
+    return data["token"], data["expires_in"]
+
+
+async def end_session(request: Request, response: Response, realm: Realm) -> None:
+    creds = credentials(request, realm)
+    if creds is not None:
+        check_csrf(request, creds)
+        svc: ServiceClients = request.app.state.clients
+        await svc.call(
+            "auth", "POST", "/internal/logout", json={"token": creds.token, "realm": realm}
+        )
+    clear_session_cookies(response, realm)

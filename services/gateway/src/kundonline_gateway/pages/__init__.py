@@ -1,0 +1,1 @@
+"""Server-rendered pages: the customer portal at / and the staff admin at /admin."""

@@ -1,0 +1,57 @@
+"""How pages answer when something is wrong: HTML for people, never a stack trace."""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kundonline_common.errors import DomainError, install_error_handlers
+
+from .web import LOGIN, LoginNeeded, page_for
+
+
+def is_page(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path.startswith("/admin/api/"))
+
+
+def _error_page(request: Request, status: int) -> Response:
+    realm = "staff" if request.url.path.startswith("/admin") else "account"
+    page = page_for(request, realm)
+    key = {404: "not_found", 503: "unavailable"}.get(status, "invalid")
+    return page.render(
+        "error.html",
+        status=status,
+        heading=page.t(key),
+        text=page.t(key),
+        back="/admin" if realm == "staff" else "/",
+    )
+
+
+def install_page_errors(app: FastAPI) -> None:
+    """API paths keep their JSON errors; page paths get pages."""
+    install_error_handlers(app)
+    json_handlers = dict(app.exception_handlers)
+
+    async def login_needed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginNeeded)
+        target = f"{LOGIN[exc.realm]}?next={request.url.path}"
+        if exc.reason:
+            target += f"&reason={exc.reason}"
+        return RedirectResponse(target, status_code=303)
+
+    def either(kind: type[Exception]):  # type: ignore[no-untyped-def]
+        async def handler(request: Request, exc: Exception) -> Response:
+            if not is_page(request):
+                return await json_handlers[kind](request, exc)
+            if isinstance(exc, DomainError | StarletteHTTPException):
+                return _error_page(request, exc.status_code)
+            if isinstance(exc, RequestValidationError):
+                return _error_page(request, 404)
+            return _error_page(request, 500)
+
+        return handler
+
+    app.add_exception_handler(LoginNeeded, login_needed)
+    for kind in (DomainError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, either(kind))
