@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for `make run` and `make test`: uv, the Python
-# workspace, and Debian's PostgreSQL server. Java and Maven are expected on the machine.
+# workspace, Debian's PostgreSQL server and Chromium (browser tests drive it; Playwright
+# never downloads a browser of its own), and axe-core from npm for the accessibility checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +20,14 @@ missing=()
 have_pg_server || missing+=(postgresql)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
+command -v chromium >/dev/null || missing+=(chromium fonts-dejavu-core)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 if ! command -v uv >/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check uv
 fi
 uv sync --frozen --quiet
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  npm ci --prefix tests/browser --silent --no-audit --no-fund
+fi

@@ -93,8 +93,24 @@ def _weeks(view: str, anchor: date) -> tuple[list[list[date]], date, date]:
 
 
 WEEKDAYS = {
-    "sv": ["mån", "tis", "ons", "tor", "fre", "lör", "sön"],
-    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    "sv": [
+        ("må", "måndag"),
+        ("ti", "tisdag"),
+        ("on", "onsdag"),
+        ("to", "torsdag"),
+        ("fr", "fredag"),
+        ("lö", "lördag"),
+        ("sö", "söndag"),
+    ],
+    "en": [
+        ("Mo", "Monday"),
+        ("Tu", "Tuesday"),
+        ("We", "Wednesday"),
+        ("Th", "Thursday"),
+        ("Fr", "Friday"),
+        ("Sa", "Saturday"),
+        ("Su", "Sunday"),
+    ],
 }
 MONTHS = {
     "sv": [
