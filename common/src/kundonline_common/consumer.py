@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, unwrap
 
+from .errors import is_outage
 from .uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -19,14 +19,9 @@ Handlers = Mapping[type[Event], Handler]
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A failure of the infrastructure, not of the record.
-
-    These are retried until they pass and never dead-lettered, so that a database
-    restart does not throw good events away.
-    """
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    """Failures of the infrastructure are retried until they pass and never dead-lettered,
+    so that a database restart does not throw good events away."""
+    return is_outage(exc)
 
 
 class Poison(Exception):

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -91,4 +92,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):
+            body = error_body("unavailable", "A database is not reachable; try again shortly.")
+            return JSONResponse(body, 503, headers={"Retry-After": "2"})
         return JSONResponse(error_body("internal_error", "Something went wrong."), 500)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """A failure of the infrastructure (database, network), not of the request."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
