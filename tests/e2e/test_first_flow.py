@@ -169,3 +169,26 @@ async def _events(bootstrap: str, prefix: str, fault_id: str) -> list[dict]:
     finally:
         await consumer.stop()
     return events
+
+
+def test_a_retried_report_with_the_same_idempotency_key_makes_one_report(
+    http: httpx.Client, setup: dict[str, Any]
+) -> None:
+    facility_id = setup["linked"]["id"]
+    headers = {**_portal(http, setup["queued"], facility_id), "Idempotency-Key": uuid.uuid4().hex}
+    body = {"facility_id": facility_id, "description": "Skickad två gånger"}
+    first = eventually(
+        lambda: (
+            (r := http.post("/api/faults", json=body, headers=headers)).status_code == 201
+            and r.json()
+        ),
+        what="first report accepted",
+    )
+    again = http.post("/api/faults", json=body, headers=headers)
+    assert again.status_code == 201 and again.json()["id"] == first["id"]
+    mine = [
+        f
+        for f in http.get("/api/faults", headers=headers).json()["items"]
+        if f["description"] == "Skickad två gånger"
+    ]
+    assert len(mine) == 1

@@ -3,7 +3,7 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 
 from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
@@ -31,9 +31,17 @@ staff = APIRouter(prefix="/admin/api/faults", tags=["staff"])
 
 
 @customer.post("", status_code=201)
-async def report(request: Request, caller: AccountDep, body: FaultReport) -> ReportReceipt:
-    """Report a fault on a linked facility or project; the reply says what happens next."""
-    return await handle(request, commands.report_fault, caller=caller, body=body)
+async def report(
+    request: Request,
+    caller: AccountDep,
+    body: FaultReport,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> ReportReceipt:
+    """Report a fault on a linked facility or project; the reply says what happens next.
+    Send an Idempotency-Key header to make retries safe."""
+    return await handle(
+        request, commands.report_fault, caller=caller, body=body, client_key=idempotency_key
+    )
 
 
 @customer.get("")

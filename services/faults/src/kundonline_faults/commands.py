@@ -22,8 +22,18 @@ from .views import customer_fault, staff_fault
 Uow = UnitOfWork[FaultsRepository]
 
 
-async def report_fault(*, uow: Uow, caller: Caller, body: FaultReport) -> ReportReceipt:
-    """A customer reports a fault on one of its linked facilities or projects."""
+async def report_fault(
+    *, uow: Uow, caller: Caller, body: FaultReport, client_key: str | None = None
+) -> ReportReceipt:
+    """A customer reports a fault on one of its linked facilities or projects.
+
+    With an Idempotency-Key a repeated request (a retry after a lost reply, a second click)
+    answers with the report made the first time instead of making another.
+    """
+    if client_key and (earlier := await uow.repo.by_client_key(caller.account_id, client_key)):
+        return ReportReceipt(
+            **customer_fault(earlier).model_dump(), next_step=next_step(earlier.order_direct)
+        )
     account = await uow.repo.account(caller.account_id)
     kind, target = (
         (projections.FACILITY, body.facility_id)
@@ -45,6 +55,7 @@ async def report_fault(*, uow: Uow, caller: Caller, body: FaultReport) -> Report
         contact_phone=body.contact.phone,
         contact_email=str(body.contact.email) if body.contact.email else None,
         order_direct=order_direct,
+        client_key=client_key,
     )
     uow.repo.add(fault)
     uow.publish(fault_reported(fault))

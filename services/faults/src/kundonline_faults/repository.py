@@ -57,6 +57,11 @@ class FaultsRepository(ProjectionStore):
             query = query.where(Fault.order_direct.is_(False))
         return int(await self.session.scalar(query) or 0)
 
+    async def by_client_key(self, account_id: UUID, key: str) -> Fault | None:
+        return await self.session.scalar(
+            select(Fault).where(Fault.account_id == account_id, Fault.client_key == key)
+        )
+
     async def photos_of(self, fault_ids: list[UUID]) -> dict[UUID, list[PhotoInfo]]:
         rows = await self.session.execute(
             select(FaultPhoto.id, FaultPhoto.fault_id, FaultPhoto.content_type, FaultPhoto.size)

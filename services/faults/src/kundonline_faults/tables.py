@@ -16,6 +16,7 @@ class Fault(SQLModel, table=True):
         sa.Index("ix_faults_status_reported", "status", "reported_at"),
         sa.Index("ix_faults_facility_reported", "facility_id", "reported_at"),
         sa.Index("ix_faults_project_reported", "project_id", "reported_at"),
+        sa.UniqueConstraint("account_id", "client_key", name="uq_faults_client_key"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -28,6 +29,8 @@ class Fault(SQLModel, table=True):
     contact_phone: str = ""
     contact_email: str | None = None
     order_direct: bool = False
+    # The reporter's Idempotency-Key, so a retried request finds the report it made.
+    client_key: str | None = None
     # new → accepted → order_created, or new → rejected; order direkt goes new → order_created.
     status: str = "new"
     order_id: UUID | None = None

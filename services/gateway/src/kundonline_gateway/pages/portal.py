@@ -2,7 +2,7 @@
 
 from typing import Any
 from urllib.parse import urlencode
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -137,6 +137,8 @@ async def _report_page(
     facilities = (await page.api("orders", "GET", "/api/facilities"))["items"]
     projects = (await page.api("orders", "GET", "/api/projects"))["items"]
     messages = [("error", page.t("invalid"))] if errors else []
+    # One key per form shown: a double click or a resent form makes one report, not two.
+    key = str(form.get("request_key") or uuid4())
     return page.render(
         "portal/report.html",
         status=status,
@@ -145,6 +147,7 @@ async def _report_page(
         facilities=facilities,
         projects=projects,
         messages=messages,
+        request_key=key,
     )
 
 
@@ -165,7 +168,8 @@ async def report(request: Request) -> Response:
     if kind not in ("facility", "project"):
         return await _report_page(page, form, {"target": page.t("choose")}, 422)
     try:
-        receipt = await page.api("faults", "POST", "/api/faults", json=body)
+        key = {"Idempotency-Key": str(form.get("request_key", ""))[:100]}
+        receipt = await page.api("faults", "POST", "/api/faults", json=body, headers=key)
     except DomainError as exc:
         if exc.status_code not in (404, 422):
             raise

@@ -1,0 +1,84 @@
+"""Fault injection against the real system while reports pour in (SPEC §6, §7).
+
+After each: every accepted report is present, exactly one order per Order direkt report,
+every e-mail delivered exactly once, and nothing left in any outbox.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.helpers import eventually
+from tests.resilience.checks import assert_nothing_lost_nothing_twice
+from tests.resilience.conftest import KAFKA_DOWN_S, REPORTS, SMTP_DOWN_S, Rig
+from tests.resilience.load import Workload
+
+pytestmark = pytest.mark.resilience
+
+
+def _under_load(rig: Rig, inject: Callable[[], None], reports: int = REPORTS) -> dict:
+    """Report in the background, inject the fault a third of the way in, then check."""
+    workload = Workload.prepare(rig.staff, rig.system.base_url)
+    sender = threading.Thread(target=workload.report, args=(reports,), daemon=True)
+    sender.start()
+    eventually(
+        lambda: len(workload.accepted) >= reports // 3,
+        timeout=300,
+        what="a third of the reports accepted",
+    )
+    inject()
+    sender.join(timeout=900)
+    assert not sender.is_alive(), "the reports did not finish"
+    assert len(workload.accepted) == reports, workload.summary()
+    return assert_nothing_lost_nothing_twice(
+        workload, rig.http, rig.staff.h, rig.smtp, list(rig.database_urls.values())
+    )
+
+
+def _kill_and_restart(rig: Rig, service: str) -> Callable[[], None]:
+    def inject() -> None:
+        rig.system.kill(service)
+        rig.system.start_service(service)
+        rig.system.wait_ready(services=(service,))
+
+    return inject
+
+
+@pytest.mark.parametrize("service", ["faults", "orders", "notify"])
+def test_kill_9_of_a_service_loses_and_doubles_nothing(rig: Rig, service: str) -> None:
+    print(_under_load(rig, _kill_and_restart(rig, service)))
+
+
+def test_a_kafka_outage_loses_and_doubles_nothing(rig: Rig) -> None:
+    def inject() -> None:
+        rig.kafka.stop()
+        quiet_until = time.monotonic() + KAFKA_DOWN_S
+        # Reports keep coming in meanwhile: the outboxes hold them.
+        eventually(
+            lambda: time.monotonic() > quiet_until, timeout=KAFKA_DOWN_S + 5, what="outage over"
+        )
+        rig.kafka.start()
+
+    print(_under_load(rig, inject))
+
+
+def test_a_database_restart_loses_and_doubles_nothing(rig: Rig) -> None:
+    print(_under_load(rig, rig.orders_pg.restart))
+
+
+def test_an_smtp_outage_delays_mail_but_loses_and_doubles_none(rig: Rig) -> None:
+    def inject() -> None:
+        rig.smtp.refuse(True)
+        try:
+            quiet_until = time.monotonic() + SMTP_DOWN_S
+            eventually(
+                lambda: time.monotonic() > quiet_until, timeout=SMTP_DOWN_S + 5, what="outage over"
+            )
+        finally:
+            rig.smtp.refuse(False)
+
+    print(_under_load(rig, inject))
