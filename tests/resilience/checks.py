@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
@@ -15,25 +14,33 @@ from tests.helpers import eventually
 from tests.resilience.load import Workload
 
 
-def _statuses(http: httpx.Client, headers: dict[str, str], ids: list[str]) -> dict[str, str]:
-    def one(fault_id: str) -> tuple[str, str]:
-        reply = http.get(f"/admin/api/faults/{fault_id}", headers=headers)
-        return fault_id, reply.json()["status"] if reply.status_code == 200 else "missing"
+def _pages(http: httpx.Client, path: str, headers: dict[str, str], **params: Any) -> list[Any]:
+    items: list[Any] = []
+    cursor = None
+    while True:
+        query = {"limit": 200, **params, **({"cursor": cursor} if cursor else {})}
+        page = http.get(path, params=query, headers=headers).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
 
-    with ThreadPoolExecutor(8) as pool:
-        return dict(pool.map(one, ids))
+
+def _statuses(http: httpx.Client, headers: dict[str, str], ids: list[str]) -> dict[str, str]:
+    """Every fault's status, read from the staff lists (a few pages, not one call each)."""
+    wanted = set(ids)
+    found = {
+        f["id"]: status
+        for status in ("new", "accepted", "order_created", "rejected")
+        for f in _pages(http, "/admin/api/faults", headers, status=status)
+        if f["id"] in wanted
+    }
+    return {i: found.get(i, "missing") for i in ids}
 
 
 def _orders_by_fault(http: httpx.Client, headers: dict[str, str], facility: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    cursor = None
-    while True:
-        params = {"facility_id": facility, "limit": 200, **({"cursor": cursor} if cursor else {})}
-        page = http.get("/admin/api/orders", params=params, headers=headers).json()
-        counts.update(o["fault_id"] for o in page["items"] if o["fault_id"])
-        cursor = page["next_cursor"]
-        if not cursor:
-            return counts
+    orders = _pages(http, "/admin/api/orders", headers, facility_id=facility)
+    return Counter(o["fault_id"] for o in orders if o["fault_id"])
 
 
 async def _outbox_rows(urls: list[str]) -> int:

@@ -17,7 +17,8 @@ from tests.resilience.checks import assert_nothing_lost_nothing_twice
 from tests.resilience.conftest import KAFKA_DOWN_S, REPORTS, SMTP_DOWN_S, Rig
 from tests.resilience.load import Workload
 
-pytestmark = pytest.mark.resilience
+# Each scenario runs a few thousand reports through restarts; the default limit is too short.
+pytestmark = [pytest.mark.resilience, pytest.mark.timeout(1800)]
 
 
 def _under_load(rig: Rig, inject: Callable[[], None], reports: int = REPORTS) -> dict:
