@@ -108,6 +108,189 @@ SV: dict[str, str] = {
     "status_invoiced": "Fakturerad",
     "status_cancelled": "Makulerad",
     "menu": "Meny",
+    # The staff admin (/admin); the help text's own words where it has them.
+    "staff_login": "Logga in – personal",
+    "accounts": "Användarkonton",
+    "portal_account": "Användarkonto",
+    "account_name": "Användarkontots namn",
+    "new_account": "Lägg till nytt användarkonto",
+    "search_account": "Sök namn eller användarnamn",
+    "search_customer": "Sök kund",
+    "customer": "Kund",
+    "customers": "Kunder",
+    "customer_name": "Kundens namn",
+    "new_customer": "Ny kund",
+    "our_reference": "Vår referens",
+    "our_reference_help": (
+        "Den som ansvarar för kunden; får kopia på felanmälningar om det är valt."
+    ),
+    "new_facility": "Ny anläggning",
+    "new_project": "Nytt projekt",
+    "new_order": "Ny order",
+    "all_orders": "Visa alla order",
+    "name": "Namn",
+    "address": "Adress",
+    "city": "Ort",
+    "reference_number": "Referensnr.",
+    "category": "Kategori",
+    "categories": "Kategorier",
+    "categories_help": "Skilj flera kategorier åt med kommatecken.",
+    "active": "Aktiv",
+    "active_only": "Aktiva",
+    "inactive_only": "Inaktiva",
+    "yes": "Ja",
+    "no": "Nej",
+    "create": "Skapa",
+    "delete": "Ta bort",
+    "change": "Ändra",
+    "details": "Uppgifter",
+    "unknown": "Okänd",
+    "flags": "Inställningar för kontot",
+    "flag_order_direct": "Order direkt",
+    "flag_order_direct_help": "En felanmälan från kontot blir direkt en order med status Planerad.",
+    "flag_hide_performed_action": "Dölj utf. åtg",
+    "flag_hide_performed_action_help": "Användaren ser inte Utförd åtgärd på order.",
+    "flag_show_purchase_prices_on_projects": "Visa inköpspriser på projekt",
+    "flag_show_purchase_prices_on_projects_help": (
+        "Användaren ser inköpspriset på projektens rader."
+    ),
+    "flag_show_purchase_price_on_order_rows": "Visa inköpspris på orderrad",
+    "flag_show_purchase_price_on_order_rows_help": "Användaren ser inköpspriset på orderraderna.",
+    "account_active": "Aktivt",
+    "account_inactive": "Inaktiverat – kan inte logga in",
+    "deactivate": "Inaktivera",
+    "deactivate_help": (
+        "Ett inaktiverat konto loggas ut direkt och kan inte logga in förrän det aktiveras igen."
+    ),
+    "reactivate": "Aktivera",
+    "reset_password": "Återställ lösenord",
+    "reset_password_help": "Minst 10 tecken och inte samma som användarnamnet. Kontot loggas ut.",
+    "delete_account": "Ta bort kontot",
+    "delete_account_confirm": "Kontot tas bort för gott och loggas ut. Det går inte att ångra.",
+    "username_help": "3–100 tecken: bokstäver, siffror och . @ + - _",
+    "username_taken": "Användarnamnet är upptaget.",
+    "license_needed": (
+        "En giltig licens för KundOnline behövs innan användarkonton kan skapas. Läs in "
+        "licensfilen under Licens."
+    ),
+    "max_accounts": "Licensen tillåter inte fler användarkonton.",
+    "unknown_customer": "Kunden finns inte, eller är inte känd här än. Försök igen om en stund.",
+    "choose_customer": "Välj en kund.",
+    "choose_target": "Välj en anläggning eller ett projekt.",
+    "name_required": "Ange ett namn (högst 200 tecken).",
+    "invalid_email": "Ange en giltig e-postadress.",
+    "description_required": "Ange en beskrivning (1–4000 tecken).",
+    "invalid_date": "Ange datum och tid.",
+    "invalid_dates": "Planerat slut kan inte vara före planerad start.",
+    "invalid_transition": "Ordern kan inte få den statusen från den nuvarande.",
+    "status_help": "Bara de statusbyten som är tillåtna från nuvarande status visas.",
+    "link_facilities": "Koppla anläggningar",
+    "link_projects": "Koppla projekt",
+    "included": "Ingår",
+    "links_show_help": (
+        "Välj Visa för att se kundens anläggningar; filtrera på namn, ort, referensnr., "
+        "kategori och aktiva."
+    ),
+    "links_keep_help": (
+        "Det som redan ingår men inte visas i listan ovan fortsätter att ingå. Spara "
+        "innan du byter sida."
+    ),
+    "queue_help": (
+        "Felanmälningar som ännu inte har blivit order. Skapa en order eller avslå med en"
+        " anledning."
+    ),
+    "queue_empty": "Inga felanmälningar väntar.",
+    "create_order": "Skapa order",
+    "reject": "Avslå",
+    "reject_reason": "Anledning till avslag",
+    "order_created": "Ordern är skapad.",
+    "fault_rejected": "Felanmälan är avslagen.",
+    "already_handled": "Felanmälan är redan hanterad.",
+    "reason_needed": "Ange en anledning för att avslå.",
+    "added": "Tillagt.",
+    "deleted": "Borttaget.",
+    "password_reset": "Lösenordet är återställt. Kontot har loggats ut.",
+    "settings": "Inställningar",
+    "settings_help": "Generella inställningar som gäller alla användare av KundOnline.",
+    "server": "Server",
+    "misc": "Diverse",
+    "session_timeout_minutes": "Gräns före time out (minuter)",
+    "timeout_help": (
+        "Vid inaktivitet loggas användaren ut efter så här många minuter (mer än 0, högst 1440)."
+    ),
+    "port": "Port",
+    "timeout_invalid": "Ange ett tal större än 0 och högst 1440.",
+    "port_invalid": "Ange en port mellan 1 och 65535.",
+    "public_url_invalid": "Ange en webbadress.",
+    "port_help": "Porten för KundOnline (1–65535); gäller efter omstart.",
+    "portal_address": "Webbadress till KundOnline",
+    "public_url_help": "Adressen användarna når portalen på.",
+    "portal_address_help": "Ge användarna den här adressen för att komma åt KundOnline-portalen.",
+    "show_order_rows": "Visa orderrader",
+    "show_order_rows_help": "Alla användare kan se orderraderna på sina order.",
+    "fault_report_email": "E-post för felanmälningar",
+    "fault_report_email_help": (
+        "Alla felanmälningar skickas även till den här adressen. Lämna tomt för att inte skicka."
+    ),
+    "copy_to_our_reference": "Kopia till vår referens",
+    "copy_to_our_reference_help": "En e-postkopia av felanmälan skickas till kundens vår referens.",
+    "show_statistics": "Visa Statistik",
+    "show_statistics_help": (
+        "En extra flik med alla order på användarens anläggningar och deras värde."
+    ),
+    "show_calendar": "Visa Kalender",
+    "show_calendar_help": "En extra flik med en kalender över alla order.",
+    "hide_cancelled": "Dölj makulerade ordrar",
+    "hide_cancelled_help": "Användarna ser inte nekade felanmälningar eller makulerade order.",
+    "license": "Licens",
+    "license_valid": "Licensen är giltig: KundOnline är aktiverat.",
+    "license_expired": "Licensen har gått ut: KundOnline är inte aktiverat.",
+    "license_missing": "Ingen licens är inläst: KundOnline är inte aktiverat.",
+    "license_installed": "Licensfilen är inläst och giltig.",
+    "license_refused": "Licensfilen godtogs inte; den tidigare licensen gäller fortfarande.",
+    "license_expired_on": "Licensen gick ut",
+    "license_not_json": "Filen är ingen licensfil.",
+    "license_malformed": "Filen är ingen giltig licensfil för KundOnline.",
+    "license_signature_invalid": (
+        "Signaturen stämmer inte: filen har ändrats eller är utfärdad för en annan installation."
+    ),
+    "license_module_missing": "Licensen omfattar inte KundOnline-modulen.",
+    "license_key_missing": (
+        "Ingen giltig licensnyckel är konfigurerad (KUNDONLINE_LICENSE_PUBLIC_KEY)."
+    ),
+    "license_upload": "Läs in licensfil",
+    "license_file": "Licensfil",
+    "license_file_help": (
+        "Den licensfil (JSON) ni har fått från oss efter beställning av KundOnline-modulen."
+    ),
+    "licensee": "Licenstagare",
+    "modules": "Moduler",
+    "expires": "Giltig till",
+    "staff": "Personal",
+    "new_staff": "Ny personalanvändare",
+    "role": "Roll",
+    "role_admin": "Administratör",
+    "role_handler": "Handläggare",
+    "last_admin": "Den sista aktiva administratören måste finnas kvar.",
+    "about": "Om",
+    "version": "Version",
+    "forbidden": "Bara för administratörer",
+    "forbidden_text": "Din roll får inte göra det här. Be en administratör om hjälp.",
+    "project_rows": "Projektrader",
+    "rows_count": "Rader",
+    "rows_help": (
+        "En rad per rad: artikel; beskrivning; antal; à-pris; inköpspris (inköpspris kan "
+        "utelämnas)."
+    ),
+    "rows_example": "Exempel: FILTER-1; Filter F7; 2; 450,00; 300,00",
+    "rows_invalid": (
+        "Kontrollera raderna: antal och priser ska vara tal med högst 2 decimaler (antal 3)."
+    ),
+    "row_line": "Rad",
+    "origin": "Ursprung",
+    "origin_order_direct": "Order direkt",
+    "origin_fault_accepted": "Felanmälan",
+    "origin_staff": "Personal",
 }
 
 EN: dict[str, str] = {
@@ -212,6 +395,188 @@ EN: dict[str, str] = {
     "status_invoiced": "Invoiced",
     "status_cancelled": "Cancelled",
     "menu": "Menu",
+    # The staff admin (/admin).
+    "staff_login": "Staff log in",
+    "accounts": "Accounts",
+    "portal_account": "Account",
+    "account_name": "Account name",
+    "new_account": "Add a new account",
+    "search_account": "Search name or username",
+    "search_customer": "Search customer",
+    "customer": "Customer",
+    "customers": "Customers",
+    "customer_name": "Customer name",
+    "new_customer": "New customer",
+    "our_reference": "Our reference",
+    "our_reference_help": (
+        "Who is responsible for the customer; gets a copy of fault reports if chosen."
+    ),
+    "new_facility": "New facility",
+    "new_project": "New project",
+    "new_order": "New order",
+    "all_orders": "Show all orders",
+    "name": "Name",
+    "address": "Address",
+    "city": "City",
+    "reference_number": "Reference no.",
+    "category": "Category",
+    "categories": "Categories",
+    "categories_help": "Separate several categories with commas.",
+    "active": "Active",
+    "active_only": "Active",
+    "inactive_only": "Inactive",
+    "yes": "Yes",
+    "no": "No",
+    "create": "Create",
+    "delete": "Delete",
+    "change": "Change",
+    "details": "Details",
+    "unknown": "Unknown",
+    "flags": "Account settings",
+    "flag_order_direct": "Order direct",
+    "flag_order_direct_help": "A fault report from the account becomes a planned order at once.",
+    "flag_hide_performed_action": "Hide performed action",
+    "flag_hide_performed_action_help": "The user does not see the performed action on orders.",
+    "flag_show_purchase_prices_on_projects": "Show purchase prices on projects",
+    "flag_show_purchase_prices_on_projects_help": "The user sees purchase prices on project rows.",
+    "flag_show_purchase_price_on_order_rows": "Show purchase price on order rows",
+    "flag_show_purchase_price_on_order_rows_help": "The user sees purchase prices on order rows.",
+    "account_active": "Active",
+    "account_inactive": "Deactivated – cannot log in",
+    "deactivate": "Deactivate",
+    "deactivate_help": (
+        "A deactivated account is logged out at once and cannot log in until reactivated."
+    ),
+    "reactivate": "Reactivate",
+    "reset_password": "Reset password",
+    "reset_password_help": (
+        "At least 10 characters and not the username. The account is logged out."
+    ),
+    "delete_account": "Delete the account",
+    "delete_account_confirm": (
+        "The account is deleted for good and logged out. This cannot be undone."
+    ),
+    "username_help": "3–100 characters: letters, digits and . @ + - _",
+    "username_taken": "The username is taken.",
+    "license_needed": (
+        "A valid KundOnline license is needed before accounts can be created. Load the "
+        "license file under License."
+    ),
+    "max_accounts": "The license allows no more accounts.",
+    "unknown_customer": "The customer does not exist, or is not known here yet. Try again shortly.",
+    "choose_customer": "Choose a customer.",
+    "choose_target": "Choose a facility or a project.",
+    "name_required": "Give a name (at most 200 characters).",
+    "invalid_email": "Give a valid e-mail address.",
+    "description_required": "Give a description (1–4000 characters).",
+    "invalid_date": "Give a date and time.",
+    "invalid_dates": "The planned end cannot be before the planned start.",
+    "invalid_transition": "The order cannot get that status from its current one.",
+    "status_help": "Only the status changes allowed from the current status are offered.",
+    "link_facilities": "Link facilities",
+    "link_projects": "Link projects",
+    "included": "Included",
+    "links_show_help": (
+        "Choose Show to list the customer's facilities; narrow by name, city, reference "
+        "no., category and active."
+    ),
+    "links_keep_help": (
+        "What is already included but not listed above stays included. Save before changing page."
+    ),
+    "queue_help": (
+        "Fault reports that have not become orders yet. Create an order, or reject with a reason."
+    ),
+    "queue_empty": "No fault reports are waiting.",
+    "create_order": "Create order",
+    "reject": "Reject",
+    "reject_reason": "Reason for rejecting",
+    "order_created": "The order is created.",
+    "fault_rejected": "The fault report is rejected.",
+    "already_handled": "The fault report has already been handled.",
+    "reason_needed": "Give a reason to reject.",
+    "added": "Added.",
+    "deleted": "Deleted.",
+    "password_reset": "The password is reset. The account has been logged out.",
+    "settings": "Settings",
+    "settings_help": "General settings for every user of KundOnline.",
+    "server": "Server",
+    "misc": "Miscellaneous",
+    "session_timeout_minutes": "Time-out limit (minutes)",
+    "timeout_help": (
+        "After this many minutes of inactivity the user is logged out (more than 0, at most 1440)."
+    ),
+    "port": "Port",
+    "timeout_invalid": "Give a number above 0 and at most 1440.",
+    "port_invalid": "Give a port between 1 and 65535.",
+    "public_url_invalid": "Give a web address.",
+    "port_help": "The KundOnline port (1–65535); takes effect on restart.",
+    "portal_address": "KundOnline web address",
+    "public_url_help": "The address where users reach the portal.",
+    "portal_address_help": "Give users this address to reach the KundOnline portal.",
+    "show_order_rows": "Show order rows",
+    "show_order_rows_help": "Every user can see the rows of their orders.",
+    "fault_report_email": "E-mail for fault reports",
+    "fault_report_email_help": (
+        "Every fault report is also sent to this address. Leave empty to send none."
+    ),
+    "copy_to_our_reference": "Copy to our reference",
+    "copy_to_our_reference_help": (
+        "An e-mail copy of the fault report goes to the customer's our reference."
+    ),
+    "show_statistics": "Show Statistics",
+    "show_statistics_help": "An extra tab with every order on the user's facilities and its value.",
+    "show_calendar": "Show Calendar",
+    "show_calendar_help": "An extra tab with a calendar of all orders.",
+    "hide_cancelled": "Hide cancelled orders",
+    "hide_cancelled_help": "Users do not see rejected fault reports or cancelled orders.",
+    "license": "License",
+    "license_valid": "The license is valid: KundOnline is activated.",
+    "license_expired": "The license has expired: KundOnline is not activated.",
+    "license_missing": "No license is installed: KundOnline is not activated.",
+    "license_installed": "The license file is installed and valid.",
+    "license_refused": "The license file was refused; the previous license stays in force.",
+    "license_expired_on": "The license expired on",
+    "license_not_json": "The file is not a license file.",
+    "license_malformed": "The file is not a valid KundOnline license file.",
+    "license_signature_invalid": (
+        "The signature does not match: the file was changed or issued for another installation."
+    ),
+    "license_module_missing": "The license does not include the KundOnline module.",
+    "license_key_missing": "No valid license key is configured (KUNDONLINE_LICENSE_PUBLIC_KEY).",
+    "license_upload": "Load license file",
+    "license_file": "License file",
+    "license_file_help": (
+        "The license file (JSON) you received from us after ordering the KundOnline module."
+    ),
+    "licensee": "Licensee",
+    "modules": "Modules",
+    "expires": "Valid until",
+    "staff": "Staff",
+    "new_staff": "New staff user",
+    "role": "Role",
+    "role_admin": "Administrator",
+    "role_handler": "Handler",
+    "last_admin": "The last active administrator must stay.",
+    "about": "About",
+    "version": "Version",
+    "forbidden": "Administrators only",
+    "forbidden_text": "Your role may not do this. Ask an administrator for help.",
+    "project_rows": "Project rows",
+    "rows_count": "Rows",
+    "rows_help": (
+        "One row per line: article; description; quantity; unit price; purchase price "
+        "(purchase price may be left out)."
+    ),
+    "rows_example": "Example: FILTER-1; Filter F7; 2; 450.00; 300.00",
+    "rows_invalid": (
+        "Check the rows: quantities and prices must be numbers with at most 2 decimals "
+        "(quantity 3)."
+    ),
+    "row_line": "Line",
+    "origin": "Origin",
+    "origin_order_direct": "Order direct",
+    "origin_fault_accepted": "Fault report",
+    "origin_staff": "Staff",
 }
 
 CATALOG: dict[Lang, dict[str, str]] = {"sv": SV, "en": EN}

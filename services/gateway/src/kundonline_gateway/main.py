@@ -14,7 +14,17 @@ from kundonline_common.logs import configure_logging
 
 from .api import router
 from .config import GatewaySettings
-from .pages import portal, portal_views
+from .pages import (
+    admin,
+    admin_accounts,
+    admin_customers,
+    admin_links,
+    admin_orders,
+    admin_projects,
+    admin_settings,
+    portal,
+    portal_views,
+)
 from .pages.errors import install_page_errors
 from .security import SecurityHeaders
 from .services import ServiceClients
@@ -40,6 +50,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(portal.router)
     app.include_router(portal_views.router)
+    app.include_router(admin.router)
+    app.include_router(admin_accounts.router)
+    app.include_router(admin_links.router)
+    app.include_router(admin_settings.router)
+    app.include_router(admin_customers.router)
+    app.include_router(admin_projects.router)
+    app.include_router(admin_orders.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
