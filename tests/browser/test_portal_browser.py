@@ -198,3 +198,12 @@ def test_an_idle_session_ends_and_the_portal_asks_for_a_new_login(
         expect(page.get_by_role("alert")).to_contain_text("inaktivitet")
     finally:
         staff.settings(session_timeout_minutes=30)
+
+
+def test_logging_out_ends_the_session(page: Page, customer: dict[str, Any]) -> None:
+    account = customer["account"]
+    log_in(page, account["username"], account["password"])
+    page.get_by_role("button", name="Logga ut").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto("/orders")
+    expect(page).to_have_url(re.compile(r"/login\?next=/orders"))

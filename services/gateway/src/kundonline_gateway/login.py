@@ -52,10 +52,14 @@ async def open_session(
     return data["token"], data["expires_in"]
 
 
-async def end_session(request: Request, response: Response, realm: Realm) -> None:
+async def end_session(
+    request: Request, response: Response, realm: Realm, *, form_checked: bool = False
+) -> None:
+    """Log out; `form_checked` when a page already matched its form's CSRF token."""
     creds = credentials(request, realm)
     if creds is not None:
-        check_csrf(request, creds)
+        if not form_checked:
+            check_csrf(request, creds)
         svc: ServiceClients = request.app.state.clients
         await svc.call(
             "auth", "POST", "/internal/logout", json={"token": creds.token, "realm": realm}

@@ -13,8 +13,7 @@ from fastapi.routing import APIRoute
 
 from kundonline_common.errors import DomainError
 
-from ..login import open_session
-from ..sessions import COOKIE, clear_session_cookies
+from ..login import end_session, open_session
 from .portal import LOGIN_ERRORS
 from .web import Page, check_form, local_path, logged_in, page_for
 
@@ -177,12 +176,7 @@ async def logout(request: Request) -> Response:
     page = page_for(request, "staff")
     await check_form(page)
     response = page.redirect("/admin/login")
-    # The form's CSRF token is checked above; end_session() would look for the API's header.
-    token = request.cookies.get(COOKIE["staff"])
-    if token:
-        body = {"token": token, "realm": "staff"}
-        await page.svc.call("auth", "POST", "/internal/logout", json=body)
-    clear_session_cookies(response, "staff")
+    await end_session(request, response, "staff", form_checked=True)
     return response
 
 

@@ -75,7 +75,7 @@ async def logout(request: Request) -> Response:
     page = page_for(request, "account")
     await check_form(page)
     response = page.redirect("/login")
-    await end_session(request, response, "account")
+    await end_session(request, response, "account", form_checked=True)
     return response
 
 
