@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: run test deps lint format schemas unit bench
+.PHONY: run test deps lint format schemas unit bench resilience
 
 deps:
 	@bash deploy/install-deps.sh
@@ -16,7 +16,7 @@ test: deps
 	$(VENV)/pytest
 
 unit: deps
-	$(VENV)/pytest -m "not integration and not e2e"
+	$(VENV)/pytest -m "not integration and not e2e and not browser and not resilience"
 
 lint: deps
 	$(VENV)/ruff check .
@@ -32,3 +32,7 @@ schemas: deps
 # SPEC §7 figures, measured on this machine; results in bench/results/*.json.
 bench: deps
 	$(VENV)/python -m bench.read_latency
+
+# The fault-injection suite at full size (10 000 reports per scenario).
+resilience: deps
+	KUNDONLINE_RESILIENCE=full $(VENV)/pytest tests/resilience
