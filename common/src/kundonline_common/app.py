@@ -14,6 +14,7 @@ from .errors import error_body, install_error_handlers
 from .logs import configure_logging
 from .runtime import EventRuntime
 from .settings import CommonSettings
+from .tokens import SystemDep
 
 
 def create_service_app(
@@ -54,10 +55,15 @@ def create_service_app(
                 async with extra(app, runtime):
                     yield
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # The description is served to the gateway only, which publishes the merged one.
+    app = FastAPI(title=title, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)
+
+    @app.get("/internal/openapi.json", include_in_schema=False)
+    async def openapi(_: SystemDep) -> dict[str, Any]:
+        return app.openapi()
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

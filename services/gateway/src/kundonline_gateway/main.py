@@ -14,6 +14,7 @@ from kundonline_common.logs import configure_logging
 
 from .api import router
 from .config import GatewaySettings
+from .openapi import public_openapi
 from .pages import (
     admin,
     admin_accounts,
@@ -43,7 +44,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         finally:
             await app.state.clients.aclose()
 
-    app = FastAPI(title="KundOnline", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="KundOnline",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     install_page_errors(app)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
@@ -57,6 +65,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(admin_customers.router)
     app.include_router(admin_projects.router)
     app.include_router(admin_orders.router)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        """The whole public API; built once from the services' own descriptions."""
+        if getattr(request.app.state, "openapi", None) is None:
+            request.app.state.openapi = await public_openapi(app, request.app.state.clients)
+        return JSONResponse(request.app.state.openapi)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
