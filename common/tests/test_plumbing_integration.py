@@ -242,10 +242,42 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(
         consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
         consumer.handlers = {FaultReported: broken}  # type: ignore[dict-item]
         async with running(consumer):
-            await until(lambda: len(calls) >= 3)
+            await until(lambda: len(calls) >= 4)
     dead = await read_topic(kafka_bootstrap, Topic.FAULTS.dlq(topic_prefix), lambda s: len(s) >= 1)
     headers = dict(dead[0].headers)
     assert headers["kundonline-attempts"] == b"3"
     assert b"handler bug" in headers["kundonline-error"]
     assert json.loads(dead[0].value)["data"]["fault_id"] == str(event.fault_id)
-    assert len(calls) == 3
+    # One try inside its batch, then three on its own before the DLQ.
+    assert len(calls) == 4
+
+
+async def test_one_bad_record_in_a_batch_does_not_hold_back_the_others(
+    kafka_bootstrap: str, topic_prefix: str, orders_db: Database
+) -> None:
+    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    events = [fault() for _ in range(6)]
+    bad = events[2].fault_id
+
+    async def picky(uow: UnitOfWork[Any], event: FaultReported) -> None:
+        if event.fault_id == bad:
+            raise ValueError("this one cannot be handled")
+        await EVENT_HANDLERS[FaultReported](uow, event)
+
+    async with started(make_producer(kafka_bootstrap, "batch-test")) as producer:
+        for event in events:
+            await producer.send(
+                Topic.FAULTS.name(topic_prefix),
+                wrap(event, source="x").to_bytes(),
+                key=b"same-partition",
+            )
+        await producer.flush()
+        consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
+        consumer.handlers = {FaultReported: picky}  # type: ignore[dict-item]
+        async with running(consumer):
+            await until(lambda: consumer.processed >= 5)
+    async with orders_db.sessions() as session:
+        made = set((await session.scalars(select(Order.fault_id))).all())
+    assert made == {e.fault_id for e in events} - {bad}
+    dead = await read_topic(kafka_bootstrap, Topic.FAULTS.dlq(topic_prefix), lambda s: len(s) >= 1)
+    assert [json.loads(r.value)["data"]["fault_id"] for r in dead] == [str(bad)]

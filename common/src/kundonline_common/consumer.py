@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
@@ -38,6 +39,20 @@ def decode(raw: bytes | None) -> tuple[CloudEvent, Event]:
         raise Poison(f"unknown event type {exc}") from exc
     except (ValidationError, ValueError) as exc:
         raise Poison(f"invalid event: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A decoded record this consumer has a handler for."""
+
+    record: ConsumerRecord
+    envelope: CloudEvent
+    event: Event
+    handler: Handler
+
+    @property
+    def traceparent(self) -> str | None:
+        return dict(self.record.headers or ()).get("traceparent", b"").decode() or None
 
 
 class EventConsumer:
@@ -106,20 +121,44 @@ class EventConsumer:
     ) -> None:
         # Offsets are committed only after every record up to them is in the database,
         # so a crash at any point redelivers rather than skips.
+        work = []
         for record in records:
-            await self.process(record)
+            try:
+                envelope, event = decode(record.value)
+            except Poison as exc:
+                await self.dead_letter(record, exc, attempts=1)
+                continue
+            handler = self.handlers.get(type(event))
+            if handler is not None:  # else another service's event on a shared topic
+                work.append(Delivery(record, envelope, event, handler))
+        if work and not await self._handle_together(work):
+            for delivery in work:
+                await self.process(delivery)
         await consumer.commit({tp: records[-1].offset + 1})
 
-    async def process(self, record: ConsumerRecord) -> None:
+    async def _handle_together(self, work: list["Delivery"]) -> bool:
+        """The whole batch in one transaction: the fast path when nothing fails. On any
+        failure nothing of it is kept and each record gets its own retries and DLQ."""
         try:
-            envelope, event = decode(record.value)
-        except Poison as exc:
-            await self.dead_letter(record, exc, attempts=1)
-            return
-        handler = self.handlers.get(type(event))
-        if handler is None:
-            return  # another service's event on a shared topic
-        traceparent = dict(record.headers or ()).get("traceparent", b"").decode() or None
+            async with self.unit_of_work() as uow:
+                for delivery in work:
+                    uow.cause, uow.traceparent = delivery.envelope, delivery.traceparent
+                    if await uow.claim(self.name, delivery.envelope.id):
+                        await delivery.handler(uow, delivery.event)
+        except Exception as exc:
+            log.info("%s: batch of %d handled one by one after %r", self.name, len(work), exc)
+            return False
+        self.processed += len(work)
+        return True
+
+    async def process(self, delivery: "Delivery") -> None:
+        record, envelope, event, handler = (
+            delivery.record,
+            delivery.envelope,
+            delivery.event,
+            delivery.handler,
+        )
+        traceparent = delivery.traceparent
         attempt, outage = 1, 0
         while True:
             try:

@@ -55,14 +55,15 @@ class UnitOfWork(Generic[R]):
     ) -> None:
         self.session = session
         self.repo: R = repositories(session) if repositories else None  # type: ignore[assignment]
+        # The event being handled; a consumer handling a batch sets it per event.
         self.cause = cause
+        self.traceparent = traceparent
         self._outbox = outbox
-        self._traceparent = traceparent
         self.published: list[Event] = []
 
     def publish(self, event: Event) -> None:
         """Queue an event; it is written with, and only with, this transaction."""
-        self.session.add(self._outbox.record(event, traceparent=self._traceparent))
+        self.session.add(self._outbox.record(event, traceparent=self.traceparent))
         self.published.append(event)
 
     async def claim(self, consumer: str, event_id: UUID) -> bool:
