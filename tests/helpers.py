@@ -1,12 +1,17 @@
 """Helpers for tests against the running system: polling with a deadline, and a portal client."""
 
+import asyncio
 import io
+import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from PIL import Image
 
 T = TypeVar("T")
@@ -140,3 +145,59 @@ class Staff:
         reply = self.http.put("/admin/api/settings", json={**current, **changes}, headers=self.h)
         assert reply.status_code == 200, reply.text
         return reply.json()
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from synchronous test code, on a thread of its own.
+
+    Not asyncio.run here: Playwright's sync API keeps a loop running on the main thread for
+    the rest of a session that has run the browser tests, and asyncio.run refuses to nest.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def read_record(
+    bootstrap: str, topic: str, match: Callable[[dict[str, Any]], bool], *, timeout: float = 20.0
+) -> ConsumerRecord:
+    """The first record on `topic` whose decoded envelope matches, waiting for it to appear."""
+
+    async def _read() -> ConsumerRecord:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    batches = await consumer.getmany(timeout_ms=500)
+                    for record in (r for rs in batches.values() for r in rs):
+                        if match(json.loads(record.value)):
+                            return record
+        finally:
+            await consumer.stop()
+
+    return run_async(_read())
+
+
+def wait_consumed(
+    bootstrap: str, group: str, topic: str, partition: int, offset: int, *, timeout: float = 30.0
+) -> None:
+    """Wait until consumer group `group` has committed past `offset`: its effects are stored."""
+
+    async def _wait() -> None:
+        position = TopicPartition(topic, partition)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    offsets = await admin.list_consumer_group_offsets(group, partitions=[position])
+                    committed = offsets.get(position)
+                    if committed is not None and committed.offset > offset:
+                        return
+                    await asyncio.sleep(0.1)  # poll interval; the timeout bounds the wait
+        finally:
+            await admin.close()
+
+    run_async(_wait())

@@ -1,8 +1,6 @@
-"""Unit tests of the notify service: handlers and delivery over fakes, and the pure rules."""
+"""Unit tests of the notify service: fault-report mail and delivery over fakes, and the rules."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -10,124 +8,27 @@ from uuid import UUID, uuid4
 
 import pytest
 from aiosmtplib import SMTPRecipientRefused, SMTPRecipientsRefused
+from notify_fakes import FakeRepository, FakeUnit, FakeUnitOfWork, account, envelope, fault
 
-from kundonline_common.projections import AccountView
 from kundonline_contracts import (
     AccountChanged,
     CloudEvent,
     Contact,
     CustomerChanged,
-    Event,
     FacilityChanged,
     FaultReported,
-    Language,
     NotificationFailed,
     NotificationSent,
     OurReference,
     PortalSettings,
     PortalSettingsChanged,
-    wrap,
 )
 from kundonline_notify.config import NotifySettings
 from kundonline_notify.delivery import MailDelivery
 from kundonline_notify.domain import gives_up, mail_id, message_id, retry_delay
 from kundonline_notify.handlers import EVENT_HANDLERS
 from kundonline_notify.smtp import build_message
-from kundonline_notify.tables import CustomerView, OutgoingMail, PlaceView
-
-
-class FakeRepository:
-    def __init__(self) -> None:
-        self.settings_view = PortalSettings()
-        self.customers: dict[UUID, CustomerView] = {}
-        self.accounts: dict[UUID, AccountView] = {}
-        self.places: dict[UUID, PlaceView] = {}
-        self.mails: dict[tuple[UUID, str, str], OutgoingMail] = {}
-
-    async def queue(self, mail: OutgoingMail) -> None:
-        self.mails.setdefault((mail.cause_event_id, mail.recipient, mail.template), mail)
-
-    async def next_due(self, now: datetime) -> OutgoingMail | None:
-        due = [m for m in self.mails.values() if m.status == "queued" and m.next_attempt_at <= now]
-        return min(due, key=lambda m: m.next_attempt_at) if due else None
-
-    async def save_settings(self, settings: PortalSettings) -> None:
-        self.settings_view = settings
-
-    async def settings(self) -> PortalSettings:
-        return self.settings_view
-
-    async def save_customer(self, event: CustomerChanged) -> None:
-        ref = event.our_reference
-        self.customers[event.customer_id] = CustomerView(
-            customer_id=event.customer_id,
-            name=event.name,
-            our_reference_name=ref.name if ref else None,
-            our_reference_email=str(ref.email) if ref and ref.email else None,
-        )
-
-    async def customer(self, customer_id: UUID) -> CustomerView | None:
-        return self.customers.get(customer_id)
-
-    async def save_account(self, event: AccountChanged) -> None:
-        self.accounts[event.account_id] = AccountView(
-            account_id=event.account_id,
-            customer_id=event.customer_id,
-            name=event.name,
-            language=event.language,
-        )
-
-    async def account(self, account_id: UUID) -> AccountView | None:
-        return self.accounts.get(account_id)
-
-    async def save_place(self, place_id: UUID, kind: str, name: str, deleted: bool) -> None:
-        self.places[place_id] = PlaceView(id=place_id, kind=kind, name=name)
-
-    async def place(self, place_id: UUID) -> PlaceView | None:
-        return self.places.get(place_id)
-
-
-class FakeUnit:
-    def __init__(self, repo: FakeRepository, cause: CloudEvent | None = None) -> None:
-        self.repo = repo
-        self.cause = cause
-        self.published: list[Event] = []
-
-    def publish(self, event: Event) -> None:
-        self.published.append(event)
-
-
-class FakeUnitOfWork:
-    """Hands out units over one repository and keeps everything they published."""
-
-    def __init__(self, repo: FakeRepository) -> None:
-        self.repo = repo
-        self.published: list[Event] = []
-
-    @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[FakeUnit]:
-        unit = FakeUnit(self.repo)
-        yield unit
-        self.published.extend(unit.published)
-
-
-def fault(**overrides: Any) -> FaultReported:
-    fields: dict[str, Any] = {
-        "fault_id": uuid4(),
-        "account_id": uuid4(),
-        "customer_id": uuid4(),
-        "facility_id": uuid4(),
-        "description": "Ventilationen i trapphus B låter",
-        "contact": Contact(name="Anna Berg", phone="070-123 45 67", email="anna@kund.se"),
-        "reported_at": datetime(2025, 3, 4, 9, 30, tzinfo=UTC),
-        "order_direct": False,
-    }
-    return FaultReported(**(fields | overrides))
-
-
-def envelope(event: Event) -> CloudEvent:
-    return wrap(event, source="kundonline/faults")
-
+from kundonline_notify.tables import OutgoingMail
 
 STAFF = "staff@example.com"
 REFERENCE = "eva@example.com"
@@ -292,21 +193,6 @@ async def test_subject_names_the_facility_once_it_is_known() -> None:
     await report(repo, event)
     assert (
         mail_to(repo, STAFF).subject == "Felanmälan: Kv. Eken 4: Ventilationen i trapphus B låter"
-    )
-
-
-def account(event: FaultReported, language: Language) -> AccountChanged:
-    return AccountChanged(
-        account_id=event.account_id,
-        customer_id=event.customer_id,
-        name="Anna Berg",
-        username="anna",
-        language=language,
-        active=True,
-        order_direct=False,
-        hide_performed_action=False,
-        show_purchase_prices_on_projects=False,
-        show_purchase_price_on_order_rows=False,
     )
 
 

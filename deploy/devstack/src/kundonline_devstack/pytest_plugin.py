@@ -88,6 +88,8 @@ def system(
         tmp_path_factory.mktemp("system"),
         vendor,
         KUNDONLINE_OUTBOX_POLL_SECONDS="0.2",
+        # Mail retries 0.2 s, 0.4 s, ... apart: an SMTP outage in a test gives up in about 30 s.
+        KUNDONLINE_MAIL_RETRY_BASE_SECONDS="0.2",
         # Lets tests act as clients at different addresses (X-Forwarded-For) for throttling.
         KUNDONLINE_TRUSTED_PROXIES='["127.0.0.1"]',
     )

@@ -1,13 +1,16 @@
-"""Pure rules of the notify service: who hears of a fault, a mail's identity, retry timing."""
+"""Pure rules of the notify service: who hears of what, a mail's identity, retry timing."""
 
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
-from kundonline_contracts import Language
+from kundonline_contracts import Language, OrderStatus
 
 STAFF = "fault_report_staff"
 OUR_REFERENCE = "fault_report_our_reference"
 RECEIPT = "fault_receipt"
+ORDER_CREATED = "order_created"
+FAULT_REJECTED = "fault_rejected"
+ORDER_COMPLETED = "order_completed"
 
 # Staff read the portal in Swedish; a staff language setting would replace this.
 STAFF_LANGUAGE: Language = "sv"
@@ -53,6 +56,26 @@ def plan_fault_mails(
     if contact_email:
         mails.append(PlannedMail(normalise_address(contact_email), RECEIPT, reporter_language))
     return mails
+
+
+def language_of(preference: str | None) -> Language:
+    """The account's language, Swedish when it is unknown or not one the mails are written in."""
+    return "en" if preference == "en" else "sv"
+
+
+def announces_completion(previous: str | None, current: OrderStatus, announced: bool) -> bool:
+    """Only the move into completed tells the reporter, and only once per order.
+
+    Edits of a completed order (an invoice, a corrected text) carry no news.
+    """
+    return current == "completed" and previous != "completed" and not announced
+
+
+def performed_action_shown(action: str | None, *, hidden_for_account: bool | None) -> str | None:
+    """The technician's text unless the account hides it; an unknown account is not told."""
+    if hidden_for_account is not False or action is None:
+        return None
+    return action.strip() or None
 
 
 def mail_id(cause_event_id: UUID, recipient: str, template: str) -> UUID:

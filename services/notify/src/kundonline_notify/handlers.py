@@ -1,28 +1,24 @@
-"""Event handlers of the notify service: projections, and mail queued for each fault report."""
+"""Event handlers of the notify service: projections, and the mail each event causes."""
 
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Any
 
 from kundonline_common.consumer import Handlers
 from kundonline_contracts import (
     AccountChanged,
-    CloudEvent,
     CustomerChanged,
     FacilityChanged,
+    FaultRejected,
     FaultReported,
+    OrderChanged,
+    OrderCreated,
     PortalSettingsChanged,
     ProjectChanged,
 )
 
-from .domain import PlannedMail, mail_id, plan_fault_mails
-from .rendering import RenderedMail, fault_context, render_mail
-from .repository import NotifyRepository
-from .tables import OutgoingMail
-
-
-class NotifyUnit(Protocol):
-    repo: NotifyRepository
-    cause: CloudEvent | None
+from .domain import language_of, plan_fault_mails
+from .mailing import NotifyUnit, cause_of, queue_mail
+from .rendering import fault_context, render_mail
+from .reporter import on_fault_rejected, on_order_changed, on_order_created, remember_fault
 
 
 async def on_settings_changed(uow: NotifyUnit, event: PortalSettingsChanged) -> None:
@@ -60,8 +56,9 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
         copy_to_our_reference=settings.copy_to_our_reference,
         our_reference_email=customer.our_reference_email if customer else None,
         contact_email=str(event.contact.email) if event.contact.email else None,
-        reporter_language="en" if account and account.language == "en" else "sv",
+        reporter_language=language_of(account.language if account else None),
     )
+    cause = cause_of(uow).id
     for plan in planned:
         context = fault_context(
             event,
@@ -72,31 +69,15 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
             our_reference_name=customer.our_reference_name if customer else None,
             public_url=settings.public_url,
         )
-        rendered = render_mail(plan.template, plan.language, context)
-        await uow.repo.queue(queued_mail(cause_event_id(uow), plan, rendered))
-
-
-def cause_event_id(uow: NotifyUnit) -> UUID:
-    if uow.cause is None:
-        raise RuntimeError("mail is queued only for an incoming event")
-    return uow.cause.id
-
-
-def queued_mail(cause: UUID, plan: PlannedMail, rendered: RenderedMail) -> OutgoingMail:
-    return OutgoingMail(
-        id=mail_id(cause, plan.recipient, plan.template),
-        cause_event_id=cause,
-        recipient=plan.recipient,
-        template=plan.template,
-        language=plan.language,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-    )
+        await queue_mail(uow, cause, plan, render_mail(plan.template, plan.language, context))
+    await remember_fault(uow, event, place.name if place else None)
 
 
 EVENT_HANDLERS: Handlers = {
     FaultReported: on_fault_reported,  # type: ignore[dict-item]
+    FaultRejected: on_fault_rejected,  # type: ignore[dict-item]
+    OrderCreated: on_order_created,  # type: ignore[dict-item]
+    OrderChanged: on_order_changed,  # type: ignore[dict-item]
     PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
     CustomerChanged: on_customer_changed,  # type: ignore[dict-item]
     AccountChanged: on_account_changed,  # type: ignore[dict-item]

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from kundonline_common.app import create_service_app
 from kundonline_common.runtime import EventRuntime
 
+from .api import staff
 from .config import NotifySettings
 from .delivery import MailDelivery
 from .handlers import EVENT_HANDLERS
@@ -36,7 +37,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         settings=settings,
         database_url=settings.notify_database_url,
         migrations=MIGRATIONS,
-        routers=[],
+        routers=[staff],
         handlers=EVENT_HANDLERS,
         repositories=partial(NotifyRepository, on_queued=delivery.wake),
         extra=deliver_mail,

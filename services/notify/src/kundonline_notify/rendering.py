@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from kundonline_contracts import FaultReported, Language
 
 from .domain import headline
+from .tables import ReportedFault
 
 PLACE_WORDS: dict[Language, dict[str, str]] = {
     "sv": {"facility": "Anläggning", "project": "Projekt"},
@@ -62,6 +63,10 @@ def local_zone() -> tzinfo:
         return UTC
 
 
+def local_time(moment: datetime) -> str:
+    return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+
+
 def place_label(kind: str, place_id: Any, name: str | None, language: Language) -> str:
     """The facility or project by name, or by kind and short id before its name is known."""
     return name or f"{PLACE_WORDS[language][kind]} {str(place_id)[:8]}"
@@ -79,7 +84,6 @@ def fault_context(
 ) -> dict[str, Any]:
     """Everything the fault templates show; customer-typed text stays raw for Jinja to escape."""
     kind = "facility" if event.facility_id else "project"
-    reported_at: datetime = event.reported_at.astimezone(local_zone())
     return {
         "fault_id": str(event.fault_id),
         "short_id": str(event.fault_id)[:8],
@@ -88,11 +92,35 @@ def fault_context(
         "description": event.description,
         "headline": headline(event.description),
         "contact": event.contact.model_dump(mode="json"),
-        "reported_at": reported_at.strftime("%Y-%m-%d %H:%M"),
+        "reported_at": local_time(event.reported_at),
         "customer": customer_name or "",
         "reporter": reporter_name or "",
         "our_reference": our_reference_name or "",
         "order_direct": event.order_direct,
         "public_url": public_url.rstrip("/"),
         "lang": language,
+    }
+
+
+def reporter_context(
+    fault: ReportedFault,
+    language: Language,
+    *,
+    place_name: str | None,
+    public_url: str,
+    **details: Any,
+) -> dict[str, Any]:
+    """What every mail to a reporter shows of the report, plus the news in `details`."""
+    return {
+        "fault_id": str(fault.fault_id),
+        "short_id": str(fault.fault_id)[:8],
+        "place": place_label(fault.place_kind, fault.place_id, place_name, language),
+        "place_kind": fault.place_kind,
+        "description": fault.description,
+        "headline": headline(fault.description),
+        "contact_name": fault.contact_name,
+        "reported_at": local_time(fault.reported_at),
+        "public_url": public_url.rstrip("/"),
+        "lang": language,
+        **details,
     }

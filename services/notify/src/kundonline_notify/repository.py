@@ -5,14 +5,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kundonline_common.projections import ProjectionStore
-from kundonline_contracts import CustomerChanged
+from kundonline_common.pagination import keyset_page
+from kundonline_common.projections import AccountView, ProjectionStore
+from kundonline_contracts import CloudEvent, CustomerChanged
 
-from .tables import CustomerView, OutgoingMail, PlaceView
+from .tables import CustomerView, HeldEvent, OutgoingMail, PlaceView, ReportedFault, TrackedOrder
 
 
 class NotifyRepository(ProjectionStore):
@@ -52,6 +53,75 @@ class NotifyRepository(ProjectionStore):
         if self.session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return await self.session.scalar(query)
+
+    async def mail(self, mail_id: UUID) -> OutgoingMail | None:
+        return await self.session.get(OutgoingMail, mail_id, populate_existing=True)
+
+    async def mail_page(
+        self, *, status: str | None, recipient: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[OutgoingMail], str | None]:
+        """Mail newest first, optionally of one status or to one recipient."""
+        query = select(OutgoingMail)
+        if status is not None:
+            query = query.where(OutgoingMail.status == status)
+        if recipient is not None:
+            query = query.where(OutgoingMail.recipient == recipient)
+        return await keyset_page(
+            self.session,
+            query,
+            key=OutgoingMail.created_at,
+            id_column=OutgoingMail.id,
+            cursor=cursor,
+            limit=limit,
+            descending=True,
+            key_of=lambda m: m.created_at.isoformat(),
+            parse_key=datetime.fromisoformat,
+        )
+
+    async def requeue_failed(self, mail_id: UUID, now: datetime) -> bool:
+        """Queue a failed mail afresh; False unless it was failed (one of two resends wins)."""
+        result = await self.session.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.id == mail_id, OutgoingMail.status == "failed")
+            .values(status="queued", attempts=0, next_attempt_at=now, last_error=None)
+        )
+        requeued = bool(result.rowcount)  # type: ignore[attr-defined]
+        if requeued:
+            self._ring_after_commit()
+        return requeued
+
+    async def remember_fault(self, fault: ReportedFault) -> None:
+        await self.session.merge(fault)
+
+    async def reported_fault(self, fault_id: UUID) -> ReportedFault | None:
+        return await self.session.get(ReportedFault, fault_id)
+
+    async def tracked_order(self, order_id: UUID) -> TrackedOrder | None:
+        return await self.session.get(TrackedOrder, order_id)
+
+    async def save_order(self, order: TrackedOrder) -> None:
+        await self.session.merge(order)
+
+    async def hold(self, fault_id: UUID, envelope: CloudEvent) -> None:
+        row = HeldEvent(
+            fault_id=fault_id, event_id=envelope.id, envelope=envelope.to_bytes().decode()
+        )
+        await self.session.merge(row)
+
+    async def release(self, fault_id: UUID) -> list[CloudEvent]:
+        """The events held for a fault, in the order they came; they are held no longer."""
+        held = list(
+            await self.session.scalars(
+                select(HeldEvent).where(HeldEvent.fault_id == fault_id).order_by(HeldEvent.held_at)
+            )
+        )
+        for row in held:
+            await self.session.delete(row)
+        return [CloudEvent.from_bytes(row.envelope.encode()) for row in held]
+
+    async def reporter(self, account_id: UUID) -> AccountView | None:
+        """The account as last known, active or not: its language and what it may see."""
+        return await self.session.get(AccountView, account_id)
 
     async def save_customer(self, event: CustomerChanged) -> None:
         reference = event.our_reference

@@ -18,6 +18,8 @@ class OutgoingMail(SQLModel, table=True):
         # The exactly-once key: one event, one recipient, one kind of mail.
         sa.UniqueConstraint("cause_event_id", "recipient", "template", name="uq_outgoing_mail_key"),
         sa.Index("ix_outgoing_mail_due", "status", "next_attempt_at"),
+        # Staff list mail newest first, usually of one status (the failed ones).
+        sa.Index("ix_outgoing_mail_listing", "status", "created_at"),
     )
 
     # Derived from the exactly-once key, so it doubles as a stable Message-ID.
@@ -35,6 +37,49 @@ class OutgoingMail(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = timestamp(default_factory=utcnow)
     sent_at: datetime | None = timestamp(default=None)
+
+
+class ReportedFault(SQLModel, table=True):
+    """What later mails to the reporter need of a fault report: only its event carries it."""
+
+    __tablename__ = "reported_faults"
+
+    fault_id: UUID = Field(primary_key=True)
+    account_id: UUID
+    customer_id: UUID
+    place_kind: str  # facility | project
+    place_id: UUID
+    # The name known at report time, for mail about a place deleted since.
+    place_name: str | None = None
+    description: str = Field(sa_type=sa.Text)
+    contact_name: str = ""
+    contact_email: str | None = None
+    reported_at: datetime = timestamp()
+
+
+class TrackedOrder(SQLModel, table=True):
+    """An order made from a fault, with the status notify last saw: completion is a move."""
+
+    __tablename__ = "tracked_orders"
+
+    order_id: UUID = Field(primary_key=True)
+    fault_id: UUID
+    status: str
+    completion_announced: bool = False
+
+
+class HeldEvent(SQLModel, table=True):
+    """An order event that arrived before the fault report it is about, kept until it does.
+
+    The orders topic can run ahead of the faults topic while notify catches up on a backlog.
+    """
+
+    __tablename__ = "held_events"
+
+    fault_id: UUID = Field(primary_key=True)
+    event_id: UUID = Field(primary_key=True)
+    envelope: str = Field(sa_type=sa.Text)  # the CloudEvent as JSON
+    held_at: datetime = timestamp(default_factory=utcnow)
 
 
 class CustomerView(SQLModel, table=True):
@@ -61,6 +106,9 @@ TABLES = frozenset(
         "outgoing_mail",
         "customer_view",
         "place_view",
+        "reported_faults",
+        "tracked_orders",
+        "held_events",
         *PLUMBING_TABLES,
         *PROJECTION_TABLES,
     }

@@ -1,0 +1,40 @@
+"""Queueing a rendered mail under its exactly-once key, for the event being handled."""
+
+from typing import Protocol
+from uuid import UUID
+
+from kundonline_contracts import CloudEvent
+
+from .domain import PlannedMail, mail_id
+from .rendering import RenderedMail
+from .repository import NotifyRepository
+from .tables import OutgoingMail
+
+
+class NotifyUnit(Protocol):
+    repo: NotifyRepository
+    cause: CloudEvent | None
+
+
+def cause_of(uow: NotifyUnit) -> CloudEvent:
+    if uow.cause is None:
+        raise RuntimeError("mail is queued only for an incoming event")
+    return uow.cause
+
+
+async def queue_mail(
+    uow: NotifyUnit, cause: UUID, plan: PlannedMail, rendered: RenderedMail
+) -> None:
+    """Queue once per (cause event, recipient, template): a redelivery finds it queued."""
+    await uow.repo.queue(
+        OutgoingMail(
+            id=mail_id(cause, plan.recipient, plan.template),
+            cause_event_id=cause,
+            recipient=plan.recipient,
+            template=plan.template,
+            language=plan.language,
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
+        )
+    )

@@ -1,0 +1,112 @@
+"""Mail to whoever reported a fault: it became an order, it was rejected, the work is done."""
+
+from typing import Any
+from uuid import UUID
+
+from kundonline_contracts import FaultRejected, FaultReported, OrderChanged, OrderCreated, unwrap
+
+from .domain import (
+    FAULT_REJECTED,
+    ORDER_COMPLETED,
+    ORDER_CREATED,
+    PlannedMail,
+    announces_completion,
+    language_of,
+    normalise_address,
+    performed_action_shown,
+)
+from .mailing import NotifyUnit, cause_of, queue_mail
+from .rendering import local_time, render_mail, reporter_context
+from .tables import ReportedFault, TrackedOrder
+
+News = OrderCreated | FaultRejected | OrderChanged
+
+
+async def on_order_created(uow: NotifyUnit, event: OrderCreated) -> None:
+    """Orders staff make on their own have no reporter to tell."""
+    if event.fault_id is not None:
+        await tell_reporter(uow, event.fault_id, event)
+
+
+async def on_fault_rejected(uow: NotifyUnit, event: FaultRejected) -> None:
+    await tell_reporter(uow, event.fault_id, event)
+
+
+async def on_order_changed(uow: NotifyUnit, event: OrderChanged) -> None:
+    """Keep the order's status; its move into completed tells the reporter, once."""
+    if event.fault_id is None:
+        return
+    known = await uow.repo.tracked_order(event.order_id)
+    previous, announced = (known.status, known.completion_announced) if known else (None, False)
+    announce = announces_completion(previous, event.status, announced)
+    await uow.repo.save_order(
+        TrackedOrder(
+            order_id=event.order_id,
+            fault_id=event.fault_id,
+            status=event.status,
+            completion_announced=announced or announce,
+        )
+    )
+    if announce:
+        await tell_reporter(uow, event.fault_id, event)
+
+
+async def tell_reporter(uow: NotifyUnit, fault_id: UUID, event: News) -> None:
+    cause = cause_of(uow)
+    fault = await uow.repo.reported_fault(fault_id)
+    if fault is None:
+        # Topics are ordered only within themselves: while notify catches up on a backlog
+        # the order can arrive before its fault report, which alone names the reporter.
+        await uow.repo.hold(fault_id, cause)
+        return
+    await queue_news(uow, fault, event, cause.id)
+
+
+async def remember_fault(uow: NotifyUnit, event: FaultReported, place_name: str | None) -> None:
+    """Keep what later mails need, then tell the reporter what arrived ahead of the report."""
+    fault = ReportedFault(
+        fault_id=event.fault_id,
+        account_id=event.account_id,
+        customer_id=event.customer_id,
+        place_kind="facility" if event.facility_id else "project",
+        place_id=event.facility_id or event.project_id,  # type: ignore[arg-type]
+        place_name=place_name,
+        description=event.description,
+        contact_name=event.contact.name,
+        contact_email=str(event.contact.email) if event.contact.email else None,
+        reported_at=event.reported_at,
+    )
+    await uow.repo.remember_fault(fault)
+    for envelope in await uow.repo.release(event.fault_id):
+        await queue_news(uow, fault, unwrap(envelope), envelope.id)  # type: ignore[arg-type]
+
+
+async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: UUID) -> None:
+    """Render the mail in the reporter's language, as their account is known now."""
+    if not fault.contact_email:
+        return
+    account = await uow.repo.reporter(fault.account_id)
+    language = language_of(account.language if account else None)
+    template, details = news(event, hide=account.hide_performed_action if account else None)
+    place = await uow.repo.place(fault.place_id)
+    settings = await uow.repo.settings()
+    context = reporter_context(
+        fault,
+        language,
+        place_name=place.name if place else fault.place_name,
+        public_url=settings.public_url,
+        **details,
+    )
+    plan = PlannedMail(normalise_address(fault.contact_email), template, language)
+    await queue_mail(uow, cause, plan, render_mail(template, language, context))
+
+
+def news(event: News, *, hide: bool | None) -> tuple[str, dict[str, Any]]:
+    """The template an event calls for, and what it adds to the report's details."""
+    if isinstance(event, OrderCreated):
+        start = local_time(event.planned_start) if event.planned_start else ""
+        return ORDER_CREATED, {"order_number": event.order_number, "planned_start": start}
+    if isinstance(event, FaultRejected):
+        return FAULT_REJECTED, {"reason": event.reason}
+    action = performed_action_shown(event.performed_action, hidden_for_account=hide)
+    return ORDER_COMPLETED, {"order_number": event.order_number, "performed_action": action or ""}
