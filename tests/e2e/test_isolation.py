@@ -158,10 +158,18 @@ def test_statistics_calendar_and_feed_hold_only_the_accounts_own_orders(
     me, other = tenants
     staff.settings(show_statistics=True, show_calendar=True)
     try:
-        stats = http.get("/api/statistics", headers=me["h"]).json()
+        # The setting reaches the orders service through Kafka a moment later.
+        stats = eventually(
+            lambda: (
+                (r := http.get("/api/statistics", headers=me["h"])).status_code == 200 and r.json()
+            ),
+            what="statistics on",
+        )
         assert [o["id"] for o in stats["items"]] == [me["order"]]
         assert [f["facility_id"] for f in stats["by_facility"]] == [me["facility"]]
-        feed = http.get("/api/me", headers=me["h"]).json()["calendar_url"]
+        feed = eventually(
+            lambda: http.get("/api/me", headers=me["h"]).json()["calendar_url"], what="feed"
+        )
         other_feed = http.get("/api/me", headers=other["h"]).json()["calendar_url"]
         assert feed != other_feed
         forged = http.get("/api/calendar.ics", params={"token": "x" * 43})
