@@ -13,7 +13,7 @@ run: deps
 test: deps
 	$(VENV)/ruff check .
 	$(VENV)/python -m kundonline_contracts.schema --check
-	$(VENV)/pytest
+	$(VENV)/pytest -m "not resilience"
 
 unit: deps
 	$(VENV)/pytest -m "not integration and not e2e and not browser and not resilience"
