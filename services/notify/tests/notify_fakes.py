@@ -42,6 +42,7 @@ class FakeRepository:
         self.mails.setdefault((mail.cause_event_id, mail.recipient, mail.template), mail)
 
     async def next_due(self, now: datetime) -> OutgoingMail | None:
+        self.looked = getattr(self, "looked", 0) + 1
         due = [m for m in self.mails.values() if m.status == "queued" and m.next_attempt_at <= now]
         return min(due, key=lambda m: m.next_attempt_at) if due else None
 

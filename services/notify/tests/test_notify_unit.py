@@ -316,7 +316,10 @@ async def test_the_loop_sends_queued_mail_at_once_when_woken() -> None:
     repo, smtp = FakeRepository(), FakeSmtp()
     mailer = delivery(smtp, mail_poll_seconds=30.0)
     task = asyncio.create_task(mailer.run(FakeUnitOfWork(repo)))
-    await asyncio.sleep(0.01)  # the first pass finds nothing and waits for 30 s
+    # Let the loop make its first pass (it finds nothing and starts its 30 s wait).
+    async with asyncio.timeout(1):
+        while not getattr(repo, "looked", 0):
+            await asyncio.sleep(0)  # yield to the loop; the timeout above is the deadline
     await repo.queue(queued_mail_for_delivery())
     mailer.wake()
     await asyncio.wait_for(smtp.received.wait(), 0.5)
