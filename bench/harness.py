@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import platform
 import statistics
 import time
@@ -23,6 +24,15 @@ from kundonline_devstack.smtp_sink import SmtpSink
 from kundonline_devstack.system import BACKENDS, System, SystemConfig
 
 RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """A logged-in Order direkt (or queued) account and the one facility it may report on."""
+
+    account_id: str
+    token: str
+    facility_id: str
 
 
 @dataclass
@@ -46,6 +56,63 @@ class Stack:
         client.headers["Authorization"] = f"Bearer {token}"
         client.put("/admin/api/license", json=self.vendor.license()).raise_for_status()
         return client
+
+    def reporters(self, count: int, *, order_direct: bool = True) -> list[Reporter]:
+        """Accounts with a facility each, logged in, whose first report faults has accepted.
+
+        Load is spread over several accounts, as from many customers. Each account makes one
+        report here: faults learns of links from Kafka, and only an accepted report shows it
+        has; callers count faults relative to the numbers after this.
+        """
+        staff = self.staff()
+        customer = staff.post("/admin/api/customers", json={"name": "Mätkund AB"})
+        customer_id = customer.raise_for_status().json()["id"]
+        portal = httpx.Client(base_url=self.system.base_url, timeout=30)
+        found = []
+        for i in range(count):
+            facility = staff.post(
+                "/admin/api/facilities", json={"customer_id": customer_id, "name": f"Mätplats {i}"}
+            )
+            facility_id = facility.raise_for_status().json()["id"]
+            body = {
+                "customer_id": customer_id,
+                "name": f"Mät Konto {i}",
+                "username": f"matkonto{i}",
+                "password": "mat-losenord-1",
+                "order_direct": order_direct,
+            }
+            # auth and faults learn of customers, facilities and links through Kafka.
+            account = until(
+                lambda body=body: (
+                    (r := staff.post("/admin/api/accounts", json=body)).status_code == 201
+                    and r.json()
+                )
+            )
+            until(
+                lambda a=account, f=facility_id: (
+                    staff.put(
+                        f"/admin/api/accounts/{a['id']}/facilities", json={"facility_ids": [f]}
+                    ).status_code
+                    == 200
+                )
+            )
+            login = portal.post(
+                "/api/auth/login", json={"username": body["username"], "password": body["password"]}
+            )
+            token = login.raise_for_status().json()["access_token"]
+            portal.cookies.clear()
+            until(
+                lambda t=token, f=facility_id: (
+                    portal.post(
+                        "/api/faults",
+                        json={"facility_id": f, "description": "Första anmälan"},
+                        headers={"Authorization": f"Bearer {t}"},
+                    ).status_code
+                    == 201
+                )
+            )
+            found.append(Reporter(account["id"], token, facility_id))
+        return found
 
 
 @contextlib.contextmanager
@@ -109,6 +176,19 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (VmRSS, KiB), 0 once it is gone."""
+    total = 0
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total = int(line.split()[1])
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += rss_kib(int(child))
+    return total
+
+
 def machine() -> dict[str, Any]:
     with contextlib.suppress(OSError):
         cpu = next(
@@ -116,11 +196,10 @@ def machine() -> dict[str, Any]:
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    import os
-
     return {
         "cpu": locals().get("cpu", platform.processor()),
         "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30),
         "python": platform.python_version(),
         "system": platform.platform(),
     }

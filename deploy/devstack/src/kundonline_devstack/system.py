@@ -55,6 +55,10 @@ class System:
     def url_of(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.ports[service]}"
 
+    def pid_of(self, service: str) -> int:
+        """The running service's process id, for reading its memory from /proc."""
+        return self.processes[service].pid
+
     def env_for(self, service: str) -> dict[str, str]:
         c = self.config
         env = {

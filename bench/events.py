@@ -1,0 +1,89 @@
+"""Reading KundOnline's events back from Kafka, and counting rows, to see what became of a load."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from kundonline_contracts import CloudEvent
+
+Seen = dict[tuple[str, str], float]  # (event type, fault id) → time.time() it was first read
+
+
+class EventLog:
+    """A consumer, placed before a load, that notes when each fault's events are read."""
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.seen: Seen = {}
+        self.start_offsets: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self, offsets: dict[TopicPartition, int] | None = None) -> None:
+        """Begin at `offsets`, or else at the current end of every partition."""
+        tps = await partitions(self.bootstrap, self.topics)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        consumer.assign(tps)
+        if offsets is None:
+            await consumer.seek_to_end(*tps)
+            offsets = {tp: await consumer.position(tp) for tp in tps}
+        else:
+            for tp, offset in offsets.items():
+                consumer.seek(tp, offset)
+        self.start_offsets = offsets
+        self._consumer = consumer
+
+    async def read(self, done: Callable[[Seen], bool], timeout: float) -> bool:
+        """Read until `done(seen)` holds or `timeout` s pass; whether it held."""
+        assert self._consumer is not None
+        deadline = time.monotonic() + timeout
+        while not done(self.seen):
+            if time.monotonic() > deadline:
+                return False
+            for records in (await self._consumer.getmany(timeout_ms=100)).values():
+                now = time.time()
+                for record in records:
+                    event = CloudEvent.from_bytes(record.value)
+                    fault_id = event.data.get("fault_id")
+                    if fault_id:
+                        self.seen.setdefault((event.type, fault_id), now)
+        return True
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+
+async def partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, which exist already."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], p["partition"])
+        for topic in described
+        for p in topic["partitions"]
+    ]
+
+
+def count(database_url: str, sql: str) -> int:
+    """One `SELECT count(*)` against a service's database."""
+
+    async def _count() -> int:
+        conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            return int(await conn.fetchval(sql))
+        finally:
+            await conn.close()
+
+    return asyncio.run(_count())
