@@ -172,12 +172,20 @@ def read_record(
                 while True:
                     batches = await consumer.getmany(timeout_ms=500)
                     for record in (r for rs in batches.values() for r in rs):
-                        if match(json.loads(record.value)):
+                        if _matches(match, record):
                             return record
         finally:
             await consumer.stop()
 
     return run_async(_read())
+
+
+def _matches(match: Callable[[dict[str, Any]], bool], record: ConsumerRecord) -> bool:
+    """Poison on a topic (not JSON, or not shaped as `match` expects) matches nothing."""
+    try:
+        return bool(match(json.loads(record.value)))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
 
 
 def wait_consumed(
