@@ -61,6 +61,7 @@ def assert_nothing_lost_nothing_twice(
     smtp: SmtpSink,
     database_urls: list[str],
     timeout: float = 300,
+    allowed_resends: int = 0,
 ) -> dict[str, Any]:
     ids = [a.fault_id for a in workload.accepted]
     direct = {a.fault_id for a in workload.direct}
@@ -80,17 +81,24 @@ def assert_nothing_lost_nothing_twice(
 
     expected = {a.contact: 2 if a.order_direct else 1 for a in workload.accepted}
 
-    def mails_in() -> Counter[str]:
-        got = Counter(str(m["To"]) for m in smtp.messages() if str(m["To"]) in expected)
-        return got if got == expected else Counter()
+    def mails_in() -> bool:
+        distinct = {(str(m["To"]), str(m["Message-ID"])) for m in _ours(smtp, expected)}
+        return Counter(to for to, _ in distinct) == expected
 
-    eventually(lambda: bool(mails_in()), timeout=timeout, what="every e-mail delivered")
-    ours = [m for m in smtp.messages() if str(m["To"]) in expected]
-    ids_seen = Counter(str(m["Message-ID"]) for m in ours)
-    assert [i for i, n in ids_seen.items() if n > 1] == [], "an e-mail was sent twice"
+    eventually(mails_in, timeout=timeout, what="every e-mail delivered")
+    copies = Counter(str(m["Message-ID"]) for m in _ours(smtp, expected))
+    resent = sum(n - 1 for n in copies.values())
+    # Two notifications for one event would carry two Message-IDs; that never passes.
+    # The same Message-ID twice is SMTP's own window (RFC 1047): a kill after the server's
+    # "250 OK" and before "sent" is saved. Only a notify kill may open it.
+    assert resent <= allowed_resends, f"{resent} e-mails were sent twice"
     eventually(
         lambda: asyncio.run(_outbox_rows(database_urls)) == 0,
         timeout=timeout,
         what="every outbox drained",
     )
-    return {**workload.summary(), "orders": len(orders), "mails": len(ours)}
+    return {**workload.summary(), "orders": len(orders), "mails": len(copies), "resent": resent}
+
+
+def _ours(smtp: SmtpSink, expected: dict[str, int]) -> list[Any]:
+    return [m for m in smtp.messages() if str(m["To"]) in expected]

@@ -48,7 +48,7 @@ def rig(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Rig]:
     name = unique_name("r")
-    with LocalKafka(port=free_port()) as kafka, LocalPostgres() as orders_pg:
+    with LocalKafka(port=free_port()) as kafka, LocalPostgres(durable=True) as orders_pg:
         urls = {s: postgres.create_database(f"{name}_{s}") for s in BACKENDS if s != "orders"}
         urls["orders"] = orders_pg.create_database(f"{name}_orders")
         config = SystemConfig(

