@@ -80,11 +80,13 @@ class MailDelivery:
         *,
         settings: NotifySettings,
         send: Send,
+        close: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
         self.send = send
+        self.close = close
         self.clock = clock
         self.jitter = jitter
         self._wakeup: asyncio.Event | None = None
@@ -116,10 +118,17 @@ class MailDelivery:
     async def deliver_due(self, unit_of_work: UnitOfWorkFactory) -> int:
         """Send what is due, one by one, until nothing is or a mail must wait for a retry."""
         done = 0
-        # A retry ends the pass: in an outage one mail per poll tries the server,
-        # instead of every queued mail spending an attempt at once.
-        while not self._stopping and await self.deliver_next(unit_of_work) in ("sent", "failed"):
-            done += 1
+        try:
+            # A retry ends the pass: in an outage one mail per poll tries the server,
+            # instead of every queued mail spending an attempt at once.
+            while not self._stopping and await self.deliver_next(unit_of_work) in (
+                "sent",
+                "failed",
+            ):
+                done += 1
+        finally:
+            if self.close is not None:
+                await self.close()
         return done
 
     async def run(self, unit_of_work: UnitOfWorkFactory) -> None:

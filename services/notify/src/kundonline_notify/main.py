@@ -22,7 +22,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
-    delivery = MailDelivery(settings=settings, send=SmtpSender(settings))
+    sender = SmtpSender(settings)
+    delivery = MailDelivery(settings=settings, send=sender, close=sender.close)
 
     @asynccontextmanager
     async def deliver_mail(_: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:

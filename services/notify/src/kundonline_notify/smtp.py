@@ -43,20 +43,55 @@ def is_permanent(exc: BaseException) -> bool:
 
 
 class SmtpSender:
-    """Sends one message per connection; mail is rare enough that pooling would not pay."""
+    """Sends queued mail over one connection per delivery pass.
+
+    SMTP has no two-phase commit (RFC 1047): a crash after the server's "250 OK" and before
+    "sent" is saved sends that mail again, with the same Message-ID. Keeping the connection
+    open until the pass ends keeps QUIT and the connection teardown out of that window, so it
+    is one local database commit wide.
+    """
 
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
+        self._client: aiosmtplib.SMTP | None = None
 
     async def __call__(self, message: EmailMessage) -> None:
+        client = await self._connected()
+        try:
+            await client.send_message(message)
+        except Exception:
+            # The session's state after a refusal is not worth reasoning about: start afresh.
+            await self.close()
+            raise
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
         s = self.settings
-        await aiosmtplib.send(
-            message,
+        client = aiosmtplib.SMTP(
             hostname=s.smtp_host,
             port=s.smtp_port,
-            username=s.smtp_username,
-            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
             use_tls=s.smtp_tls,
             start_tls=s.smtp_starttls,
             timeout=s.smtp_timeout_seconds,
         )
+        await client.connect()
+        try:
+            if s.smtp_username:
+                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+                await client.login(s.smtp_username, password)
+        except Exception:
+            client.close()
+            raise
+        self._client = client
+        return client
+
+    async def close(self) -> None:
+        """End the session politely; a server that is already gone needs no goodbye."""
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
