@@ -3,7 +3,8 @@
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -44,6 +45,13 @@ class Database:
         await self.engine.dispose()
 
 
+def insert_new(session: AsyncSession, table: Table) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING` for the session's database: rows whose key is taken
+    are skipped, and RETURNING names only the rows that went in."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     # WAL lets the API read while the relay and consumers write; the busy timeout
     # turns lock contention between them into waiting instead of errors.
@@ -61,4 +69,4 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-__all__ = ["AsyncSession", "Database"]
+__all__ = ["AsyncSession", "Database", "insert_new"]

@@ -2,18 +2,17 @@
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kundonline_contracts import CloudEvent, Event, wrap
 
-from .db import Database
-from .tables import OutboxRecord, ProcessedEvent
+from .db import Database, insert_new
+from .tables import OutboxRecord, ProcessedEvent, utcnow
 
 
 def new_traceparent() -> str:
@@ -68,15 +67,22 @@ class UnitOfWork(Generic[R]):
 
     async def claim(self, consumer: str, event_id: UUID) -> bool:
         """Record that `consumer` handles `event_id`; False if it already did."""
-        seen = await self.session.scalar(
-            select(ProcessedEvent.event_id).where(
-                ProcessedEvent.consumer == consumer, ProcessedEvent.event_id == event_id
-            )
-        )
-        if seen is not None:
-            return False
-        self.session.add(ProcessedEvent(consumer=consumer, event_id=event_id))
-        return True
+        return event_id in await self.claim_all(consumer, [event_id])
+
+    async def claim_all(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+        """Record that `consumer` handles these events, in one statement; returns those it
+        had not handled before. A concurrent claim of the same id waits for the other
+        transaction and then finds it taken."""
+        if not event_ids:
+            return set()
+        now = utcnow()
+        rows = [
+            {"consumer": consumer, "event_id": i, "processed_at": now}
+            for i in dict.fromkeys(event_ids)
+        ]
+        table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+        statement = insert_new(self.session, table).values(rows).returning(table.c.event_id)
+        return set((await self.session.scalars(statement)).all())
 
 
 class UnitOfWorkFactory:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
@@ -43,8 +43,13 @@ class FakeRepository:
     def add(self, row: Order) -> None:
         self.orders.append(row)
 
-    async def order_for_fault(self, fault_id: UUID) -> Order | None:
-        return next((o for o in self.orders if o.fault_id == fault_id), None)
+    async def add_order_for_fault(self, order: Order) -> bool:
+        if any(o.fault_id == order.fault_id for o in self.orders):
+            return False
+        self.number += 1
+        order.order_number = self.number
+        self.orders.append(order)
+        return True
 
     async def next_order_number(self) -> int:
         self.number += 1

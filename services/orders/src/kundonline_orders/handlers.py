@@ -43,10 +43,8 @@ async def on_fault_accepted(uow: OrdersUnit, event: FaultAccepted) -> None:
 
 async def create_order_from_fault(uow: OrdersUnit, decision: OrderFromFault) -> Order | None:
     """One order per fault: a redelivered or repeated decision finds the first one."""
-    if await uow.repo.order_for_fault(decision.fault_id) is not None:
-        return None
     order = Order(
-        order_number=await uow.repo.next_order_number(),
+        order_number=0,  # given by add_order_for_fault
         fault_id=decision.fault_id,
         customer_id=decision.customer_id,
         facility_id=decision.facility_id,
@@ -55,7 +53,8 @@ async def create_order_from_fault(uow: OrdersUnit, decision: OrderFromFault) -> 
         origin=decision.origin,
         status="planned",
     )
-    uow.repo.add(order)
+    if not await uow.repo.add_order_for_fault(order):
+        return None
     uow.publish(order_created(order))
     uow.publish(order_changed(order))
     return order

@@ -3,9 +3,10 @@
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kundonline_common.db import insert_new
 from kundonline_common.projections import ProjectionStore
 from kundonline_common.tables import utcnow
 
@@ -40,8 +41,26 @@ class OrdersRepository(ProjectionStore):
         """Load a row locked until commit, so two edits of it apply one after the other."""
         return await self.session.get(model, id_, with_for_update=True)
 
-    async def order_for_fault(self, fault_id: UUID) -> Order | None:
-        return await self.session.scalar(select(Order).where(Order.fault_id == fault_id))
+    async def add_order_for_fault(self, order: Order) -> bool:
+        """Insert `order` and give it its number, unless its fault has an order already.
+
+        One statement (on PostgreSQL the number comes from the sequence inside it), so a
+        backlog of reports costs one round trip each. Pending rows of this transaction
+        need not be flushed first: the insert depends on none of them.
+        """
+        values = order.model_dump()
+        if self.session.bind.dialect.name == "postgresql":
+            values["order_number"] = func.nextval("order_number_seq")
+        else:
+            values["order_number"] = await self.next_order_number()
+        table = Order.__table__  # type: ignore[attr-defined]
+        statement = insert_new(self.session, table).values(values).returning(table.c.order_number)
+        with self.session.no_autoflush:
+            number = await self.session.scalar(statement)
+        if number is None:
+            return False
+        order.order_number = number
+        return True
 
     async def next_order_number(self) -> int:
         if self.session.bind.dialect.name == "postgresql":
