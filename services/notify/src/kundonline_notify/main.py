@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from kundonline_common.app import create_service_app
 from kundonline_common.runtime import EventRuntime
@@ -22,7 +23,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
-    delivery = MailDelivery(settings=settings, send=SmtpSender(settings))
+    registry = CollectorRegistry()
+    delivery = MailDelivery(settings=settings, send=SmtpSender(settings), registry=registry)
 
     @asynccontextmanager
     async def deliver_mail(_: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:
@@ -41,4 +43,5 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         handlers=EVENT_HANDLERS,
         repositories=partial(NotifyRepository, on_queued=delivery.wake),
         extra=deliver_mail,
+        registry=registry,
     )
