@@ -29,9 +29,11 @@ format: deps
 schemas: deps
 	$(VENV)/python -m kundonline_contracts.schema
 
-# SPEC §7 figures, measured on this machine; results in bench/results/*.json.
+# SPEC §7 figures, measured on this machine; results in bench/results/*.json and the table in
+# docs/PERFORMANCE.md. About 35 minutes on the 2-core build machine; one benchmark:
+# `.venv/bin/python -m bench intake`, shorter runs: `.venv/bin/python -m bench --quick`.
 bench: deps
-	$(VENV)/python -m bench.read_latency
+	$(VENV)/python -m bench
 
 # The fault-injection suite at full size (10 000 reports per scenario).
 resilience: deps

@@ -12,6 +12,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from kundonline_contracts import CloudEvent
 
+FAULTS_SQL = "SELECT count(*) FROM faults"
+ORDERS_SQL = "SELECT count(*) FROM orders WHERE fault_id IS NOT NULL"
+
 Seen = dict[tuple[str, str], float]  # (event type, fault id) → time.time() it was first read
 
 
@@ -87,3 +90,14 @@ def count(database_url: str, sql: str) -> int:
             await conn.close()
 
     return asyncio.run(_count())
+
+
+def settle(database_urls: dict[str, str], timeout: float) -> float:
+    """Seconds until orders has an order for every fault (Order direkt) or `timeout` passes."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        orders = count(database_urls["orders"], ORDERS_SQL)
+        if orders >= count(database_urls["faults"], FAULTS_SQL):
+            break
+        time.sleep(1)  # progress polling between measurements, not part of any of them
+    return round(time.monotonic() - started, 1)

@@ -56,6 +56,7 @@ class Attack:
     duration_s: float
     results: list[Result] = field(default_factory=list)
     cpu_seconds: float = 0.0  # spent by the load generator itself
+    wall_seconds: float = 0.0  # from the first request until the last answer
 
     @property
     def accepted(self) -> list[Result]:
@@ -78,6 +79,7 @@ class Attack:
             "errors": errors,
             "latency": summary([r.latency_ms for r in accepted]) if accepted else None,
             "generator_cpu_s": round(self.cpu_seconds, 2),
+            "generator_cores": round(self.cpu_seconds / max(self.wall_seconds, 1e-9), 2),
         }
 
 
@@ -138,6 +140,7 @@ def attack(requests: Sequence[Request], *, rate: float, duration: float) -> Atta
             )
         )
         output = Path(work) / "results.bin"
+        began = time.monotonic()
         process = subprocess.Popen(
             [
                 str(binary),
@@ -151,13 +154,14 @@ def attack(requests: Sequence[Request], *, rate: float, duration: float) -> Atta
             ]
         )
         _, status, usage = os.wait4(process.pid, 0)
+        wall = time.monotonic() - began
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             raise RuntimeError(f"vegeta attack exited with {process.returncode}")
         encoded = subprocess.run(
             [str(binary), "encode", "-to", "json", str(output)], capture_output=True, check=True
         ).stdout
-    result = Attack(rate, duration, cpu_seconds=usage.ru_utime + usage.ru_stime)
+    result = Attack(rate, duration, cpu_seconds=usage.ru_utime + usage.ru_stime, wall_seconds=wall)
     for line in encoded.splitlines():
         row = json.loads(line)
         result.results.append(
@@ -174,10 +178,11 @@ def attack(requests: Sequence[Request], *, rate: float, duration: float) -> Atta
 
 def python_attack(requests: Sequence[Request], *, rate: float, duration: float) -> Attack:
     """The same open-loop attack from this process with asyncio and httpx, for comparison."""
-    cpu_before = time.process_time()
+    cpu_before, began = time.process_time(), time.monotonic()
     result = Attack(rate, duration)
     result.results = asyncio.run(_python_attack(requests, rate, duration))
     result.cpu_seconds = time.process_time() - cpu_before
+    result.wall_seconds = time.monotonic() - began
     return result
 
 

@@ -5,7 +5,7 @@ Beside it, in the same run on the same broker and database server: a raw aiokafk
 produce→consume loop at the same rate (and its top throughput), and a bare FastAPI endpoint
 doing one INSERT at the same rate.
 
-    python -m bench.order_direct [--rate 50] [--duration 60] [--accounts 10]
+    python -m bench.order_direct [--rate 50] [--duration 60] [--accounts 10] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from bench import bare_app, kafka_loop
 from bench.events import EventLog, Seen
 from bench.harness import Stack, stack, summary, write
 from bench.load import Attack, Request, attack, bare_reports, fault_reports
+from bench.profile import profiled
 from kundonline_contracts import FaultReported, OrderCreated, Topic
+from kundonline_devstack.system import SERVICES
 
 TARGET_P99_MS = 100.0
 REPORTED, CREATED = FaultReported.event_type, OrderCreated.event_type
@@ -75,10 +78,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60, help="seconds")
     parser.add_argument("--accounts", type=int, default=10)
     parser.add_argument("--kafka-records", type=int, default=100_000, help="throughput baseline")
+    parser.add_argument("--profile", type=Path, help="record each service with py-spy here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work, stack(Path(work)) as s:
         requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
-        result, seen = asyncio.run(measure(s, requests, args.rate, args.duration))
+        with profiled(s.system, list(SERVICES), args.profile) if args.profile else nullcontext():
+            result, seen = asyncio.run(measure(s, requests, args.rate, args.duration))
         kundonline = {"post": result.figures(), **end_to_end(result, seen)}
         bootstrap = s.system.config.kafka_bootstrap_servers
         kafka = {

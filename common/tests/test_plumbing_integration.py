@@ -11,11 +11,13 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from kundonline_common.consumer import EventConsumer
 from kundonline_common.db import Database
 from kundonline_common.kafka import ensure_topics, make_producer
+from kundonline_common.metrics import EventMetrics
 from kundonline_common.migrations import upgrade
 from kundonline_common.relay import OutboxRelay
 from kundonline_common.tables import OutboxRecord, ProcessedEvent
@@ -99,10 +101,14 @@ async def test_rows_committed_before_a_relay_crash_are_published_once_after_rest
         for event in events:
             uow.publish(event)
     # No relay ran: the process died between commit and publish. A new one starts.
+    registry = CollectorRegistry()
     async with started(make_producer(kafka_bootstrap, "relay-test")) as producer:
-        relay = OutboxRelay(orders_db, outbox, producer)
+        relay = OutboxRelay(orders_db, outbox, producer, metrics=EventMetrics(registry))
+        assert await relay.backlog() == 5
         assert await relay.publish_batch() == 5
         assert await relay.publish_batch() == 0
+        assert await relay.backlog() == 0
+    assert registry.get_sample_value("kundonline_outbox_published_total") == 5
     topic = Topic.FAULTS.name(topic_prefix)
     records = await read_topic(kafka_bootstrap, topic, lambda seen: len(seen) >= 5)
     ids = [CloudEvent.from_bytes(r.value).data["fault_id"] for r in records]
@@ -186,6 +192,10 @@ async def running(consumer: EventConsumer) -> AsyncIterator[None]:
         await asyncio.wait_for(task, 30)
 
 
+def counted(registry: CollectorRegistry, events: str, **labels: str) -> float | None:
+    return registry.get_sample_value(f"kundonline_events_{events}_total", labels)
+
+
 async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
@@ -211,10 +221,14 @@ async def test_poison_records_go_to_the_dlq_and_the_consumer_goes_on(
         ):
             await producer.send_and_wait(topic, value, key=b"k")
         consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
+        consumer.metrics = EventMetrics(registry := CollectorRegistry())
         async with running(consumer):
             await until(lambda: consumer.processed >= 1)
     dead = await read_topic(kafka_bootstrap, Topic.FAULTS.dlq(topic_prefix), lambda s: len(s) >= 3)
     assert len(dead) == 3
+    assert counted(registry, "dead_lettered", consumer=consumer.name, topic=topic) == 3
+    handled = {"consumer": consumer.name, "event_type": FaultReported.event_type}
+    assert counted(registry, "handled", **handled) == 1
     for record in dead:
         headers = dict(record.headers)
         assert headers["kundonline-original-topic"].decode() == topic
@@ -274,6 +288,7 @@ async def test_one_bad_record_in_a_batch_does_not_hold_back_the_others(
         await producer.flush()
         consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
         consumer.handlers = {FaultReported: picky}  # type: ignore[dict-item]
+        consumer.metrics = EventMetrics(registry := CollectorRegistry())
         async with running(consumer):
             await until(lambda: consumer.processed >= 5)
     async with orders_db.sessions() as session:
@@ -281,3 +296,8 @@ async def test_one_bad_record_in_a_batch_does_not_hold_back_the_others(
     assert made == {e.fault_id for e in events} - {bad}
     dead = await read_topic(kafka_bootstrap, Topic.FAULTS.dlq(topic_prefix), lambda s: len(s) >= 1)
     assert [json.loads(r.value)["data"]["fault_id"] for r in dead] == [str(bad)]
+    # Handled one by one after the batch failed: each counted once, the bad one not at all.
+    handled = {"consumer": consumer.name, "event_type": FaultReported.event_type}
+    assert counted(registry, "handled", **handled) == 5
+    topic = Topic.FAULTS.name(topic_prefix)
+    assert counted(registry, "dead_lettered", consumer=consumer.name, topic=topic) == 1

@@ -5,16 +5,18 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import Handlers
 from .errors import error_body, install_error_handlers
 from .logs import configure_logging
+from .metrics import EventMetrics, HttpMetrics, MetricsMiddleware, exposition, holds_metrics_token
 from .runtime import EventRuntime
 from .settings import CommonSettings
-from .tokens import SystemDep
+from .tokens import SystemDep, current_caller, require_system
 
 
 def create_service_app(
@@ -27,13 +29,19 @@ def create_service_app(
     handlers: Handlers | None = None,
     repositories: Callable[[AsyncSession], Any] | None = None,
     extra: Callable[[FastAPI, EventRuntime], AbstractAsyncContextManager[None]] | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """Build a service whose runtime starts in the lifespan, never at import time.
 
-    `extra` wraps service-specific start-up and shutdown around the running runtime.
+    `extra` wraps service-specific start-up and shutdown around the running runtime;
+    `registry` is where the service registered metrics of its own, if it has any.
     """
     title = f"KundOnline {service}"
     configure_logging(settings.log_level, service)
+    # The app's own registry, not the process-wide default: apps built side by side
+    # (tests) would otherwise register the same metric twice.
+    registry = CollectorRegistry() if registry is None else registry
+    events = EventMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +52,7 @@ def create_service_app(
             migrations=migrations,
             handlers=handlers,
             repositories=repositories,
+            metrics=events,
         )
         app.state.runtime = runtime
         app.state.settings = settings
@@ -58,12 +67,23 @@ def create_service_app(
     # The description is served to the gateway only, which publishes the merged one.
     app = FastAPI(title=title, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
     for router in routers:
         app.include_router(router)
 
     @app.get("/internal/openapi.json", include_in_schema=False)
     async def openapi(_: SystemDep) -> dict[str, Any]:
         return app.openapi()
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """For the system, like the description above, or a scraper holding the metrics token."""
+        if not holds_metrics_token(request, settings.metrics_token):
+            require_system(current_caller(request))
+        relay = getattr(getattr(request.app.state, "runtime", None), "relay", None)
+        if relay is not None:
+            await events.measure_backlog(relay.backlog)
+        return exposition(request, registry)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

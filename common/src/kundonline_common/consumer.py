@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, unwrap
 
 from .errors import is_outage
+from .metrics import EventMetrics
 from .uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class EventConsumer:
         dlq_producer: AIOKafkaProducer,
         max_attempts: int = 3,
         retry_base_seconds: float = 0.2,
+        metrics: EventMetrics | None = None,
     ) -> None:
         self.name = name
         self.handlers = handlers
@@ -78,6 +80,7 @@ class EventConsumer:
         self.retry_base_seconds = retry_base_seconds
         self._stopping = asyncio.Event()
         self.processed = 0
+        self.metrics = metrics or EventMetrics()
 
     @property
     def topics(self) -> list[str]:
@@ -153,6 +156,7 @@ class EventConsumer:
             log.info("%s: batch of %d handled one by one after %r", self.name, len(work), exc)
             return False
         self.processed += len(work)
+        self.metrics.count_handled(self.name, (d.envelope.type for d in work))
         return True
 
     async def process(self, delivery: "Delivery") -> None:
@@ -168,6 +172,7 @@ class EventConsumer:
             try:
                 await self._handle_once(envelope, event, handler, traceparent)
                 self.processed += 1
+                self.metrics.count_handled(self.name, [envelope.type])
                 return
             except Exception as exc:
                 if not is_transient(exc):
@@ -213,6 +218,7 @@ class EventConsumer:
         ]
         dlq = self._topic(record.topic).dlq(self.topic_prefix)
         await self.dlq_producer.send_and_wait(dlq, record.value, key=record.key, headers=headers)
+        self.metrics.dead_lettered.labels(self.name, record.topic).inc()
 
     def stop(self) -> None:
         """Finish the batch in hand, commit it, and leave the group."""

@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import delete, func, select
 
 from .db import Database
+from .metrics import EventMetrics
 from .tables import OutboxRecord
 from .uow import Outbox
 
@@ -27,6 +28,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
+        metrics: EventMetrics | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -34,6 +36,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self._stopping = False
+        self.metrics = metrics or EventMetrics()
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; rows are deleted only once Kafka has acknowledged them.
@@ -63,10 +66,16 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*pending)
+            self.metrics.published.inc(len(rows))
             await session.execute(
                 delete(OutboxRecord).where(OutboxRecord.seq.in_([row.seq for row in rows]))
             )
             return len(rows)
+
+    async def backlog(self) -> int:
+        """How many outbox rows wait to be published, by this relay or another replica."""
+        async with self.db.sessions() as session:
+            return await session.scalar(select(func.count()).select_from(OutboxRecord)) or 0
 
     async def run(self) -> None:
         failures = 0

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .consumer import EventConsumer, Handlers
 from .db import Database
 from .kafka import ensure_topics, make_producer
+from .metrics import EventMetrics
 from .migrations import upgrade
 from .relay import OutboxRelay
 from .settings import CommonSettings
@@ -32,6 +33,7 @@ class EventRuntime:
         migrations: Path,
         handlers: Handlers | None = None,
         repositories: Callable[[AsyncSession], Any] | None = None,
+        metrics: EventMetrics | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -40,6 +42,7 @@ class EventRuntime:
         self.outbox = Outbox(source=f"kundonline/{service}", topic_prefix=settings.topic_prefix)
         self.unit_of_work = UnitOfWorkFactory(self.db, self.outbox, repositories)
         self.handlers = handlers or {}
+        self.metrics = metrics or EventMetrics()
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
@@ -55,7 +58,11 @@ class EventRuntime:
         self.producer = make_producer(s.kafka_bootstrap_servers, f"kundonline-{self.service}")
         await _retry_until_up(self.producer.start)
         self.relay = OutboxRelay(
-            self.db, self.outbox, self.producer, poll_seconds=s.outbox_poll_seconds
+            self.db,
+            self.outbox,
+            self.producer,
+            poll_seconds=s.outbox_poll_seconds,
+            metrics=self.metrics,
         )
         self._loops.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if self.handlers:
@@ -67,6 +74,7 @@ class EventRuntime:
                 topic_prefix=s.topic_prefix,
                 dlq_producer=self.producer,
                 max_attempts=s.consumer_max_attempts,
+                metrics=self.metrics,
             )
             self._loops.append(asyncio.create_task(self.consumer.run(), name=f"{self.service}-in"))
 

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "kundonline-development-secret-change-me"
@@ -21,6 +21,18 @@ class CommonSettings(BaseSettings):
     # written in this process wake it at once.
     outbox_poll_seconds: float = 0.5
     consumer_max_attempts: int = 3
+    # Who may read GET /metrics besides the system: `Authorization: Bearer <token>`.
+    # Unset, the gateway does not serve /metrics at all.
+    metrics_token: SecretStr | None = None
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _strong_metrics_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is None or not token.get_secret_value():
+            return None  # an empty variable means unset
+        if len(token.get_secret_value()) < 16:
+            raise ValueError("KUNDONLINE_METRICS_TOKEN must be at least 16 characters")
+        return token
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "CommonSettings":

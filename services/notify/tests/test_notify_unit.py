@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 from aiosmtplib import SMTPRecipientRefused, SMTPRecipientsRefused
 from notify_fakes import FakeRepository, FakeUnit, FakeUnitOfWork, account, envelope, fault
+from prometheus_client import CollectorRegistry
 
 from kundonline_contracts import (
     AccountChanged,
@@ -302,6 +303,26 @@ async def test_a_failed_send_is_retried_with_backoff_then_given_up() -> None:
     assert isinstance(event, NotificationFailed)
     assert (mail.status, event.attempts) == ("failed", 3)
     assert event.error == "ConnectionRefusedError: smtp down"
+
+
+async def test_delivery_attempts_are_counted_by_outcome() -> None:
+    repo, registry, unknown = FakeRepository(), CollectorRegistry(), "okand@example.se"
+    await repo.queue(queued_mail_for_delivery())
+    await repo.queue(queued_mail_for_delivery(recipient=unknown))
+
+    async def send(message: EmailMessage) -> None:
+        if message["To"] == unknown:
+            raise SMTPRecipientsRefused([SMTPRecipientRefused(550, "no", unknown)])
+
+    mailer = MailDelivery(
+        settings=NotifySettings(), send=send, clock=lambda: NOW, registry=registry
+    )
+    assert await mailer.deliver_due(FakeUnitOfWork(repo)) == 2
+    attempts = {
+        outcome: registry.get_sample_value("kundonline_mail_attempts_total", {"outcome": outcome})
+        for outcome in ("sent", "retrying", "failed")
+    }
+    assert attempts == {"sent": 1.0, "retrying": 0.0, "failed": 1.0}
 
 
 @pytest.mark.parametrize(("code", "outcome"), [(550, "failed"), (451, "retrying")])

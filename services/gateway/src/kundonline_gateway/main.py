@@ -5,12 +5,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
 
 from kundonline_common.errors import error_body
 from kundonline_common.logs import configure_logging
+from kundonline_common.metrics import (
+    HttpMetrics,
+    MetricsMiddleware,
+    exposition,
+    holds_metrics_token,
+)
 
 from .api import router
 from .config import GatewaySettings
@@ -27,6 +34,7 @@ from .pages import (
     portal_views,
 )
 from .pages.errors import install_page_errors
+from .routing import metrics_route
 from .security import SecurityHeaders
 from .services import ServiceClients
 
@@ -54,6 +62,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_page_errors(app)
     app.add_middleware(SecurityHeaders)
+    registry = CollectorRegistry()  # the app's own: apps built side by side never clash
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry), route_of=metrics_route)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(router)
     app.include_router(portal.router)
@@ -72,6 +82,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         if getattr(request.app.state, "openapi", None) is None:
             request.app.state.openapi = await public_openapi(app, request.app.state.clients)
         return JSONResponse(request.app.state.openapi)
+
+    # The public face shows metrics to no one unless a token is configured; without one
+    # /metrics is as unknown as any other path.
+    if settings.metrics_token is not None:
+        token = settings.metrics_token
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics(request: Request) -> Response:
+            """Prometheus metrics, for a scraper holding the metrics token."""
+            if not holds_metrics_token(request, token):
+                body = error_body("unauthorized", "Missing or invalid metrics token.")
+                return JSONResponse(body, 401, headers={"WWW-Authenticate": "Bearer"})
+            return exposition(request, registry)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -3,6 +3,10 @@
 import re
 from typing import Literal
 
+from starlette.types import Scope
+
+from kundonline_common.metrics import route_template
+
 Service = Literal["auth", "faults", "orders", "notify"]
 Realm = Literal["account", "staff"]
 
@@ -34,3 +38,18 @@ def realm_for(path: str) -> Realm:
 
 def has_dot_segments(path: str) -> bool:
     return any(segment in (".", "..") for segment in path.split("/"))
+
+
+# The catch-all routes that pass a request on; in metrics a request there is labelled by
+# the resource it names, e.g. /api/faults/{rest:path}, which holds no id.
+FORWARDED = frozenset({"/api/{rest:path}", "/admin/api/{rest:path}"})
+_RESOURCE = re.compile(r"^((?:/admin)?/api/[^/]+)(/.*)?$")
+
+
+def metrics_route(scope: Scope) -> str:
+    template = route_template(scope)
+    path = scope["path"]
+    resource = _RESOURCE.match(path)
+    if template not in FORWARDED or resource is None or service_for(path) is None:
+        return template  # an unrouted path could name anything: one label for them all
+    return resource[1] + ("/{rest:path}" if resource[2] else "")

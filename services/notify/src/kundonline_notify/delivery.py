@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Literal, Protocol
 
+from prometheus_client import CollectorRegistry, Counter
+
 from kundonline_common.tables import utcnow
 from kundonline_contracts import Event, NotificationFailed, NotificationSent
 
@@ -83,6 +85,7 @@ class MailDelivery:
         close: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         jitter: Callable[[], float] = random.random,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.send = send
@@ -92,6 +95,15 @@ class MailDelivery:
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
+        self.attempts = Counter(
+            "kundonline_mail_attempts",
+            "Attempts to send a mail, by outcome: sent, retrying (tried again later) or failed "
+            "(given up).",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in ("sent", "retrying", "failed"):
+            self.attempts.labels(outcome)  # each series exists from the start, at 0
 
     def wake(self) -> None:
         """Mail was queued in this process: deliver it now rather than at the next poll."""
@@ -100,6 +112,12 @@ class MailDelivery:
 
     async def deliver_next(self, unit_of_work: UnitOfWorkFactory) -> Outcome:
         """Send the mail that is most overdue; its row stays locked until the outcome commits."""
+        outcome = await self._attempt(unit_of_work)
+        if outcome != "idle":
+            self.attempts.labels(outcome).inc()  # counted once committed
+        return outcome
+
+    async def _attempt(self, unit_of_work: UnitOfWorkFactory) -> Outcome:
         async with unit_of_work() as uow:
             now = self.clock()
             mail = await uow.repo.next_due(now)

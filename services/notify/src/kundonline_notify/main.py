@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from kundonline_common.app import create_service_app
 from kundonline_common.runtime import EventRuntime
@@ -22,8 +23,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
+    registry = CollectorRegistry()
     sender = SmtpSender(settings)
-    delivery = MailDelivery(settings=settings, send=sender, close=sender.close)
+    delivery = MailDelivery(settings=settings, send=sender, close=sender.close, registry=registry)
 
     @asynccontextmanager
     async def deliver_mail(_: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:
@@ -42,4 +44,5 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         handlers=EVENT_HANDLERS,
         repositories=partial(NotifyRepository, on_queued=delivery.wake),
         extra=deliver_mail,
+        registry=registry,
     )

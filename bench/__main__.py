@@ -1,0 +1,54 @@
+"""Run the SPEC §7 benchmarks one after another, then rewrite the table in docs/PERFORMANCE.md.
+
+    python -m bench                      # all of them (make bench)
+    python -m bench intake memory        # some of them
+    python -m bench --quick              # shorter runs, to try the benchmarks out
+    python -m bench --table              # only rewrite the table from bench/results/*.json
+
+Each benchmark runs in a process of its own with a system of its own, so that one's
+leftovers (a backlog, a grown heap) do not colour the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+from bench import report
+
+BENCHMARKS = ["load_generator", "order_direct", "intake", "memory", "read_latency", "drain"]
+QUICK = {
+    "load_generator": ["--duration", "5"],
+    "order_direct": ["--duration", "15", "--kafka-records", "20000"],
+    "intake": ["--duration", "10", "--steps", "100,300,500"],
+    "memory": ["--duration", "10"],
+    "read_latency": ["--orders", "100000", "--requests", "200"],
+    "drain": ["--events", "5000"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)}")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--table", action="store_true", help="only rewrite the table")
+    args = parser.parse_args()
+    if unknown := set(args.names) - set(BENCHMARKS):
+        parser.error(f"no benchmark {', '.join(sorted(unknown))}")
+    failed = []
+    for name in [] if args.table else args.names or BENCHMARKS:
+        command = [sys.executable, "-m", f"bench.{name}", *(QUICK[name] if args.quick else [])]
+        print(f"== {' '.join(command[1:])}", flush=True)
+        started = time.monotonic()
+        if subprocess.run(command, check=False).returncode != 0:
+            failed.append(name)
+        print(f"== {name}: {time.monotonic() - started:.0f} s", flush=True)
+    print(f"table written to {report.render()}")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

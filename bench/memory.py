@@ -1,0 +1,107 @@
+"""Resident memory (VmRSS, with any child processes) of each service at rest, under load
+and right after it, beside the bare FastAPI insert app under the same load.
+
+    python -m bench.memory [--rate 500] [--duration 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import bare_app
+from bench.events import settle
+from bench.harness import rss_kib, stack, write
+from bench.load import Request, attack, bare_reports, fault_reports
+from kundonline_devstack.system import SERVICES
+
+
+def mib(kib: int) -> float:
+    return round(kib / 1024, 1)
+
+
+def under_load(
+    pids: dict[str, int], requests: list[Request], rate: float, duration: float
+) -> dict[str, float]:
+    """The highest RSS of each process while the load runs, sampled every half second."""
+    peak = dict.fromkeys(pids, 0)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.5):  # the sampling interval; stop ends it
+            for name, pid in pids.items():
+                peak[name] = max(peak[name], rss_kib(pid))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        attack(requests, rate=rate, duration=duration)
+    finally:
+        stop.set()
+        sampler.join()
+    return {name: mib(kib) for name, kib in peak.items()}
+
+
+def snapshot(pids: dict[str, int]) -> dict[str, float]:
+    return {name: mib(rss_kib(pid)) for name, pid in pids.items()}
+
+
+def phases(
+    pids: dict[str, int],
+    requests: list[Request],
+    rate: float,
+    duration: float,
+    idle: Callable[[], object],
+) -> dict[str, dict[str, float]]:
+    at_rest = snapshot(pids)
+    peak = under_load(pids, requests, rate, duration)
+    right_after = snapshot(pids)
+    idle()
+    return {
+        "at_rest_mib": at_rest,
+        "under_load_peak_mib": peak,
+        "right_after_mib": right_after,
+        "after_settling_mib": snapshot(pids),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--duration", type=float, default=30, help="seconds")
+    parser.add_argument("--accounts", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work, stack(Path(work)) as s:
+        requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
+        settle(s.database_urls, timeout=60)
+        pids = {service: s.system.pid_of(service) for service in SERVICES}
+        kundonline = phases(
+            pids, requests, args.rate, args.duration, lambda: settle(s.database_urls, timeout=600)
+        )
+        dsn = s.postgres.create_database("bench_bare")
+        with bare_app.serve(dsn, Path(work) / "bare.log") as app:
+            bare = phases(
+                {"bare_fastapi_insert": app.pid},
+                bare_reports(app.url),
+                args.rate,
+                args.duration,
+                lambda: None,
+            )
+    document = {
+        "rate_per_s": args.rate,
+        "duration_s": args.duration,
+        "measure": "VmRSS from /proc/<pid>/status, summed over the process and its children",
+        "kundonline": kundonline,
+        "baseline": bare,
+    }
+    path = write("memory", document)
+    for phase, figures in kundonline.items():
+        print(f"{phase}: {figures} (bare: {bare[phase]['bare_fastapi_insert']})")
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

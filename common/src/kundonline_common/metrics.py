@@ -1,0 +1,155 @@
+"""Prometheus metrics: one registry per app, the HTTP middleware, and the scrape itself."""
+
+import asyncio
+import hmac
+import time
+from collections import Counter as Tally
+from collections.abc import Awaitable, Callable, Iterable
+
+from fastapi import Request, Response
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
+from prometheus_client.exposition import choose_encoder
+from pydantic import SecretStr
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Anything else a client sends as a method is one label, not one series per invention.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Answers take milliseconds (SPEC §7); the library's default buckets start at 5 ms.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UNMATCHED = "unmatched"
+
+# The text format would carry each counter's creation time as one more series per label
+# set, which nothing here reads; the switch is the library's, for the whole process.
+disable_created_metrics()
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.requests = Counter(
+            "kundonline_http_requests",
+            "HTTP requests answered, by method, route template and status class.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "kundonline_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its answer.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "other"
+        self.requests.labels(method, route, f"{status // 100}xx").inc()
+        self.duration.labels(method, route).observe(seconds)
+
+
+class EventMetrics:
+    """The consumer's and the relay's counts. Without a registry they count unseen (tests)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.handled = Counter(
+            "kundonline_events_handled",
+            "Events a consumer is done with (handled, or skipped as already handled).",
+            ["consumer", "event_type"],
+            registry=registry,
+        )
+        self.dead_lettered = Counter(
+            "kundonline_events_dead_lettered",
+            "Records a consumer sent to the dead-letter topic, by their original topic.",
+            ["consumer", "topic"],
+            registry=registry,
+        )
+        self.published = Counter(
+            "kundonline_outbox_published",
+            "Outbox records the relay published and Kafka acknowledged.",
+            registry=registry,
+        )
+        self.backlog = Gauge(
+            "kundonline_outbox_backlog",
+            "Outbox records not yet published, counted when scraped (NaN: database down).",
+            registry=registry,
+        )
+
+    def count_handled(self, consumer: str, event_types: Iterable[str]) -> None:
+        for event_type, n in Tally(event_types).items():
+            self.handled.labels(consumer, event_type).inc(n)
+
+    async def measure_backlog(self, count: Callable[[], Awaitable[int]]) -> None:
+        try:
+            async with asyncio.timeout(2):
+                self.backlog.set(await count())
+        except Exception:
+            # The scrape still answers; readiness is what reports the database.
+            self.backlog.set(float("nan"))
+
+
+def route_template(scope: Scope) -> str:
+    """The route a request matched, as declared (`/api/faults/{fault_id}`), never its path:
+    ids in labels would make a new series for every object."""
+    route = scope.get("route")
+    if route is not None:
+        return route.path
+    endpoint = scope.get("endpoint")
+    for mounted in getattr(scope.get("app"), "routes", ()):
+        if isinstance(mounted, Mount) and mounted.app is endpoint:
+            return f"{mounted.path}/{{path:path}}"
+    return UNMATCHED
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request; unhandled errors count as the 500 they become."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics,
+        route_of: Callable[[Scope], str] = route_template,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.route_of = route_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            seconds = time.perf_counter() - started
+            self.metrics.observe(scope["method"], self.route_of(scope), status, seconds)
+
+
+def holds_metrics_token(request: Request, token: SecretStr | None) -> bool:
+    """Whether the request carries `Authorization: Bearer <token>`; never if none is set."""
+    if token is None:
+        return False
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected)
+
+
+def exposition(request: Request, registry: CollectorRegistry) -> Response:
+    """The registry in the format the scraper asks for: Prometheus text unless it prefers
+    OpenMetrics."""
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(registry), media_type=content_type)

@@ -1,0 +1,173 @@
+"""GET /metrics on a service app: the text format, route templates, and who may read it."""
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr, ValidationError
+
+from kundonline_common.app import create_service_app
+from kundonline_common.db import Database
+from kundonline_common.metrics import EventMetrics
+from kundonline_common.migrations import upgrade
+from kundonline_common.relay import OutboxRelay
+from kundonline_common.settings import CommonSettings
+from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
+from kundonline_common.uow import Outbox, UnitOfWorkFactory
+from kundonline_contracts import Contact, FaultReported
+from kundonline_orders.main import MIGRATIONS
+
+SECRET = "a-test-secret-long-enough-for-hs256!"
+SCRAPER = "a-metrics-token-of-some-length"
+
+things = APIRouter()
+
+
+@things.get("/things/{thing_id}")
+async def thing(thing_id: str) -> dict[str, str]:
+    return {"id": thing_id}
+
+
+def service_app(**settings: Any) -> FastAPI:
+    app = create_service_app(
+        service="test",
+        settings=CommonSettings(internal_token_secret=SecretStr(SECRET), **settings),
+        database_url="sqlite+aiosqlite://",
+        migrations=MIGRATIONS,
+        routers=[things],
+    )
+    # What the lifespan sets; these tests leave the runtime (and so Kafka) out.
+    app.state.internal_token_secret = SECRET
+    return app
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    """Requests to the app in this process; like the lifespan-less tests, no runtime runs."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test")
+
+
+def internal(caller: Caller = SYSTEM) -> dict[str, str]:
+    return {HEADER: issue_token(caller, SECRET)}
+
+
+async def test_metrics_count_requests_by_route_template_in_the_text_format() -> None:
+    http = client(service_app())
+    ids = [str(uuid4()) for _ in range(3)]
+    for thing_id in ids:
+        assert (await http.get(f"/things/{thing_id}")).status_code == 200
+    await http.get("/no/such/path")
+    reply = await http.get("/metrics", headers=internal())
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = reply.text
+    assert "# TYPE kundonline_http_requests_total counter" in text
+    assert (
+        'kundonline_http_requests_total{method="GET",route="/things/{thing_id}",status="2xx"} 3.0'
+        in text
+    )
+    assert 'route="unmatched",status="4xx"} 1.0' in text
+    assert 'duration_seconds_count{method="GET",route="/things/{thing_id}"} 3.0' in text
+    assert not any(thing_id in text for thing_id in ids)
+    assert "# TYPE kundonline_events_handled_total counter" in text
+
+
+async def test_a_scraper_may_ask_for_openmetrics() -> None:
+    http = client(service_app())
+    reply = await http.get(
+        "/metrics", headers={**internal(), "Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert reply.headers["content-type"].startswith("application/openmetrics-text")
+    assert reply.text.endswith("# EOF\n")
+
+
+async def test_apps_in_one_process_keep_their_own_metrics() -> None:
+    first, second = client(service_app()), client(service_app())
+    await first.get("/things/1")
+    assert 'route="/things/{thing_id}"' in (await first.get("/metrics", headers=internal())).text
+    theirs = (await second.get("/metrics", headers=internal())).text
+    assert 'route="/things/{thing_id}"' not in theirs
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "unauthorized"),
+        ({HEADER: "not-a-token"}, 401, "unauthorized"),
+        (internal(Caller(subject="s1", role="admin")), 403, "forbidden"),
+        ({"Authorization": f"Bearer {SCRAPER}x"}, 401, "unauthorized"),
+    ],
+)
+async def test_only_the_system_or_the_metrics_token_may_read_them(
+    headers: dict[str, str], status: int, code: str
+) -> None:
+    http = client(service_app(metrics_token=SCRAPER))
+    reply = await http.get("/metrics", headers=headers)
+    assert reply.status_code == status
+    assert reply.json()["error"] == code
+    assert "kundonline_" not in reply.text
+
+
+async def test_a_scraper_with_the_metrics_token_reads_them() -> None:
+    http = client(service_app(metrics_token=SCRAPER))
+    reply = await http.get("/metrics", headers={"Authorization": f"Bearer {SCRAPER}"})
+    assert reply.status_code == 200
+    assert "kundonline_http_requests_total" in reply.text
+
+
+async def test_without_a_metrics_token_a_bearer_opens_nothing() -> None:
+    http = client(service_app())
+    reply = await http.get("/metrics", headers={"Authorization": "Bearer "})
+    assert reply.status_code == 401
+
+
+def test_a_metrics_token_is_long_or_unset() -> None:
+    with pytest.raises(ValidationError, match="at least 16"):
+        CommonSettings(metrics_token="short")
+    assert CommonSettings(metrics_token="").metrics_token is None
+
+
+def fault() -> FaultReported:
+    return FaultReported(
+        fault_id=uuid4(),
+        account_id=uuid4(),
+        customer_id=uuid4(),
+        facility_id=uuid4(),
+        description="Fläkten låter",
+        contact=Contact(name="Eva"),
+        reported_at="2025-03-04T08:00:00+00:00",  # type: ignore[arg-type]
+        order_direct=False,
+    )
+
+
+async def test_the_scrape_counts_the_outbox_backlog(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/outbox.db")
+    await upgrade(db, MIGRATIONS)
+    outbox = Outbox(source="kundonline/test", topic_prefix="t.")
+    async with UnitOfWorkFactory(db, outbox)() as uow:
+        for _ in range(4):
+            uow.publish(fault())
+    relay = OutboxRelay(db, outbox, producer=None)  # type: ignore[arg-type]
+    app = service_app()
+    app.state.runtime = SimpleNamespace(relay=relay)
+    try:
+        reply = await client(app).get("/metrics", headers=internal())
+        assert "\nkundonline_outbox_backlog 4.0\n" in reply.text
+    finally:
+        await db.dispose()
+
+
+async def test_a_backlog_that_cannot_be_counted_is_unknown_not_an_error() -> None:
+    registry = CollectorRegistry()
+    metrics = EventMetrics(registry)
+
+    async def database_down() -> int:
+        raise ConnectionRefusedError("database down")
+
+    await metrics.measure_backlog(database_down)
+    assert math.isnan(registry.get_sample_value("kundonline_outbox_backlog") or 0.0)
