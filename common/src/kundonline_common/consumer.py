@@ -5,12 +5,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, unwrap
 
 from .errors import is_outage
+from .kafka import Producer
 from .metrics import EventMetrics
 from .uow import UnitOfWork, UnitOfWorkFactory
 
@@ -65,7 +66,7 @@ class EventConsumer:
         unit_of_work: UnitOfWorkFactory,
         bootstrap_servers: str,
         topic_prefix: str,
-        dlq_producer: AIOKafkaProducer,
+        dlq_producer: Producer,
         max_attempts: int = 3,
         retry_base_seconds: float = 0.2,
         metrics: EventMetrics | None = None,

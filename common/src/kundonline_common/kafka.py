@@ -1,6 +1,9 @@
 """Kafka clients and topic set-up, configured one way for every service."""
 
+import asyncio
+import contextlib
 import logging
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -21,6 +24,78 @@ def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
         linger_ms=2,
         request_timeout_ms=15000,
     )
+
+
+class Producer(Protocol):
+    async def send(
+        self, topic: str, value: bytes | None = None, **kwargs: Any
+    ) -> "asyncio.Future[Any]": ...
+
+    async def send_and_wait(self, topic: str, value: bytes | None = None, **kwargs: Any) -> Any: ...
+
+
+class ServiceProducer:
+    """A service's one producer (outbox relay and DLQ), renewed when it breaks.
+
+    An idempotent producer numbers its records per producer id. A broker restarted without
+    that state answers OutOfOrderSequenceNumber to every later send, for ever: only a new
+    producer, with a new id, can publish again. Whoever sees a send fail marks it broken,
+    and the next send starts a fresh one.
+    """
+
+    def __init__(self, bootstrap_servers: str, client_id: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+        self._producer = make_producer(bootstrap_servers, client_id)
+        self._healthy = False
+        self._renewing = asyncio.Lock()  # the relay and a DLQ send may both find it broken
+
+    async def start(self) -> None:
+        await self._producer.start()
+        self._healthy = True
+
+    def broken(self) -> None:
+        self._healthy = False
+
+    async def _ready(self) -> AIOKafkaProducer:
+        async with self._renewing:
+            if not self._healthy:
+                old = self._producer
+                self._producer = make_producer(self.bootstrap_servers, self.client_id)
+                with contextlib.suppress(Exception):
+                    await old.stop()
+                await self.start()
+                log.warning("%s: Kafka producer renewed", self.client_id)
+        return self._producer
+
+    async def send(
+        self, topic: str, value: bytes | None = None, **kwargs: Any
+    ) -> "asyncio.Future[Any]":
+        try:
+            delivery = await (await self._ready()).send(topic, value, **kwargs)
+        except Exception:
+            self.broken()
+            raise
+        delivery.add_done_callback(self._watch)
+        return delivery
+
+    def _watch(self, delivery: "asyncio.Future[Any]") -> None:
+        if not delivery.cancelled() and delivery.exception() is not None:
+            self.broken()
+
+    async def send_and_wait(self, topic: str, value: bytes | None = None, **kwargs: Any) -> Any:
+        try:
+            return await (await self.send(topic, value, **kwargs))
+        except Exception:
+            self.broken()
+            raise
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    @property
+    def client(self) -> Any:
+        return self._producer.client
 
 
 def topic_specs(prefix: str, partitions: int) -> list[NewTopic]:

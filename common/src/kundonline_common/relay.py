@@ -4,10 +4,10 @@ import asyncio
 import contextlib
 import logging
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import delete, func, select
 
 from .db import Database
+from .kafka import Producer
 from .metrics import EventMetrics
 from .tables import OutboxRecord
 from .uow import Outbox
@@ -24,7 +24,7 @@ class OutboxRelay:
         self,
         db: Database,
         outbox: Outbox,
-        producer: AIOKafkaProducer,
+        producer: Producer,
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,

@@ -8,12 +8,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import EventConsumer, Handlers
 from .db import Database
-from .kafka import ensure_topics, make_producer
+from .kafka import ServiceProducer, ensure_topics
 from .metrics import EventMetrics
 from .migrations import upgrade
 from .relay import OutboxRelay
@@ -43,7 +42,7 @@ class EventRuntime:
         self.unit_of_work = UnitOfWorkFactory(self.db, self.outbox, repositories)
         self.handlers = handlers or {}
         self.metrics = metrics or EventMetrics()
-        self.producer: AIOKafkaProducer | None = None
+        self.producer: ServiceProducer | None = None
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
         self._loops: list[asyncio.Task[None]] = []
@@ -55,7 +54,7 @@ class EventRuntime:
         await _retry_until_up(
             lambda: ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix, s.topic_partitions)
         )
-        self.producer = make_producer(s.kafka_bootstrap_servers, f"kundonline-{self.service}")
+        self.producer = ServiceProducer(s.kafka_bootstrap_servers, f"kundonline-{self.service}")
         await _retry_until_up(self.producer.start)
         self.relay = OutboxRelay(
             self.db,
