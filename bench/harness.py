@@ -21,7 +21,7 @@ from kundonline_devstack.licenses import Vendor
 from kundonline_devstack.ports import free_port
 from kundonline_devstack.postgres import LocalPostgres
 from kundonline_devstack.smtp_sink import SmtpSink
-from kundonline_devstack.system import BACKENDS, System, SystemConfig
+from kundonline_devstack.system import BACKENDS, SERVICES, System, SystemConfig
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -56,6 +56,12 @@ class Stack:
         client.headers["Authorization"] = f"Bearer {token}"
         client.put("/admin/api/license", json=self.vendor.license()).raise_for_status()
         return client
+
+    def pids(self) -> dict[str, int]:
+        """Each service's process, and PostgreSQL's postmaster (its backends are children)."""
+        pids = {service: self.system.pid_of(service) for service in SERVICES}
+        postmaster = (self.postgres.data_dir / "postmaster.pid").read_text().split()[0]
+        return pids | {"postgresql": int(postmaster)}
 
     def reporters(self, count: int, *, order_direct: bool = True) -> list[Reporter]:
         """Accounts with a facility each, logged in, whose first report faults has accepted.
@@ -187,6 +193,34 @@ def rss_kib(pid: int) -> int:
             for child in (task / "children").read_text().split():
                 total += rss_kib(int(child))
     return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its live descendants so far."""
+    total = 0.0
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    return total
+
+
+@contextlib.contextmanager
+def cpu_use(pids: dict[str, int]) -> Iterator[dict[str, float]]:
+    """CPU seconds each process spent while the block ran, filled in when it ends."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    spent: dict[str, float] = {}
+    yield spent
+    spent.update({name: round(cpu_seconds(pid) - before[name], 2) for name, pid in pids.items()})
+
+
+def per_request(spent: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU milliseconds per request, per process and in all; the five share 2 cores."""
+    per = {name: round(1000 * seconds / max(1, requests), 2) for name, seconds in spent.items()}
+    return per | {"all": round(sum(per.values()), 2)}
 
 
 def machine() -> dict[str, Any]:

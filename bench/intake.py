@@ -22,7 +22,7 @@ from typing import Any
 
 from bench import bare_app
 from bench.events import FAULTS_SQL, EventLog, count, settle
-from bench.harness import Stack, stack, write
+from bench.harness import Stack, cpu_use, per_request, stack, write
 from bench.load import Attack, Request, attack, bare_reports, fault_reports
 from bench.profile import profiled
 from kundonline_contracts import FaultReported, Topic
@@ -71,10 +71,13 @@ def kundonline_step(
     log = EventLog(s.system.config.kafka_bootstrap_servers, [Topic.FAULTS.name(prefix)])
     asyncio.run(_mark(log))  # where this step's events begin on Kafka
     before = count(s.database_urls["faults"], FAULTS_SQL)
-    result = attack(requests, rate=rate, duration=duration)
-    step = result.figures() | accounted(s, result, before, log)
-    if order_direct:
-        step["orders_caught_up_after_s"] = settle(s.database_urls, timeout=600)
+    with cpu_use(s.pids()) as cpu:
+        result = attack(requests, rate=rate, duration=duration)
+        step = result.figures() | accounted(s, result, before, log)
+        if order_direct:
+            step["orders_caught_up_after_s"] = settle(s.database_urls, timeout=600)
+    # Includes the downstream work (orders, notify) done while the step settled.
+    step["cpu_ms_per_report"] = per_request(cpu, len(result.accepted))
     return step
 
 

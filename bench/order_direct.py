@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import bare_app, kafka_loop
 from bench.events import EventLog, Seen
-from bench.harness import Stack, stack, summary, write
+from bench.harness import Stack, cpu_use, per_request, stack, summary, write
 from bench.load import Attack, Request, attack, bare_reports, fault_reports
 from bench.profile import profiled
 from kundonline_contracts import FaultReported, OrderCreated, Topic
@@ -82,9 +82,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work, stack(Path(work)) as s:
         requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
-        with profiled(s.system, list(SERVICES), args.profile) if args.profile else nullcontext():
+        with (
+            profiled(s.system, list(SERVICES), args.profile) if args.profile else nullcontext(),
+            cpu_use(s.pids()) as cpu,
+        ):
             result, seen = asyncio.run(measure(s, requests, args.rate, args.duration))
-        kundonline = {"post": result.figures(), **end_to_end(result, seen)}
+        kundonline = {
+            "post": result.figures(),
+            **end_to_end(result, seen),
+            "cpu_ms_per_report": per_request(cpu, len(result.accepted)),
+        }
         bootstrap = s.system.config.kafka_bootstrap_servers
         kafka = {
             "latency": asyncio.run(
@@ -93,8 +100,14 @@ def main() -> None:
             "throughput": asyncio.run(kafka_loop.throughput(bootstrap, records=args.kafka_records)),
         }
         dsn = s.postgres.create_database("bench_bare")
-        with bare_app.serve(dsn, Path(work) / "bare.log") as app:
-            bare = attack(bare_reports(app.url), rate=args.rate, duration=args.duration).figures()
+        with (
+            bare_app.serve(dsn, Path(work) / "bare.log") as app,
+            cpu_use({"bare_app": app.pid, "postgresql": s.pids()["postgresql"]}) as cpu,
+        ):
+            bare_result = attack(bare_reports(app.url), rate=args.rate, duration=args.duration)
+        bare = bare_result.figures() | {
+            "cpu_ms_per_report": per_request(cpu, len(bare_result.accepted))
+        }
     e2e = kundonline["order_created_read"] or {"p99_ms": float("inf")}
     document = {
         "rate_per_s": args.rate,
