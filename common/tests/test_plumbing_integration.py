@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
-from kundonline_common.consumer import EventConsumer
+from kundonline_common.consumer import Batched, Delivery, EventConsumer
 from kundonline_common.db import Database
 from kundonline_common.kafka import ensure_topics, make_producer
 from kundonline_common.metrics import EventMetrics
@@ -273,10 +273,13 @@ async def test_one_bad_record_in_a_batch_does_not_hold_back_the_others(
     events = [fault() for _ in range(6)]
     bad = events[2].fault_id
 
-    async def picky(uow: UnitOfWork[Any], event: FaultReported) -> None:
-        if event.fault_id == bad:
+    orders = EVENT_HANDLERS[FaultReported]
+    assert isinstance(orders, Batched)
+
+    async def picky(uow: UnitOfWork[Any], deliveries: Sequence[Delivery]) -> None:
+        if any(d.event.fault_id == bad for d in deliveries):  # type: ignore[attr-defined]
             raise ValueError("this one cannot be handled")
-        await EVENT_HANDLERS[FaultReported](uow, event)
+        await orders.handle(uow, deliveries)
 
     async with started(make_producer(kafka_bootstrap, "batch-test")) as producer:
         for event in events:
@@ -287,7 +290,7 @@ async def test_one_bad_record_in_a_batch_does_not_hold_back_the_others(
             )
         await producer.flush()
         consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
-        consumer.handlers = {FaultReported: picky}  # type: ignore[dict-item]
+        consumer.handlers = {FaultReported: Batched(picky)}
         consumer.metrics = EventMetrics(registry := CollectorRegistry())
         async with running(consumer):
             await until(lambda: consumer.processed >= 5)

@@ -1,8 +1,9 @@
 """The one consumer loop: decode → dedupe → handle → commit offsets → retry → DLQ."""
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -18,7 +19,18 @@ from .uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
-Handlers = Mapping[type[Event], Handler]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler of many events of one type at once, for set-based SQL where events come
+    in bulk (a backlog of fault reports after an outage). The consumer gives it each run of
+    such events in a batch, and a single event on the one-by-one path."""
+
+    handle: Callable[[UnitOfWork, Sequence["Delivery"]], Awaitable[None]]
+
+
+Handlers = Mapping[type[Event], Handler | Batched]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -50,11 +62,21 @@ class Delivery:
     record: ConsumerRecord
     envelope: CloudEvent
     event: Event
-    handler: Handler
+    handler: Handler | Batched
 
     @property
     def traceparent(self) -> str | None:
         return dict(self.record.headers or ()).get("traceparent", b"").decode() or None
+
+
+async def apply(uow: UnitOfWork, handler: Handler | Batched, run: list[Delivery]) -> None:
+    """Hand events of one kind to their handler; what it publishes carries each one's trace."""
+    if isinstance(handler, Batched):
+        await handler.handle(uow, run)
+        return
+    for delivery in run:
+        uow.caused_by(delivery.envelope, delivery.traceparent)
+        await handler(uow, delivery.event)
 
 
 class EventConsumer:
@@ -147,12 +169,14 @@ class EventConsumer:
             async with self.unit_of_work() as uow:
                 # One statement claims the batch, instead of a look-up and an insert each.
                 fresh = await uow.claim_all(self.name, [d.envelope.id for d in work])
+                todo = []
                 for delivery in work:
-                    if delivery.envelope.id not in fresh:
-                        continue  # handled before, or earlier in this very batch
-                    fresh.discard(delivery.envelope.id)
-                    uow.cause, uow.traceparent = delivery.envelope, delivery.traceparent
-                    await delivery.handler(uow, delivery.event)
+                    if delivery.envelope.id in fresh:  # not handled before, nor earlier here
+                        fresh.discard(delivery.envelope.id)
+                        todo.append(delivery)
+                # Runs of one kind go together; the order of events is kept.
+                for handler, run in itertools.groupby(todo, key=lambda d: d.handler):
+                    await apply(uow, handler, list(run))
         except Exception as exc:
             log.info("%s: batch of %d handled one by one after %r", self.name, len(work), exc)
             return False
@@ -161,17 +185,11 @@ class EventConsumer:
         return True
 
     async def process(self, delivery: "Delivery") -> None:
-        record, envelope, event, handler = (
-            delivery.record,
-            delivery.envelope,
-            delivery.event,
-            delivery.handler,
-        )
-        traceparent = delivery.traceparent
+        record, envelope = delivery.record, delivery.envelope
         attempt, outage = 1, 0
         while True:
             try:
-                await self._handle_once(envelope, event, handler, traceparent)
+                await self._handle_once(delivery)
                 self.processed += 1
                 self.metrics.count_handled(self.name, [envelope.type])
                 return
@@ -198,12 +216,10 @@ class EventConsumer:
         await asyncio.sleep(self.retry_base_seconds * 2 ** (attempt - 1))
         return attempt + 1
 
-    async def _handle_once(
-        self, envelope: CloudEvent, event: Event, handler: Handler, traceparent: str | None
-    ) -> None:
-        async with self.unit_of_work(cause=envelope, traceparent=traceparent) as uow:
-            if await uow.claim(self.name, envelope.id):
-                await handler(uow, event)
+    async def _handle_once(self, delivery: Delivery) -> None:
+        async with self.unit_of_work() as uow:
+            if await uow.claim(self.name, delivery.envelope.id):
+                await apply(uow, delivery.handler, [delivery])
 
     async def dead_letter(self, record: ConsumerRecord, exc: Exception, *, attempts: int) -> None:
         log.error("%s: record %s@%d to DLQ: %s", self.name, record.topic, record.offset, exc)

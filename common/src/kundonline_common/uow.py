@@ -60,6 +60,10 @@ class UnitOfWork(Generic[R]):
         self._outbox = outbox
         self.published: list[Event] = []
 
+    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None:
+        """The event now being handled: what is published next is traced to it."""
+        self.cause, self.traceparent = cause, traceparent
+
     def publish(self, event: Event) -> None:
         """Queue an event; it is written with, and only with, this transaction."""
         self.session.add(self._outbox.record(event, traceparent=self.traceparent))

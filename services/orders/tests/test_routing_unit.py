@@ -6,7 +6,9 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from aiokafka import ConsumerRecord
 
+from kundonline_common.consumer import Delivery, apply
 from kundonline_contracts import (
     Contact,
     Event,
@@ -15,9 +17,10 @@ from kundonline_contracts import (
     OrderChanged,
     OrderCreated,
     Row,
+    wrap,
 )
 from kundonline_orders.domain import can_move, order_value, route_fault_report
-from kundonline_orders.handlers import on_fault_accepted, on_fault_reported
+from kundonline_orders.handlers import EVENT_HANDLERS
 from kundonline_orders.tables import Order
 
 
@@ -43,27 +46,57 @@ class FakeRepository:
     def add(self, row: Order) -> None:
         self.orders.append(row)
 
-    async def add_order_for_fault(self, order: Order) -> bool:
-        if any(o.fault_id == order.fault_id for o in self.orders):
-            return False
-        self.number += 1
-        order.order_number = self.number
-        self.orders.append(order)
-        return True
-
-    async def next_order_number(self) -> int:
-        self.number += 1
-        return self.number
+    async def add_orders_for_faults(self, orders: list[Order]) -> list[Order]:
+        stored = []
+        for order in orders:
+            if all(o.fault_id != order.fault_id for o in self.orders):
+                self.number += 1
+                order.order_number = self.number
+                self.orders.append(order)
+                stored.append(order)
+        return stored
 
 
 class FakeUnit:
     def __init__(self) -> None:
         self.repo = FakeRepository()
         self.cause = None
-        self.published: list[Event] = []
+        self.traceparent: str | None = None
+        self.published: list[tuple[Event, str | None]] = []
+
+    def caused_by(self, cause: Any, traceparent: str | None) -> None:
+        self.cause, self.traceparent = cause, traceparent
 
     def publish(self, event: Event) -> None:
-        self.published.append(event)
+        self.published.append((event, self.traceparent))
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for event, _ in self.published]
+
+
+def delivery(event: Event, traceparent: str = "00-trace-01") -> Delivery:
+    record = ConsumerRecord(
+        topic=event.topic.value,
+        partition=0,
+        offset=0,
+        timestamp=0,
+        timestamp_type=0,
+        key=None,
+        value=None,
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=[("traceparent", traceparent.encode())],
+    )
+    handler = EVENT_HANDLERS[type(event)]
+    return Delivery(record, wrap(event, source="kundonline/faults"), event, handler)
+
+
+async def handle(uow: FakeUnit, *events: Event) -> None:
+    """As the consumer does: each run of events of one kind to its handler at once."""
+    deliveries = [delivery(e, f"00-trace-{i}") for i, e in enumerate(events)]
+    await apply(uow, deliveries[0].handler, deliveries)  # type: ignore[arg-type]
 
 
 def test_order_direct_routes_to_a_planned_order_on_the_faults_facility() -> None:
@@ -87,11 +120,11 @@ def test_a_project_fault_routes_to_the_project() -> None:
 
 async def test_handler_creates_one_order_and_publishes_order_created() -> None:
     uow, event = FakeUnit(), reported(order_direct=True)
-    await on_fault_reported(uow, event)
+    await handle(uow, event)
     assert len(uow.repo.orders) == 1
     order = uow.repo.orders[0]
     assert (order.status, order.fault_id, order.order_number) == ("planned", event.fault_id, 1001)
-    created, changed = uow.published
+    created, changed = uow.events
     assert isinstance(created, OrderCreated) and isinstance(changed, OrderChanged)
     assert changed.status == "planned" and changed.order_id == created.order_id
     assert created.fault_id == event.fault_id and created.origin == "order_direct"
@@ -100,15 +133,29 @@ async def test_handler_creates_one_order_and_publishes_order_created() -> None:
 
 async def test_a_redelivered_report_creates_no_second_order() -> None:
     uow, event = FakeUnit(), reported(order_direct=True)
-    await on_fault_reported(uow, event)
-    await on_fault_reported(uow, event)
+    await handle(uow, event)
+    await handle(uow, event)
     assert len(uow.repo.orders) == 1
-    assert [type(e) for e in uow.published] == [OrderCreated, OrderChanged]
+    assert [type(e) for e in uow.events] == [OrderCreated, OrderChanged]
+
+
+async def test_a_batch_of_reports_orders_each_direct_one_once_with_its_own_trace() -> None:
+    uow = FakeUnit()
+    direct = [reported(order_direct=True) for _ in range(3)]
+    queued = reported(order_direct=False)
+    # The same fault twice in one batch (a re-sent report) still makes one order.
+    await handle(uow, direct[0], queued, direct[1], direct[0], direct[2])
+    assert sorted(o.fault_id for o in uow.repo.orders) == sorted(e.fault_id for e in direct)
+    created = [(e, t) for e, t in uow.published if isinstance(e, OrderCreated)]
+    assert [e.fault_id for e, _ in created] == [e.fault_id for e in direct]
+    # Each order's events carry the trace of the report that caused it.
+    assert [t for _, t in created] == ["00-trace-0", "00-trace-2", "00-trace-4"]
+    assert len({e.order_number for e, _ in created}) == 3
 
 
 async def test_handler_ignores_a_report_without_order_direct() -> None:
     uow = FakeUnit()
-    await on_fault_reported(uow, reported(order_direct=False))
+    await handle(uow, reported(order_direct=False))
     assert uow.repo.orders == [] and uow.published == []
 
 
@@ -123,10 +170,10 @@ async def test_an_accepted_fault_becomes_an_order_once() -> None:
         facility_id=uuid4(),
         description="Läcka",
     )
-    await on_fault_accepted(uow, event)
-    await on_fault_accepted(uow, event)
+    await handle(uow, event)
+    await handle(uow, event)
     assert len(uow.repo.orders) == 1
-    assert uow.published[0].origin == "fault_accepted"  # type: ignore[attr-defined]
+    assert uow.events[0].origin == "fault_accepted"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

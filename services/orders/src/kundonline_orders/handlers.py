@@ -1,9 +1,10 @@
 """Event handlers of the orders service: incoming event → rule → state + outgoing event."""
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from kundonline_common.consumer import Handlers
+from kundonline_common.consumer import Batched, Delivery, Handlers
 from kundonline_contracts import (
     AccountChanged,
     CloudEvent,
@@ -28,23 +29,38 @@ class OrdersUnit(Protocol):
     repo: OrdersRepository
     cause: CloudEvent | None
 
+    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None: ...
+
     def publish(self, event: Event) -> None: ...
 
 
-async def on_fault_reported(uow: OrdersUnit, event: FaultReported) -> None:
-    decision = route_fault_report(event)
-    if decision is not None:
-        await create_order_from_fault(uow, decision)
+def orders_for(rule: Callable[[Any], OrderFromFault | None]) -> Batched:
+    """Handle a run of fault events with `rule`: every order they call for, in one insert."""
+
+    async def handle(uow: OrdersUnit, deliveries: Sequence[Delivery]) -> None:
+        decided = [(d, o) for d in deliveries if (o := rule(d.event)) is not None]
+        await create_orders_from_faults(uow, decided)
+
+    return Batched(handle)  # type: ignore[arg-type]
 
 
-async def on_fault_accepted(uow: OrdersUnit, event: FaultAccepted) -> None:
-    await create_order_from_fault(uow, order_for_accepted_fault(event))
-
-
-async def create_order_from_fault(uow: OrdersUnit, decision: OrderFromFault) -> Order | None:
+async def create_orders_from_faults(
+    uow: OrdersUnit, decided: Sequence[tuple[Delivery, OrderFromFault]]
+) -> list[Order]:
     """One order per fault: a redelivered or repeated decision finds the first one."""
-    order = Order(
-        order_number=0,  # given by add_order_for_fault
+    orders = [new_order(decision) for _, decision in decided]
+    created = {o.id for o in await uow.repo.add_orders_for_faults(orders)}
+    for (delivery, _), order in zip(decided, orders, strict=True):
+        if order.id in created:
+            uow.caused_by(delivery.envelope, delivery.traceparent)
+            uow.publish(order_created(order))
+            uow.publish(order_changed(order))
+    return [o for o in orders if o.id in created]
+
+
+def new_order(decision: OrderFromFault) -> Order:
+    return Order(
+        order_number=0,  # given when it is stored
         fault_id=decision.fault_id,
         customer_id=decision.customer_id,
         facility_id=decision.facility_id,
@@ -53,11 +69,6 @@ async def create_order_from_fault(uow: OrdersUnit, decision: OrderFromFault) -> 
         origin=decision.origin,
         status="planned",
     )
-    if not await uow.repo.add_order_for_fault(order):
-        return None
-    uow.publish(order_created(order))
-    uow.publish(order_changed(order))
-    return order
 
 
 SOURCE = "kundonline/orders"
@@ -145,8 +156,8 @@ def order_changed(order: Order) -> OrderChanged:
 
 
 EVENT_HANDLERS: Handlers = {
-    FaultReported: on_fault_reported,  # type: ignore[dict-item]
-    FaultAccepted: on_fault_accepted,  # type: ignore[dict-item]
+    FaultReported: orders_for(route_fault_report),
+    FaultAccepted: orders_for(order_for_accepted_fault),
     AccountChanged: on_account_changed,  # type: ignore[dict-item]
     PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
     CustomerChanged: on_customer_changed,  # type: ignore[dict-item]

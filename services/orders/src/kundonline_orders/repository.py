@@ -41,36 +41,47 @@ class OrdersRepository(ProjectionStore):
         """Load a row locked until commit, so two edits of it apply one after the other."""
         return await self.session.get(model, id_, with_for_update=True)
 
-    async def add_order_for_fault(self, order: Order) -> bool:
-        """Insert `order` and give it its number, unless its fault has an order already.
+    async def add_orders_for_faults(self, orders: list[Order]) -> list[Order]:
+        """Insert the orders whose fault has none yet and number them; returns those stored.
 
-        One statement (on PostgreSQL the number comes from the sequence inside it), so a
-        backlog of reports costs one round trip each. Pending rows of this transaction
-        need not be flushed first: the insert depends on none of them.
+        One statement for them all (on PostgreSQL each number comes from the sequence
+        inside it), so a backlog of reports costs one round trip per batch. Pending rows of
+        this transaction need not be flushed first: the insert depends on none of them.
         """
-        values = order.model_dump()
+        if not orders:
+            return []
+        rows = [order.model_dump() for order in orders]
         if self.session.bind.dialect.name == "postgresql":
-            values["order_number"] = func.nextval("order_number_seq")
+            for row in rows:
+                row["order_number"] = func.nextval("order_number_seq")
         else:
-            values["order_number"] = await self.next_order_number()
+            last = await self._reserve_order_numbers(len(rows))
+            for number, row in enumerate(rows, start=last - len(rows) + 1):
+                row["order_number"] = number
         table = Order.__table__  # type: ignore[attr-defined]
-        statement = insert_new(self.session, table).values(values).returning(table.c.order_number)
+        statement = insert_new(self.session, table).values(rows)
         with self.session.no_autoflush:
-            number = await self.session.scalar(statement)
-        if number is None:
-            return False
-        order.order_number = number
-        return True
+            result = await self.session.execute(
+                statement.returning(table.c.id, table.c.order_number)
+            )
+        numbers = {id_: number for id_, number in result.all()}
+        for order in orders:
+            order.order_number = numbers.get(order.id, 0)
+        return [order for order in orders if order.id in numbers]
 
     async def next_order_number(self) -> int:
         if self.session.bind.dialect.name == "postgresql":
             return int(await self.session.scalar(text("SELECT nextval('order_number_seq')")))
-        # Writing first takes SQLite's write lock at once; reading first could leave two
-        # transactions both holding a stale snapshot of the counter.
+        return await self._reserve_order_numbers(1)
+
+    async def _reserve_order_numbers(self, count: int) -> int:
+        """SQLite: take `count` numbers from the counter; returns the last of them. Writing
+        first takes SQLite's write lock at once; reading first could leave two transactions
+        both holding a stale snapshot of the counter."""
         number = await self.session.scalar(
             update(Counter)
             .where(Counter.name == "order_number")
-            .values(value=Counter.value + 1)
+            .values(value=Counter.value + count)
             .returning(Counter.value)
         )
         return int(number)
