@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from kundonline_contracts import CloudEvent
 
 FAULTS_SQL = "SELECT count(*) FROM faults"
+FAULTS_AMONG_SQL = "SELECT count(*) FROM faults WHERE id = ANY($1::uuid[])"
 ORDERS_SQL = "SELECT count(*) FROM orders WHERE fault_id IS NOT NULL"
 
 Seen = dict[tuple[str, str], float]  # (event type, fault id) → time.time() it was first read
@@ -79,13 +80,13 @@ async def partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
     ]
 
 
-def count(database_url: str, sql: str) -> int:
+def count(database_url: str, sql: str, *args: object) -> int:
     """One `SELECT count(*)` against a service's database."""
 
     async def _count() -> int:
         conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
         try:
-            return int(await conn.fetchval(sql))
+            return int(await conn.fetchval(sql, *args))
         finally:
             await conn.close()
 

@@ -23,7 +23,8 @@ from kundonline_devstack.postgres import LocalPostgres
 from kundonline_devstack.smtp_sink import SmtpSink
 from kundonline_devstack.system import BACKENDS, SERVICES, System, SystemConfig
 
-RESULTS = Path(__file__).parent / "results"
+# A trial run can write elsewhere and leave the recorded figures alone.
+RESULTS = Path(os.environ.get("KUNDONLINE_BENCH_RESULTS", Path(__file__).parent / "results"))
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,8 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30),
         "python": platform.python_version(),
+        # Anything else running shows here: the figures are only as quiet as the machine.
+        "load_average_1_5_15_min_at_end": [round(x, 1) for x in os.getloadavg()],
         "system": platform.platform(),
     }
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import bare_app
-from bench.events import FAULTS_SQL, EventLog, count, settle
+from bench.events import FAULTS_AMONG_SQL, FAULTS_SQL, EventLog, count, settle
 from bench.harness import Stack, cpu_use, per_request, stack, write
 from bench.load import Attack, Request, attack, bare_reports, fault_reports
 from bench.profile import profiled
@@ -56,11 +56,15 @@ def accounted(s: Stack, result: Attack, faults_before: int, log: EventLog) -> di
         return sum((REPORTED, i) in log.seen for i in ids)
 
     published = asyncio.run(on_kafka())
+    stored = count(s.database_urls["faults"], FAULTS_AMONG_SQL, list(ids))
     rows = count(s.database_urls["faults"], FAULTS_SQL) - faults_before
     return {
-        "fault_rows": rows,
-        "fault_reported_on_kafka": published,
-        "accounted": rows == len(ids) == published,
+        "accepted_stored": stored,
+        "accepted_on_kafka": published,
+        "accounted": stored == len(ids) == published,
+        # A request the client gave up on (timeout) may still have been stored: not lost,
+        # but not acknowledged either.
+        "stored_without_answer": rows - stored,
     }
 
 

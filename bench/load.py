@@ -69,7 +69,8 @@ class Attack:
         errors: dict[str, int] = {}
         for r in self.results:
             if not r.ok:
-                kind = str(r.code) if r.code else (r.error[:80] or "no answer")
+                # The cause without the addresses: "connection reset by peer", "…Timeout…".
+                kind = str(r.code) if r.code else (r.error.rsplit(": ", 1)[-1][:80] or "no answer")
                 errors[kind] = errors.get(kind, 0) + 1
         return {
             "offered_per_s": self.rate,

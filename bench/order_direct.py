@@ -18,9 +18,11 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench import bare_app, kafka_loop
-from bench.events import EventLog, Seen
-from bench.harness import Stack, cpu_use, per_request, stack, summary, write
+from bench.events import EventLog, Seen, settle
+from bench.harness import Stack, cpu_use, latencies, per_request, stack, summary, write
 from bench.load import Attack, Request, attack, bare_reports, fault_reports
 from bench.profile import profiled
 from kundonline_contracts import FaultReported, OrderCreated, Topic
@@ -68,6 +70,14 @@ def end_to_end(result: Attack, seen: Seen) -> dict[str, Any]:
     }
 
 
+def sequential(request: Request, n: int) -> dict[str, float]:
+    """POST latency with nothing else going on: the floor under the open-loop figures."""
+    with httpx.Client() as client:
+        return latencies(
+            lambda: client.post(request.url, content=request.body, headers=request.headers), n
+        )
+
+
 def ratio(a: float, b: float) -> float:
     return round(a / b, 1) if b else float("inf")
 
@@ -77,11 +87,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--duration", type=float, default=60, help="seconds")
     parser.add_argument("--accounts", type=int, default=10)
+    parser.add_argument("--sequential", type=int, default=200, help="reports one at a time")
     parser.add_argument("--kafka-records", type=int, default=100_000, help="throughput baseline")
     parser.add_argument("--profile", type=Path, help="record each service with py-spy here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work, stack(Path(work)) as s:
         requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
+        one_at_a_time = sequential(requests[0], args.sequential)
+        settle(s.database_urls, timeout=120)
         with (
             profiled(s.system, list(SERVICES), args.profile) if args.profile else nullcontext(),
             cpu_use(s.pids()) as cpu,
@@ -91,6 +104,7 @@ def main() -> None:
             "post": result.figures(),
             **end_to_end(result, seen),
             "cpu_ms_per_report": per_request(cpu, len(result.accepted)),
+            "post_one_at_a_time": one_at_a_time,
         }
         bootstrap = s.system.config.kafka_bootstrap_servers
         kafka = {

@@ -113,7 +113,10 @@ def memory(d: dict[str, Any]) -> Row:
         f"bare FastAPI insert {b['at_rest_mib']['bare_fastapi_insert']:g} →"
         f" {b['under_load_peak_mib']['bare_fastapi_insert']:g} MiB"
     )
-    load_text = f"at rest → peak under {d['rate_per_s']:g}/s for {d['duration_s']:g} s: "
+    offered = f"{d['rate_per_s']:g}/s for {d['duration_s']:g} s"
+    if "load" in k:
+        offered += f", {k['load']['accepted']:,} of {k['load']['sent']:,} accepted"
+    load_text = f"at rest → peak under {offered}: "
     return load_text + measured, baseline, "no target", "`bench/memory.py`", d["at"]
 
 
