@@ -7,7 +7,7 @@ FaultReported on Kafka. Between steps the system is let go idle (orders has turn
 report into an order) so that each step starts from the same state. The bare FastAPI
 insert is stepped the same way, as the baseline.
 
-    python -m bench.intake [--steps 100,200,300,500,700,1000] [--duration 60] [--all]
+    python -m bench.intake [--steps 10,20,50,100,200,300,500,700,1000] [--duration 60] [--all]
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def highest(steps: list[dict]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", default="100,200,300,500,700,1000")
+    parser.add_argument("--steps", default="10,20,50,100,200,300,500,700,1000")
     parser.add_argument("--duration", type=float, default=60, help="seconds per step")
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--all", action="store_true", help="run every step, even past a failure")
