@@ -38,12 +38,7 @@ def _under_load(
     assert not sender.is_alive(), "the reports did not finish"
     assert len(workload.accepted) == reports, workload.summary()
     return assert_nothing_lost_nothing_twice(
-        workload,
-        rig.http,
-        rig.staff.h,
-        rig.smtp,
-        list(rig.database_urls.values()),
-        allowed_resends=allowed_resends,
+        workload, rig.smtp, rig.database_urls, allowed_resends=allowed_resends
     )
 
 
