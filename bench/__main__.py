@@ -22,7 +22,7 @@ BENCHMARKS = ["load_generator", "order_direct", "intake", "memory", "read_latenc
 QUICK = {
     "load_generator": ["--duration", "5"],
     "order_direct": ["--duration", "15", "--kafka-records", "20000"],
-    "intake": ["--duration", "10", "--steps", "100,300,500"],
+    "intake": ["--duration", "10", "--steps", "10,50,200,500"],
     "memory": ["--duration", "10"],
     "read_latency": ["--orders", "100000", "--requests", "200"],
     "drain": ["--events", "5000"],

@@ -50,6 +50,13 @@ def order_direct(d: dict[str, Any]) -> Row:
         f" bare FastAPI insert {pcts(base['bare_fastapi_insert']['latency'], 'p50', 'p99')};"
         f" ratio p99 {d['ratios_p99']['order_direct_vs_aiokafka_loop']}×"
     )
+    if "cpu_ms_per_report" in d["kundonline"]:
+        measured += (
+            f"; CPU per report, all processes: {d['kundonline']['cpu_ms_per_report']['all']} ms;"
+            f" one at a time POST {pcts(d['kundonline']['post_one_at_a_time'], 'p50', 'p99')}"
+        )
+        bare_cpu = base["bare_fastapi_insert"]["cpu_ms_per_report"]["all"]
+        baseline += f"; bare insert CPU per request {bare_cpu} ms"
     ok = bool(e2e) and e2e["p99_ms"] <= d["target_p99_ms"] and post["sent"] == post["accepted"]
     return measured, baseline, verdict(ok), "`bench/order_direct.py`", d["at"]
 
