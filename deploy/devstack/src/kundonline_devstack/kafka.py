@@ -26,6 +26,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Self
 
+from kundonline_devstack.lifetime import die_with_parent
 from kundonline_devstack.ports import free_port
 
 __all__ = ["LocalKafka", "ensure_kafka_jars", "free_port"]
@@ -188,6 +189,7 @@ class LocalKafka:
             # Own process group: signals reach the storage formatter too (a child of the
             # script), and a Ctrl-C meant for the caller does not hit the broker directly.
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         # The broker lives outside our process group, so nothing else would stop it if the
         # caller forgets to or dies of an exception.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from kundonline_devstack.lifetime import die_with_parent
 from kundonline_devstack.ports import free_port
 
 SERVICES = ("auth", "faults", "orders", "notify", "gateway")
@@ -33,13 +32,6 @@ class SystemConfig:
     internal_token_secret: str = "kundonline-local-secret-not-for-production"
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     extra_env: dict[str, str] = field(default_factory=dict)
-
-
-def _die_with_parent() -> None:
-    """Linux: the service gets SIGTERM if the process that started it dies, so a killed
-    test run or `make run` leaves no services behind."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class System:
@@ -101,7 +93,7 @@ class System:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def start(self, timeout: float = 120.0) -> None:
