@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import (
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = make_url(url)
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        # No ping before every checkout (a round trip per transaction): a connection a
+        # database restart broke fails on use, is_outage() turns that into a retry or a 503,
+        # and SQLAlchemy then discards every connection older than the failure.
+        kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs = {"connect_args": {"timeout": 30}}
             if self.url.database and self.url.database != ":memory:":

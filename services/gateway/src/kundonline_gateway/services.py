@@ -51,7 +51,9 @@ class ServiceClients:
         self.secret = settings.internal_token_secret.get_secret_value()
         self.max_body_bytes = settings.max_body_bytes
         timeout = httpx.Timeout(settings.service_timeout_seconds)
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        # Every connection may stay open: a pool that keeps fewer closes the surplus after
+        # each request under load and opens it again for the next.
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         self.clients: dict[Service, httpx.AsyncClient] = {
             name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
             for name, url in {
