@@ -23,8 +23,9 @@ from kundonline_devstack.postgres import LocalPostgres
 from kundonline_devstack.smtp_sink import SmtpSink
 from kundonline_devstack.system import BACKENDS, SERVICES, System, SystemConfig
 
+RECORDED = Path(__file__).parent / "results"
 # A trial run can write elsewhere and leave the recorded figures alone.
-RESULTS = Path(os.environ.get("KUNDONLINE_BENCH_RESULTS", Path(__file__).parent / "results"))
+RESULTS = Path(os.environ.get("KUNDONLINE_BENCH_RESULTS", RECORDED))
 
 
 @dataclass(frozen=True)

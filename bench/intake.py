@@ -126,15 +126,8 @@ def main() -> None:
         requests = fault_reports(
             s.system.base_url, s.reporters(args.accounts, order_direct=not args.queued)
         )
-        if not args.queued:
-            settle(s.database_urls, timeout=60)
-        with profiled(s.system, list(SERVICES), args.profile) if args.profile else nullcontext():
-            kundonline = run_steps(
-                "KundOnline",
-                steps,
-                lambda rate: kundonline_step(s, requests, rate, args.duration, not args.queued),
-                args.all,
-            )
+        # The baseline first: after a failed step the services go on with abandoned
+        # requests for a while, and would slow whatever ran next.
         dsn = s.postgres.create_database("bench_bare")
         with bare_app.serve(dsn, Path(work) / "bare.log") as app:
             bare = run_steps(
@@ -143,6 +136,15 @@ def main() -> None:
                 lambda rate: attack(
                     bare_reports(app.url), rate=rate, duration=args.duration
                 ).figures(),
+                args.all,
+            )
+        if not args.queued:
+            settle(s.database_urls, timeout=60)
+        with profiled(s.system, list(SERVICES), args.profile) if args.profile else nullcontext():
+            kundonline = run_steps(
+                "KundOnline",
+                steps,
+                lambda rate: kundonline_step(s, requests, rate, args.duration, not args.queued),
                 args.all,
             )
     document = {

@@ -1,7 +1,7 @@
 """Resident memory (VmRSS, with any child processes) of each service at rest, under load
 and right after it, beside the bare FastAPI insert app under the same load.
 
-    python -m bench.memory [--rate 500] [--duration 30]
+    python -m bench.memory [--rates 50,500] [--duration 30]
 """
 
 from __future__ import annotations
@@ -78,36 +78,40 @@ def phases(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rate", type=float, default=500)
-    parser.add_argument("--duration", type=float, default=30, help="seconds")
+    parser.add_argument("--rates", default="50,500", help="reports/s, one load after another")
+    parser.add_argument("--duration", type=float, default=30, help="seconds per load")
     parser.add_argument("--accounts", type=int, default=20)
     args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
+    kundonline, bare = {}, {}
     with tempfile.TemporaryDirectory() as work, stack(Path(work)) as s:
         requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
-        settle(s.database_urls, timeout=60)
-        pids = {service: s.system.pid_of(service) for service in SERVICES}
-        kundonline = phases(
-            pids, requests, args.rate, args.duration, lambda: settle(s.database_urls, timeout=600)
-        )
+        # The baseline first: after an overload the services go on with abandoned requests
+        # for a while, and would slow whatever ran next.
         dsn = s.postgres.create_database("bench_bare")
         with bare_app.serve(dsn, Path(work) / "bare.log") as app:
-            bare = phases(
-                {"bare_fastapi_insert": app.pid},
-                bare_reports(app.url),
-                args.rate,
-                args.duration,
-                lambda: None,
+            for rate in rates:
+                pids = {"bare_fastapi_insert": app.pid}
+                bare[f"{rate:g}"] = phases(
+                    pids, bare_reports(app.url), rate, args.duration, lambda: None
+                )
+        settle(s.database_urls, timeout=60)
+        pids = {service: s.system.pid_of(service) for service in SERVICES}
+        for rate in rates:
+            kundonline[f"{rate:g}"] = phases(
+                pids, requests, rate, args.duration, lambda: settle(s.database_urls, timeout=600)
             )
     document = {
-        "rate_per_s": args.rate,
+        "rates_per_s": rates,
         "duration_s": args.duration,
         "measure": "VmRSS from /proc/<pid>/status, summed over the process and its children",
         "kundonline": kundonline,
         "baseline": bare,
     }
     path = write("memory", document)
-    for phase, figures in kundonline.items():
-        print(f"{phase}: {figures} (bare: {bare[phase]})")
+    for rate, by_phase in kundonline.items():
+        for phase, figures in by_phase.items():
+            print(f"{rate}/s {phase}: {figures} (bare: {bare[rate][phase]})")
     print(f"written to {path}")
 
 

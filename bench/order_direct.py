@@ -78,6 +78,17 @@ def sequential(request: Request, n: int) -> dict[str, float]:
         )
 
 
+def bare_insert(s: Stack, work: Path, rate: float, duration: float) -> dict[str, Any]:
+    """The bare FastAPI insert at the same rate, on the same PostgreSQL server."""
+    dsn = s.postgres.create_database("bench_bare")
+    with (
+        bare_app.serve(dsn, work / "bare.log") as app,
+        cpu_use({"bare_app": app.pid, "postgresql": s.pids()["postgresql"]}) as cpu,
+    ):
+        result = attack(bare_reports(app.url), rate=rate, duration=duration)
+    return result.figures() | {"cpu_ms_per_report": per_request(cpu, len(result.accepted))}
+
+
 def ratio(a: float, b: float) -> float:
     return round(a / b, 1) if b else float("inf")
 
@@ -93,6 +104,17 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work, stack(Path(work)) as s:
         requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
+        settle(s.database_urls, timeout=120)
+        # Baselines first: after an overload the services go on with abandoned requests for
+        # a while, and would slow whatever ran next.
+        bootstrap = s.system.config.kafka_bootstrap_servers
+        kafka = {
+            "latency": asyncio.run(
+                kafka_loop.latency(bootstrap, rate=args.rate, duration=args.duration)
+            ),
+            "throughput": asyncio.run(kafka_loop.throughput(bootstrap, records=args.kafka_records)),
+        }
+        bare = bare_insert(s, Path(work), args.rate, args.duration)
         one_at_a_time = sequential(requests[0], args.sequential)
         settle(s.database_urls, timeout=120)
         with (
@@ -105,22 +127,6 @@ def main() -> None:
             **end_to_end(result, seen),
             "cpu_ms_per_report": per_request(cpu, len(result.accepted)),
             "post_one_at_a_time": one_at_a_time,
-        }
-        bootstrap = s.system.config.kafka_bootstrap_servers
-        kafka = {
-            "latency": asyncio.run(
-                kafka_loop.latency(bootstrap, rate=args.rate, duration=args.duration)
-            ),
-            "throughput": asyncio.run(kafka_loop.throughput(bootstrap, records=args.kafka_records)),
-        }
-        dsn = s.postgres.create_database("bench_bare")
-        with (
-            bare_app.serve(dsn, Path(work) / "bare.log") as app,
-            cpu_use({"bare_app": app.pid, "postgresql": s.pids()["postgresql"]}) as cpu,
-        ):
-            bare_result = attack(bare_reports(app.url), rate=args.rate, duration=args.duration)
-        bare = bare_result.figures() | {
-            "cpu_ms_per_report": per_request(cpu, len(bare_result.accepted))
         }
     e2e = kundonline["order_created_read"] or {"p99_ms": float("inf")}
     document = {

@@ -112,19 +112,21 @@ def read(key: str) -> Callable[[dict[str, Any]], Row]:
 
 def memory(d: dict[str, Any]) -> Row:
     k, b = d["kundonline"], d["baseline"]
-    measured = "; ".join(
-        f"{s} {k['at_rest_mib'][s]:g} → {k['under_load_peak_mib'][s]:g} MiB"
-        for s in k["at_rest_mib"]
+    rates = list(k)
+    at_rest = k[rates[0]]["at_rest_mib"]
+
+    def peaks(by_rate: dict[str, Any], name: str) -> str:
+        return " → ".join(f"{by_rate[r]['under_load_peak_mib'][name]:g}" for r in rates)
+
+    loads = ", ".join(
+        f"{r}/s ({k[r]['load']['accepted']:,} of {k[r]['load']['sent']:,} answered)" for r in rates
     )
-    baseline = (
-        f"bare FastAPI insert {b['at_rest_mib']['bare_fastapi_insert']:g} →"
-        f" {b['under_load_peak_mib']['bare_fastapi_insert']:g} MiB"
+    measured = f"MiB at rest → peak under {loads}, {d['duration_s']:g} s each: " + "; ".join(
+        f"{name} {at_rest[name]:g} → {peaks(k, name)}" for name in at_rest
     )
-    offered = f"{d['rate_per_s']:g}/s for {d['duration_s']:g} s"
-    if "load" in k:
-        offered += f", {k['load']['accepted']:,} of {k['load']['sent']:,} accepted"
-    load_text = f"at rest → peak under {offered}: "
-    return load_text + measured, baseline, "no target", "`bench/memory.py`", d["at"]
+    name = "bare_fastapi_insert"
+    baseline = f"bare FastAPI insert {b[rates[0]]['at_rest_mib'][name]:g} → {peaks(b, name)} MiB"
+    return measured, baseline, "no target", "`bench/memory.py`", d["at"]
 
 
 ROWS: list[tuple[str, str, Callable[[dict[str, Any]], Row]]] = [
