@@ -13,7 +13,7 @@ run: deps
 test: deps
 	$(VENV)/ruff check .
 	$(VENV)/python -m kundonline_contracts.schema --check
-	$(VENV)/pytest -m "not resilience"
+	$(VENV)/pytest
 
 unit: deps
 	$(VENV)/pytest -m "not integration and not e2e and not browser and not resilience"
@@ -35,6 +35,6 @@ schemas: deps
 bench: deps
 	$(VENV)/python -m bench
 
-# The fault-injection suite at full size (10 000 reports per scenario).
+# The fault-injection suite at full size (10 000 reports per scenario; make test runs 2 000).
 resilience: deps
 	KUNDONLINE_RESILIENCE=full $(VENV)/pytest tests/resilience
