@@ -72,7 +72,9 @@ def phases(
         "under_load_peak_mib": peak,
         "right_after_mib": right_after,
         "after_settling_mib": snapshot(pids),
-        "load": {k: v for k, v in load.items() if k in ("sent", "accepted", "achieved_per_s")},
+        "load": {
+            k: v for k, v in load.items() if k in ("sent", "accepted", "achieved_per_s", "errors")
+        },
     }
 
 
