@@ -104,8 +104,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal_error", "Something went wrong."), 500)
 
 
+# SQLSTATEs of a database that is away rather than of a statement that is wrong: class 08
+# (connection exception), 53 (insufficient resources, such as too many connections) and
+# 57P01–57P03 (shutting down, crashed, still starting up). A driver reports the last ones
+# as plain errors, which would otherwise send good events to the DLQ during a restart.
+_OUTAGE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+
+
 def is_outage(exc: BaseException) -> bool:
     """A failure of the infrastructure (database, network), not of the request."""
     if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return exc.connection_invalidated or sqlstate.startswith(_OUTAGE_SQLSTATES)
