@@ -76,51 +76,32 @@ class Stack:
         customer = staff.post("/admin/api/customers", json={"name": "Mätkund AB"})
         customer_id = customer.raise_for_status().json()["id"]
         portal = httpx.Client(base_url=self.system.base_url, timeout=30)
-        found = []
-        for i in range(count):
-            facility = staff.post(
-                "/admin/api/facilities", json={"customer_id": customer_id, "name": f"Mätplats {i}"}
-            )
-            facility_id = facility.raise_for_status().json()["id"]
-            body = {
-                "customer_id": customer_id,
-                "name": f"Mät Konto {i}",
-                "username": f"matkonto{i}",
-                "password": "mat-losenord-1",
-                "order_direct": order_direct,
-            }
-            # auth and faults learn of customers, facilities and links through Kafka.
-            account = until(
-                lambda body=body: (
-                    (r := staff.post("/admin/api/accounts", json=body)).status_code == 201
-                    and r.json()
-                )
-            )
-            until(
-                lambda a=account, f=facility_id: (
-                    staff.put(
-                        f"/admin/api/accounts/{a['id']}/facilities", json={"facility_ids": [f]}
-                    ).status_code
-                    == 200
-                )
-            )
-            login = portal.post(
-                "/api/auth/login", json={"username": body["username"], "password": body["password"]}
-            )
-            token = login.raise_for_status().json()["access_token"]
-            portal.cookies.clear()
-            until(
-                lambda t=token, f=facility_id: (
-                    portal.post(
-                        "/api/faults",
-                        json={"facility_id": f, "description": "Första anmälan"},
-                        headers={"Authorization": f"Bearer {t}"},
-                    ).status_code
-                    == 201
-                )
-            )
-            found.append(Reporter(account["id"], token, facility_id))
-        return found
+        return [
+            _reporter(staff, portal, customer_id, f"matkonto{i}", order_direct)
+            for i in range(count)
+        ]
+
+
+def _reporter(
+    staff: httpx.Client, portal: httpx.Client, customer_id: str, name: str, order_direct: bool
+) -> Reporter:
+    facility = staff.post("/admin/api/facilities", json={"customer_id": customer_id, "name": name})
+    facility_id = facility.raise_for_status().json()["id"]
+    credentials = {"username": name, "password": "mat-losenord-1"}
+    body = {"customer_id": customer_id, "name": name, "order_direct": order_direct, **credentials}
+    # auth and faults learn of customers, facilities and links through Kafka.
+    account = until(
+        lambda: (r := staff.post("/admin/api/accounts", json=body)).status_code == 201 and r.json()
+    )
+    links = {"facility_ids": [facility_id]}
+    path = f"/admin/api/accounts/{account['id']}/facilities"
+    until(lambda: staff.put(path, json=links).status_code == 200)
+    token = portal.post("/api/auth/login", json=credentials).raise_for_status().json()
+    portal.cookies.clear()  # bearer tokens only, as the load will send them
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    report = {"facility_id": facility_id, "description": "Första anmälan"}
+    until(lambda: portal.post("/api/faults", json=report, headers=headers).status_code == 201)
+    return Reporter(account["id"], token["access_token"], facility_id)
 
 
 @contextlib.contextmanager
