@@ -35,6 +35,7 @@ class Outbox:
             key=event.key,
             value=envelope.to_bytes(),
             headers={"traceparent": traceparent or new_traceparent()},
+            created_at=utcnow(),  # given, not defaulted: pydantic inspects a factory per call
         )
 
 
@@ -85,8 +86,10 @@ class UnitOfWork(Generic[R]):
             for i in dict.fromkeys(event_ids)
         ]
         table = ProcessedEvent.__table__  # type: ignore[attr-defined]
-        statement = insert_new(self.session, table).values(rows).returning(table.c.event_id)
-        return set((await self.session.scalars(statement)).all())
+        # Rows as parameters, not in the statement: compiled once and cached, and sent as
+        # multi-row inserts by SQLAlchemy's insertmanyvalues.
+        statement = insert_new(self.session, table).returning(table.c.event_id)
+        return set((await self.session.scalars(statement, rows)).all())
 
 
 class UnitOfWorkFactory:

@@ -3,7 +3,7 @@
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kundonline_common.db import insert_new
@@ -50,38 +50,40 @@ class OrdersRepository(ProjectionStore):
         """
         if not orders:
             return []
-        rows = [order.model_dump() for order in orders]
-        if self.session.bind.dialect.name == "postgresql":
-            for row in rows:
-                row["order_number"] = func.nextval("order_number_seq")
-        else:
-            last = await self._reserve_order_numbers(len(rows))
-            for number, row in enumerate(rows, start=last - len(rows) + 1):
-                row["order_number"] = number
+        numbers = await self._reserve_order_numbers(len(orders))
+        rows = [
+            order.model_dump() | {"order_number": number}
+            for order, number in zip(orders, numbers, strict=True)
+        ]
         table = Order.__table__  # type: ignore[attr-defined]
-        statement = insert_new(self.session, table).values(rows)
+        # Rows as parameters, not in the statement: compiled once and cached, and sent as
+        # multi-row inserts by SQLAlchemy's insertmanyvalues.
+        statement = insert_new(self.session, table).returning(table.c.id, table.c.order_number)
         with self.session.no_autoflush:
-            result = await self.session.execute(
-                statement.returning(table.c.id, table.c.order_number)
-            )
-        numbers = {id_: number for id_, number in result.all()}
+            result = await self.session.execute(statement, rows)
+        stored = {id_: number for id_, number in result.all()}
         for order in orders:
-            order.order_number = numbers.get(order.id, 0)
-        return [order for order in orders if order.id in numbers]
+            order.order_number = stored.get(order.id, 0)
+        return [order for order in orders if order.id in stored]
 
     async def next_order_number(self) -> int:
-        if self.session.bind.dialect.name == "postgresql":
-            return int(await self.session.scalar(text("SELECT nextval('order_number_seq')")))
-        return await self._reserve_order_numbers(1)
+        return (await self._reserve_order_numbers(1))[0]
 
-    async def _reserve_order_numbers(self, count: int) -> int:
-        """SQLite: take `count` numbers from the counter; returns the last of them. Writing
-        first takes SQLite's write lock at once; reading first could leave two transactions
-        both holding a stale snapshot of the counter."""
-        number = await self.session.scalar(
+    async def _reserve_order_numbers(self, count: int) -> list[int]:
+        """Take `count` order numbers in one round trip. Numbers of orders that turn out
+        not to be needed are skipped, as a sequence skips them."""
+        if self.session.bind.dialect.name == "postgresql":
+            numbers = await self.session.scalars(
+                text("SELECT nextval('order_number_seq') FROM generate_series(1, :n)"),
+                {"n": count},
+            )
+            return sorted(int(n) for n in numbers.all())
+        # SQLite has no sequences. Writing first takes its write lock at once; reading
+        # first could leave two transactions both holding a stale snapshot of the counter.
+        last = await self.session.scalar(
             update(Counter)
             .where(Counter.name == "order_number")
             .values(value=Counter.value + count)
             .returning(Counter.value)
         )
-        return int(number)
+        return list(range(int(last) - count + 1, int(last) + 1))
