@@ -49,10 +49,11 @@ class OutboxRelay:
                 select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))
             ):
                 return 0
+            # Plain rows, not ORM objects: nothing here is changed, only read and deleted.
+            columns = (OutboxRecord.seq, OutboxRecord.topic, OutboxRecord.key)
+            query = select(*columns, OutboxRecord.value, OutboxRecord.headers)
             rows = (
-                await session.scalars(
-                    select(OutboxRecord).order_by(OutboxRecord.seq).limit(self.batch_size)
-                )
+                await session.execute(query.order_by(OutboxRecord.seq).limit(self.batch_size))
             ).all()
             if not rows:
                 return 0
