@@ -33,12 +33,6 @@ class Batched:
 Handlers = Mapping[type[Event], Handler | Batched]
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Failures of the infrastructure are retried until they pass and never dead-lettered,
-    so that a database restart does not throw good events away."""
-    return is_outage(exc)
-
-
 class Poison(Exception):
     """A record no retry can help: undecodable, of an unknown type, or schema-invalid."""
 
@@ -194,7 +188,9 @@ class EventConsumer:
                 self.metrics.count_handled(self.name, [envelope.type])
                 return
             except Exception as exc:
-                if not is_transient(exc):
+                # An outage is retried until it passes, never dead-lettered: a database
+                # restart must not throw good events away.
+                if not is_outage(exc):
                     attempt = await self._after_failure(record, envelope, exc, attempt)
                     if attempt == 0:
                         return

@@ -48,7 +48,7 @@ def orders_for(rule: Callable[[Any], OrderFromFault | None]) -> Batched:
 
 async def create_orders_from_faults(
     uow: OrdersUnit, decided: Sequence[tuple[Delivery, OrderFromFault]]
-) -> list[Order]:
+) -> None:
     """One order per fault: a redelivered or repeated decision finds the first one."""
     orders = [new_order(decision) for _, decision in decided]
     created = {o.id for o in await uow.repo.add_orders_for_faults(orders)}
@@ -57,7 +57,6 @@ async def create_orders_from_faults(
             uow.caused_by(delivery.envelope, delivery.traceparent)
             uow.publish(order_created(order))
             uow.publish(order_changed(order))
-    return [o for o in orders if o.id in created]
 
 
 def new_order(decision: OrderFromFault) -> Order:
