@@ -73,6 +73,13 @@ async def apply(uow: UnitOfWork, handler: Handler | Batched, run: list[Delivery]
         await handler(uow, delivery.event)
 
 
+async def apply_all(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """Hand a batch's events to their handlers: runs of one handler go together, in the
+    order the events came."""
+    for handler, run in itertools.groupby(deliveries, key=lambda d: d.handler):
+        await apply(uow, handler, list(run))
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -130,7 +137,7 @@ class EventConsumer:
         await consumer.start()
         try:
             while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                batches = await consumer.getmany(timeout_ms=200, max_records=2000)
                 for tp, records in batches.items():
                     await self._process_partition(consumer, tp, records)
         finally:
@@ -168,9 +175,7 @@ class EventConsumer:
                     if delivery.envelope.id in fresh:  # not handled before, nor earlier here
                         fresh.discard(delivery.envelope.id)
                         todo.append(delivery)
-                # Runs of one kind go together; the order of events is kept.
-                for handler, run in itertools.groupby(todo, key=lambda d: d.handler):
-                    await apply(uow, handler, list(run))
+                await apply_all(uow, todo)
         except Exception as exc:
             log.info("%s: batch of %d handled one by one after %r", self.name, len(work), exc)
             return False

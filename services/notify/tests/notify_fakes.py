@@ -96,6 +96,9 @@ class FakeRepository:
     async def reported_fault(self, fault_id: UUID) -> ReportedFault | None:
         return self.faults.get(fault_id)
 
+    async def preload(self, fault_ids: set[UUID], order_ids: set[UUID]) -> None:
+        """Everything is in memory already."""
+
     async def tracked_order(self, order_id: UUID) -> TrackedOrder | None:
         return self.orders.get(order_id)
 
@@ -114,6 +117,9 @@ class FakeUnit:
         self.repo = repo
         self.cause = cause
         self.published: list[Event] = []
+
+    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None:
+        self.cause = cause
 
     def publish(self, event: Event) -> None:
         self.published.append(event)

@@ -8,6 +8,8 @@ from uuid import UUID, uuid4
 import pytest
 from notify_fakes import FakeRepository, FakeUnit, account, envelope, fault
 
+from kundonline_common.consumer import apply_all
+from kundonline_common.testing import delivery
 from kundonline_contracts import (
     Contact,
     Event,
@@ -30,7 +32,7 @@ NUMBER = 4711
 async def deliver(repo: FakeRepository, event: Event, source: str = "kundonline/orders") -> UUID:
     """Hand one event to its handler as the consumer would; returns the envelope id."""
     cause = envelope(event, source)
-    await EVENT_HANDLERS[type(event)](FakeUnit(repo, cause), event)  # type: ignore[arg-type]
+    await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, event)])  # type: ignore[arg-type]
     return cause.id
 
 
@@ -150,8 +152,30 @@ async def test_the_same_order_event_delivered_twice_queues_one_mail() -> None:
     order = created(event)
     cause = envelope(order, "kundonline/orders")
     for _ in range(2):
-        await EVENT_HANDLERS[OrderCreated](FakeUnit(repo, cause), order)  # type: ignore[arg-type]
+        await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, order)])  # type: ignore[arg-type]
     assert len(mails(repo, "order_created")) == 1
+
+
+async def test_a_batch_of_order_news_tells_each_reporter_in_the_order_it_came() -> None:
+    repo = FakeRepository()
+    first, second = created(await reported(repo)), created(await reported(repo))
+    news: list[Event] = [
+        first,
+        changed(first, "planned"),
+        second,
+        changed(second, "planned"),
+        changed(first, "completed"),
+    ]
+    batch = [delivery(EVENT_HANDLERS, envelope(e, "kundonline/orders"), e) for e in news]
+    assert len({d.handler for d in batch}) == 1  # one run, not runs of one
+    await apply_all(FakeUnit(repo), batch)  # type: ignore[arg-type]
+    assert sorted(m.cause_event_id for m in mails(repo, "order_created")) == sorted(
+        [batch[0].envelope.id, batch[2].envelope.id]
+    )
+    (done,) = mails(repo, "order_completed")
+    assert done.cause_event_id == batch[4].envelope.id
+    assert repo.orders[first.order_id].completion_announced
+    assert repo.orders[second.order_id].status == "planned"
 
 
 # --- rejected -------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from aiokafka import ConsumerRecord
 
-from kundonline_common.consumer import Delivery, apply
+from kundonline_common import testing
+from kundonline_common.consumer import Delivery, apply_all
 from kundonline_contracts import (
     Contact,
     Event,
@@ -21,7 +22,6 @@ from kundonline_contracts import (
 )
 from kundonline_orders.domain import can_move, order_value, route_fault_report
 from kundonline_orders.handlers import EVENT_HANDLERS
-from kundonline_orders.tables import Order
 
 
 def reported(order_direct: bool, **overrides: Any) -> FaultReported:
@@ -40,20 +40,16 @@ def reported(order_direct: bool, **overrides: Any) -> FaultReported:
 
 class FakeRepository:
     def __init__(self) -> None:
-        self.orders: list[Order] = []
+        self.orders: list[SimpleNamespace] = []
         self.number = 1000
 
-    def add(self, row: Order) -> None:
-        self.orders.append(row)
-
-    async def add_orders_for_faults(self, orders: list[Order]) -> list[Order]:
-        stored = []
+    async def add_orders_for_faults(self, orders: list[dict[str, Any]]) -> dict[Any, int]:
+        stored = {}
         for order in orders:
-            if all(o.fault_id != order.fault_id for o in self.orders):
+            if all(o.fault_id != order["fault_id"] for o in self.orders):
                 self.number += 1
-                order.order_number = self.number
-                self.orders.append(order)
-                stored.append(order)
+                stored[order["id"]] = self.number
+                self.orders.append(SimpleNamespace(**{**order, "order_number": self.number}))
         return stored
 
 
@@ -76,27 +72,14 @@ class FakeUnit:
 
 
 def delivery(event: Event, traceparent: str = "00-trace-01") -> Delivery:
-    record = ConsumerRecord(
-        topic=event.topic.value,
-        partition=0,
-        offset=0,
-        timestamp=0,
-        timestamp_type=0,
-        key=None,
-        value=None,
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=0,
-        headers=[("traceparent", traceparent.encode())],
+    return testing.delivery(
+        EVENT_HANDLERS, wrap(event, source="kundonline/faults"), event, traceparent
     )
-    handler = EVENT_HANDLERS[type(event)]
-    return Delivery(record, wrap(event, source="kundonline/faults"), event, handler)
 
 
 async def handle(uow: FakeUnit, *events: Event) -> None:
     """As the consumer does: each run of events of one kind to its handler at once."""
-    deliveries = [delivery(e, f"00-trace-{i}") for i, e in enumerate(events)]
-    await apply(uow, deliveries[0].handler, deliveries)  # type: ignore[arg-type]
+    await apply_all(uow, [delivery(e, f"00-trace-{i}") for i, e in enumerate(events)])  # type: ignore[arg-type]
 
 
 def test_order_direct_routes_to_a_planned_order_on_the_faults_facility() -> None:

@@ -1,8 +1,9 @@
 """Event handlers of the faults service."""
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from kundonline_common.consumer import Handlers
+from kundonline_common.consumer import Batched, Delivery, Handlers
 from kundonline_contracts import AccountChanged, Event, OrderCreated, PortalSettingsChanged
 
 from .repository import FaultsRepository
@@ -14,12 +15,10 @@ class FaultsUnit(Protocol):
     def publish(self, event: Event) -> None: ...
 
 
-async def on_order_created(uow: FaultsUnit, event: OrderCreated) -> None:
-    """The fault became an order (Order direkt or accepted by staff)."""
-    if event.fault_id is not None:
-        await uow.repo.mark_order_created(
-            event.fault_id, event.order_id, event.order_number, event.created_at
-        )
+async def on_orders_created(uow: FaultsUnit, deliveries: Sequence[Delivery]) -> None:
+    """The faults became orders (Order direkt or accepted by staff)."""
+    events: list[OrderCreated] = [d.event for d in deliveries]  # type: ignore[misc]
+    await uow.repo.mark_orders_created([e for e in events if e.fault_id is not None])
 
 
 async def on_account_changed(uow: FaultsUnit, event: AccountChanged) -> None:
@@ -31,7 +30,7 @@ async def on_settings_changed(uow: FaultsUnit, event: PortalSettingsChanged) -> 
 
 
 EVENT_HANDLERS: Handlers = {
-    OrderCreated: on_order_created,  # type: ignore[dict-item]
+    OrderCreated: Batched(on_orders_created),  # type: ignore[arg-type]
     AccountChanged: on_account_changed,  # type: ignore[dict-item]
     PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
 }

@@ -1,14 +1,15 @@
 """Data access for the faults service."""
 
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kundonline_common import projections
 from kundonline_common.projections import ProjectionStore
+from kundonline_contracts import OrderCreated
 
 from .domain import QUEUED, REJECTED
 from .schemas import PhotoInfo
@@ -75,16 +76,23 @@ class FaultsRepository(ProjectionStore):
             )
         return found
 
-    async def mark_order_created(
-        self, fault_id: UUID, order_id: UUID, order_number: int, at: datetime
-    ) -> None:
-        await self.session.execute(
-            update(Fault)
-            .where(Fault.id == fault_id)
+    async def mark_orders_created(self, orders: Sequence[OrderCreated]) -> None:
+        """Each fault became the given order: one statement, sent with every order's values
+        at once, as orders arrive in bulk when a backlog drains."""
+        table = Fault.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("fault"))
             .values(
                 status="order_created",
-                order_id=order_id,
-                order_number=order_number,
-                handled_at=func.coalesce(Fault.handled_at, at),
+                order_id=bindparam("order"),
+                order_number=bindparam("number"),
+                handled_at=func.coalesce(table.c.handled_at, bindparam("at")),
             )
         )
+        rows = [
+            {"fault": o.fault_id, "order": o.order_id, "number": o.order_number, "at": o.created_at}
+            for o in orders
+        ]
+        if rows:
+            await self.session.execute(statement, rows)

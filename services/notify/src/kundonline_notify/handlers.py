@@ -18,7 +18,7 @@ from kundonline_contracts import (
 from .domain import language_of, plan_fault_mails
 from .mailing import NotifyUnit, cause_of, queue_mail
 from .rendering import fault_context, render_mail
-from .reporter import on_fault_rejected, on_order_changed, on_order_created, remember_fault
+from .reporter import on_fault_rejected, order_news, remember_fault
 
 
 async def on_settings_changed(uow: NotifyUnit, event: PortalSettingsChanged) -> None:
@@ -76,8 +76,8 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
 EVENT_HANDLERS: Handlers = {
     FaultReported: on_fault_reported,  # type: ignore[dict-item]
     FaultRejected: on_fault_rejected,  # type: ignore[dict-item]
-    OrderCreated: on_order_created,  # type: ignore[dict-item]
-    OrderChanged: on_order_changed,  # type: ignore[dict-item]
+    OrderCreated: order_news,
+    OrderChanged: order_news,
     PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
     CustomerChanged: on_customer_changed,  # type: ignore[dict-item]
     AccountChanged: on_account_changed,  # type: ignore[dict-item]

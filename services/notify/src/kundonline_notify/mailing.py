@@ -15,6 +15,8 @@ class NotifyUnit(Protocol):
     repo: NotifyRepository
     cause: CloudEvent | None
 
+    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None: ...
+
 
 def cause_of(uow: NotifyUnit) -> CloudEvent:
     if uow.cause is None:

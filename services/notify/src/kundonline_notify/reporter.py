@@ -1,8 +1,10 @@
 """Mail to whoever reported a fault: it became an order, it was rejected, the work is done."""
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from kundonline_common.consumer import Batched, Delivery
 from kundonline_contracts import FaultRejected, FaultReported, OrderChanged, OrderCreated, unwrap
 
 from .domain import (
@@ -20,6 +22,27 @@ from .rendering import local_time, render_mail, reporter_context
 from .tables import ReportedFault, TrackedOrder
 
 News = OrderCreated | FaultRejected | OrderChanged
+
+
+async def on_order_news(uow: NotifyUnit, deliveries: Sequence[Delivery]) -> None:
+    """A run of OrderCreated and OrderChanged, as orders publish them: each order's fault
+    and tracked state fetched for the run at once, then each event in turn."""
+    events: list[OrderCreated | OrderChanged] = [d.event for d in deliveries]  # type: ignore[misc]
+    await uow.repo.preload(
+        {e.fault_id for e in events if e.fault_id is not None},
+        {e.order_id for e in events if isinstance(e, OrderChanged) and e.fault_id is not None},
+    )
+    for delivery, event in zip(deliveries, events, strict=True):
+        uow.caused_by(delivery.envelope, delivery.traceparent)
+        if isinstance(event, OrderCreated):
+            await on_order_created(uow, event)
+        else:
+            await on_order_changed(uow, event)
+
+
+# Both kinds share one handler, so a batch's alternating OrderCreated and OrderChanged
+# form one run rather than runs of one.
+order_news = Batched(on_order_news)  # type: ignore[arg-type]
 
 
 async def on_order_created(uow: NotifyUnit, event: OrderCreated) -> None:

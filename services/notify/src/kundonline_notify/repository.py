@@ -23,6 +23,10 @@ class NotifyRepository(ProjectionStore):
         self.session = session
         self._on_queued = on_queued
         self._ringing = False
+        # What `preload` fetched for a batch: found rows, held so the session's weakly
+        # referencing identity map keeps them, and the keys known to have no row.
+        self._preloaded: list[Any] = []
+        self._absent: set[tuple[type[Any], UUID]] = set()
 
     async def queue(self, mail: OutgoingMail) -> None:
         """Insert unless the same (cause, recipient, template) is already queued."""
@@ -90,17 +94,42 @@ class NotifyRepository(ProjectionStore):
             self._ring_after_commit()
         return requeued
 
+    async def preload(self, fault_ids: set[UUID], order_ids: set[UUID]) -> None:
+        """Fetch a batch's reported faults and tracked orders in one query each, so the
+        look-ups of the events that follow need no round trip each."""
+        for model, key, ids in (
+            (ReportedFault, ReportedFault.fault_id, fault_ids),
+            (TrackedOrder, TrackedOrder.order_id, order_ids),
+        ):
+            if ids:
+                found = list(await self.session.scalars(select(model).where(key.in_(ids))))
+                self._preloaded += found
+                present = {getattr(row, key.key) for row in found}
+                self._absent |= {(model, id_) for id_ in ids - present}
+
+    async def _get(self, model: type[Any], id_: UUID) -> Any:
+        if (model, id_) in self._absent:
+            return None
+        return await self.session.get(model, id_)
+
+    async def _save(self, model: type[Any], id_: UUID, row: Any) -> None:
+        if (model, id_) in self._absent:  # known to be new: no look-up before the insert
+            self._absent.discard((model, id_))
+            self.session.add(row)
+        else:
+            await self.session.merge(row)
+
     async def remember_fault(self, fault: ReportedFault) -> None:
-        await self.session.merge(fault)
+        await self._save(ReportedFault, fault.fault_id, fault)
 
     async def reported_fault(self, fault_id: UUID) -> ReportedFault | None:
-        return await self.session.get(ReportedFault, fault_id)
+        return await self._get(ReportedFault, fault_id)  # type: ignore[no-any-return]
 
     async def tracked_order(self, order_id: UUID) -> TrackedOrder | None:
-        return await self.session.get(TrackedOrder, order_id)
+        return await self._get(TrackedOrder, order_id)  # type: ignore[no-any-return]
 
     async def save_order(self, order: TrackedOrder) -> None:
-        await self.session.merge(order)
+        await self._save(TrackedOrder, order.order_id, order)
 
     async def hold(self, fault_id: UUID, envelope: CloudEvent) -> None:
         row = HeldEvent(

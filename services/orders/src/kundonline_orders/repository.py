@@ -41,30 +41,25 @@ class OrdersRepository(ProjectionStore):
         """Load a row locked until commit, so two edits of it apply one after the other."""
         return await self.session.get(model, id_, with_for_update=True)
 
-    async def add_orders_for_faults(self, orders: list[Order]) -> list[Order]:
-        """Insert the orders whose fault has none yet and number them; returns those stored.
+    async def add_orders_for_faults(self, orders: list[dict[str, Any]]) -> dict[UUID, int]:
+        """Insert the orders (rows) whose fault has none yet and number them; returns the
+        number of each stored order by id.
 
-        One statement for them all (on PostgreSQL each number comes from the sequence
-        inside it), so a backlog of reports costs one round trip per batch. Pending rows of
-        this transaction need not be flushed first: the insert depends on none of them.
+        One statement for them all, so a backlog of reports costs one round trip per batch.
+        Pending rows of this transaction need not be flushed first: the insert depends on
+        none of them.
         """
         if not orders:
-            return []
+            return {}
         numbers = await self._reserve_order_numbers(len(orders))
-        rows = [
-            order.model_dump() | {"order_number": number}
-            for order, number in zip(orders, numbers, strict=True)
-        ]
+        rows = [order | {"order_number": n} for order, n in zip(orders, numbers, strict=True)]
         table = Order.__table__  # type: ignore[attr-defined]
         # Rows as parameters, not in the statement: compiled once and cached, and sent as
         # multi-row inserts by SQLAlchemy's insertmanyvalues.
         statement = insert_new(self.session, table).returning(table.c.id, table.c.order_number)
         with self.session.no_autoflush:
             result = await self.session.execute(statement, rows)
-        stored = {id_: number for id_, number in result.all()}
-        for order in orders:
-            order.order_number = stored.get(order.id, 0)
-        return [order for order in orders if order.id in stored]
+        return {id_: number for id_, number in result.all()}
 
     async def next_order_number(self) -> int:
         return (await self._reserve_order_numbers(1))[0]

@@ -52,8 +52,9 @@ async def create_order(*, uow: Uow, body: OrderCreate) -> OrderPublic:
     )
     _set_rows(order, body.rows)
     uow.repo.add(order)
-    uow.publish(order_created(order))
-    uow.publish(order_changed(order))
+    state = order.model_dump()
+    uow.publish(order_created(state))
+    uow.publish(order_changed(state))
     return order_public(order)
 
 
@@ -83,7 +84,7 @@ async def update_order(*, uow: Uow, order_id: UUID, body: OrderUpdate) -> OrderP
     if body.rows is not None:
         _set_rows(order, body.rows)
     order.updated_at = utcnow()
-    uow.publish(order_changed(order))
+    uow.publish(order_changed(order.model_dump()))
     return order_public(order)
 
 
