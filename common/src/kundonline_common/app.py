@@ -79,7 +79,7 @@ def create_service_app(
     async def metrics(request: Request) -> Response:
         """For the system, like the description above, or a scraper holding the metrics token."""
         if not holds_metrics_token(request, settings.metrics_token):
-            require_system(current_caller(request))
+            await require_system(await current_caller(request))
         relay = getattr(getattr(request.app.state, "runtime", None), "relay", None)
         if relay is not None:
             await events.measure_backlog(relay.backlog)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from pydantic import ValidationError
 
 from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, unwrap
@@ -138,16 +138,19 @@ class EventConsumer:
         try:
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=2000)
+                handled = {}
                 for tp, records in batches.items():
-                    await self._process_partition(consumer, tp, records)
+                    await self._process_partition(records)
+                    handled[tp] = records[-1].offset + 1
+                # One commit for the fetch, each offset only after its records' database
+                # commit: a crash in between redelivers, and the inbox drops the repeats.
+                if handled:
+                    await consumer.commit(handled)
         finally:
             await consumer.stop()
 
-    async def _process_partition(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
-    ) -> None:
-        # Offsets are committed only after every record up to them is in the database,
-        # so a crash at any point redelivers rather than skips.
+    async def _process_partition(self, records: list[ConsumerRecord]) -> None:
+        """One partition's records of a fetch, handled and in the database on return."""
         work = []
         for record in records:
             try:
@@ -161,7 +164,6 @@ class EventConsumer:
         if work and not await self._handle_together(work):
             for delivery in work:
                 await self.process(delivery)
-        await consumer.commit({tp: records[-1].offset + 1})
 
     async def _handle_together(self, work: list["Delivery"]) -> bool:
         """The whole batch in one transaction: the fast path when nothing fails. On any

@@ -29,7 +29,7 @@ class Token(BaseModel):
     expires_in: int
 
 
-def clients(request: Request) -> ServiceClients:
+async def clients(request: Request) -> ServiceClients:
     return request.app.state.clients
 
 
