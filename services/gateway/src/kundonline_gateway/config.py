@@ -10,6 +10,9 @@ class GatewaySettings(CommonSettings):
     # Secure cookies are sent only over TLS; set when the portal is served over https.
     cookie_secure: bool = False
     service_timeout_seconds: float = 10.0
+    # Requests worked on at once; more are answered 503 with Retry-After at once. About
+    # what two cores serve in a second: a request admitted never waits much longer.
+    max_requests_in_flight: int = 100
     # A photo (5 MB) and its multipart envelope fit; anything larger is refused unread.
     max_body_bytes: int = 6 * 1024 * 1024
     # Addresses of reverse proxies whose X-Forwarded-For / -Proto headers are believed.

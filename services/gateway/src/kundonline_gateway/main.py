@@ -22,6 +22,7 @@ from kundonline_common.metrics import (
 from .api import router
 from .config import GatewaySettings
 from .openapi import public_openapi
+from .overload import InFlightLimit
 from .pages import (
     admin,
     admin_accounts,
@@ -61,6 +62,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_page_errors(app)
+    # Inside the security headers and metrics, so a refusal carries the one and counts in
+    # the other.
+    app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
     app.add_middleware(SecurityHeaders)
     registry = CollectorRegistry()  # the app's own: apps built side by side never clash
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry), route_of=metrics_route)
