@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from pydantic import ValidationError
 
-from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, unwrap
+from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, model_for, unwrap
 
 from .errors import is_outage
 from .kafka import Producer
@@ -37,11 +37,15 @@ class Poison(Exception):
     """A record no retry can help: undecodable, of an unknown type, or schema-invalid."""
 
 
-def decode(raw: bytes | None) -> tuple[CloudEvent, Event]:
+def decode(raw: bytes | None, handlers: Handlers) -> tuple[CloudEvent, Event] | None:
+    """The record's envelope and event, or None for a known type this consumer does not
+    handle: another service's event on a shared topic, whose data it need not read."""
     if raw is None:
         raise Poison("record has no value")
     try:
         envelope = CloudEvent.from_bytes(raw)
+        if model_for(envelope.type) not in handlers:
+            return None
         return envelope, unwrap(envelope)
     except UnknownEventType as exc:
         raise Poison(f"unknown event type {exc}") from exc
@@ -154,13 +158,13 @@ class EventConsumer:
         work = []
         for record in records:
             try:
-                envelope, event = decode(record.value)
+                decoded = decode(record.value, self.handlers)
             except Poison as exc:
                 await self.dead_letter(record, exc, attempts=1)
                 continue
-            handler = self.handlers.get(type(event))
-            if handler is not None:  # else another service's event on a shared topic
-                work.append(Delivery(record, envelope, event, handler))
+            if decoded is not None:
+                envelope, event = decoded
+                work.append(Delivery(record, envelope, event, self.handlers[type(event)]))
         if work and not await self._handle_together(work):
             for delivery in work:
                 await self.process(delivery)
