@@ -1,6 +1,7 @@
 """GET /metrics on a service app: the text format, route templates, and who may read it."""
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -97,17 +98,19 @@ async def test_apps_in_one_process_keep_their_own_metrics() -> None:
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [
-        ({}, 401, "unauthorized"),
-        ({HEADER: "not-a-token"}, 401, "unauthorized"),
-        (internal(Caller(subject="s1", role="admin")), 403, "forbidden"),
-        ({"Authorization": f"Bearer {SCRAPER}x"}, 401, "unauthorized"),
+        (lambda: {}, 401, "unauthorized"),
+        (lambda: {HEADER: "not-a-token"}, 401, "unauthorized"),
+        # Issued when the test runs: internal tokens live seconds, and collection may be
+        # minutes earlier.
+        (lambda: internal(Caller(subject="s1", role="admin")), 403, "forbidden"),
+        (lambda: {"Authorization": f"Bearer {SCRAPER}x"}, 401, "unauthorized"),
     ],
 )
 async def test_only_the_system_or_the_metrics_token_may_read_them(
-    headers: dict[str, str], status: int, code: str
+    headers: Callable[[], dict[str, str]], status: int, code: str
 ) -> None:
     http = client(service_app(metrics_token=SCRAPER))
-    reply = await http.get("/metrics", headers=headers)
+    reply = await http.get("/metrics", headers=headers())
     assert reply.status_code == status
     assert reply.json()["error"] == code
     assert "kundonline_" not in reply.text
