@@ -30,7 +30,7 @@ schemas: deps
 	$(VENV)/python -m kundonline_contracts.schema
 
 # SPEC §7 figures, measured on this machine; results in bench/results/*.json and the table in
-# docs/PERFORMANCE.md. 25–35 minutes on the 2-core build machine; one benchmark:
+# docs/PERFORMANCE.md. About 30 minutes on the 2-core build machine; one benchmark:
 # `.venv/bin/python -m bench intake`, shorter runs: `.venv/bin/python -m bench --quick`.
 bench: deps
 	$(VENV)/python -m bench
