@@ -54,10 +54,10 @@ async def produce(bootstrap: str, topic: str, n: int) -> float:
     return time.monotonic() - started
 
 
-async def scalar(dsn: str, query: str) -> int:
+async def scalar(dsn: str, query: str, *args: object) -> int:
     conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg", "postgresql"))
     try:
-        return int(await conn.fetchval(query))
+        return int(await conn.fetchval(query, *args))
     finally:
         await conn.close()
 
@@ -67,10 +67,12 @@ def orders_count(dsn: str) -> int:
 
 
 def notify_caught_up(dsn: str, expected: int) -> bool:
-    """notify has taken in every report and sent what they caused."""
-    remembered = asyncio.run(scalar(dsn, "SELECT count(*) FROM reported_faults"))
-    queued = asyncio.run(scalar(dsn, "SELECT count(*) FROM outgoing_mail WHERE status='queued'"))
-    return remembered >= expected and queued == 0
+    """notify has taken in every report and sent what they caused (one look, one query)."""
+    query = (
+        "SELECT (SELECT count(*) FROM reported_faults) >= $1"
+        " AND NOT EXISTS (SELECT 1 FROM outgoing_mail WHERE status = 'queued')"
+    )
+    return bool(asyncio.run(scalar(dsn, query, expected)))
 
 
 def main() -> None:
@@ -92,7 +94,7 @@ def main() -> None:
         while not notify_caught_up(notify_dsn, known + args.events):
             if time.monotonic() > deadline:
                 raise TimeoutError("notify did not take in the backlog's reports")
-            time.sleep(1)  # polling with a deadline; each look opens connections
+            time.sleep(1)  # polling with a deadline; each look opens a connection
         dsn = s.database_urls["orders"]
         before = orders_count(dsn)
         started = time.monotonic()

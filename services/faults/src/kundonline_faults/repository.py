@@ -79,6 +79,8 @@ class FaultsRepository(ProjectionStore):
     async def mark_orders_created(self, orders: Sequence[OrderCreated]) -> None:
         """Each fault became the given order: one statement, sent with every order's values
         at once, as orders arrive in bulk when a backlog drains."""
+        if not orders:
+            return
         table = Fault.__table__  # type: ignore[attr-defined]
         statement = (
             update(table)
@@ -94,5 +96,4 @@ class FaultsRepository(ProjectionStore):
             {"fault": o.fault_id, "order": o.order_id, "number": o.order_number, "at": o.created_at}
             for o in orders
         ]
-        if rows:
-            await self.session.execute(statement, rows)
+        await self.session.execute(statement, rows)

@@ -134,18 +134,25 @@ async def on_settings_changed(uow: OrdersUnit, event: PortalSettingsChanged) -> 
     await uow.repo.save_settings(event.settings)
 
 
+def _order_fields(order: Mapping[str, Any]) -> dict[str, Any]:
+    """What both order events carry, from the order's row (`Order.model_dump()` or a new
+    row)."""
+    return {
+        "order_id": order["id"],
+        "order_number": order["order_number"],
+        "fault_id": order["fault_id"],
+        "customer_id": order["customer_id"],
+        "facility_id": order["facility_id"],
+        "project_id": order["project_id"],
+        "description": order["description"],
+        "planned_start": order["planned_start"],
+    }
+
+
 def order_created(order: Mapping[str, Any]) -> OrderCreated:
-    """From the order's row (`Order.model_dump()` or a new row)."""
     return OrderCreated(
-        order_id=order["id"],
-        order_number=order["order_number"],
-        fault_id=order["fault_id"],
-        customer_id=order["customer_id"],
-        facility_id=order["facility_id"],
-        project_id=order["project_id"],
+        **_order_fields(order),
         status="planned",
-        description=order["description"],
-        planned_start=order["planned_start"],
         created_at=order["created_at"],
         origin=order["origin"],
     )
@@ -153,15 +160,8 @@ def order_created(order: Mapping[str, Any]) -> OrderCreated:
 
 def order_changed(order: Mapping[str, Any]) -> OrderChanged:
     return OrderChanged(
-        order_id=order["id"],
-        order_number=order["order_number"],
-        fault_id=order["fault_id"],
-        customer_id=order["customer_id"],
-        facility_id=order["facility_id"],
-        project_id=order["project_id"],
+        **_order_fields(order),
         status=order["status"],
-        description=order["description"],
-        planned_start=order["planned_start"],
         planned_end=order["planned_end"],
         performed_action=order["performed_action"],
         rows=tuple(Row.model_validate(row) for row in order["rows"]),
