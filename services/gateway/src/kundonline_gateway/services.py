@@ -10,6 +10,11 @@ from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
 
 from .config import GatewaySettings
 from .routing import Service
+from .session_cache import SessionCache
+
+RESOLVE = "/internal/resolve"
+# Calls to auth that change no session but their own: every other write forgets the cache.
+_KEEPS_SESSIONS = frozenset({RESOLVE, "/internal/login"})
 
 # Hop-by-hop and gateway-owned headers are not passed on in either direction.
 _DROP = frozenset(
@@ -50,6 +55,7 @@ class ServiceClients:
     def __init__(self, settings: GatewaySettings) -> None:
         self.secret = settings.internal_token_secret.get_secret_value()
         self.max_body_bytes = settings.max_body_bytes
+        self.sessions = SessionCache(settings.session_cache_seconds)
         timeout = httpx.Timeout(settings.service_timeout_seconds)
         # Every connection may stay open: a pool that keeps fewer closes the surplus after
         # each request under load and opens it again for the next.
@@ -79,16 +85,26 @@ class ServiceClients:
                 f"The {service} service is not reachable right now; try again shortly.",
                 code="service_unavailable",
             ) from exc
+        finally:
+            # Any write to auth may end sessions or change callers; even a failed one may
+            # have been committed before its answer was lost.
+            if service == "auth" and method != "GET" and path not in _KEEPS_SESSIONS:
+                self.sessions.forget_all()
 
     async def resolve(self, token: str) -> Caller:
-        reply = await self.call("auth", "POST", "/internal/resolve", json={"token": token})
+        if (known := self.sessions.get(token)) is not None:
+            return known
+        generation = self.sessions.generation
+        reply = await self.call("auth", "POST", RESOLVE, json={"token": token})
         if reply.status_code in (401, 422):
             raise Unauthorized("The session has ended; log in again.", code="session_expired")
         if reply.status_code != 200:
             raise Unavailable(
                 "Logins cannot be checked right now; try again shortly.", code="auth_unavailable"
             )
-        return Caller.model_validate(reply.json()["caller"])
+        caller = Caller.model_validate(reply.json()["caller"])
+        self.sessions.put(token, caller, generation)
+        return caller
 
     async def forward(self, service: Service, request: Request, caller: Caller) -> Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP}
