@@ -19,7 +19,7 @@ from kundonline_common.db import Database
 from kundonline_common.kafka import ensure_topics, make_producer
 from kundonline_common.metrics import EventMetrics
 from kundonline_common.migrations import upgrade
-from kundonline_common.relay import OutboxRelay
+from kundonline_common.relay import RELAY_LOCK_ID, OutboxRelay
 from kundonline_common.tables import OutboxRecord, ProcessedEvent
 from kundonline_common.uow import Outbox, UnitOfWork, UnitOfWorkFactory
 from kundonline_contracts import (
@@ -117,6 +117,26 @@ async def test_rows_committed_before_a_relay_crash_are_published_once_after_rest
     assert all(dict(r.headers).get("traceparent") for r in records)
     async with orders_db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxRecord)) == 0
+
+
+async def test_a_relay_stands_by_while_another_holds_the_relay_lock(
+    kafka_bootstrap: str, topic_prefix: str, orders_db: Database
+) -> None:
+    if not orders_db.is_postgres:
+        pytest.skip("one relay per database is a PostgreSQL advisory lock")
+    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    outbox = Outbox(source="kundonline/test", topic_prefix=topic_prefix)
+    async with UnitOfWorkFactory(orders_db, outbox)() as uow:
+        for event in [fault() for _ in range(3)]:
+            uow.publish(event)
+    async with started(make_producer(kafka_bootstrap, "relay-test")) as producer:
+        relay = OutboxRelay(orders_db, outbox, producer, metrics=EventMetrics(CollectorRegistry()))
+        async with orders_db.sessions() as other, other.begin():
+            await other.execute(select(func.pg_advisory_xact_lock(RELAY_LOCK_ID)))
+            assert await relay.publish_batch() == 0
+            assert await relay.backlog() == 3
+        assert await relay.publish_batch() == 3
+        assert await relay.backlog() == 0
 
 
 class CrashAfterSending:
