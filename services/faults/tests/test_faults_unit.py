@@ -20,11 +20,12 @@ class FakeRepository:
         self._linked = linked
         self.faults: list[Fault] = []
 
-    async def account(self, account_id: UUID) -> AccountView | None:
-        return self._account if self._account and self._account.account_id == account_id else None
-
-    async def is_linked(self, account_id: UUID, kind: str, target_id: UUID) -> bool:
-        return kind == FACILITY and target_id in self._linked
+    async def account_linked_to(
+        self, account_id: UUID, kind: str, target_id: UUID
+    ) -> AccountView | None:
+        known = self._account and self._account.account_id == account_id
+        linked = kind == FACILITY and target_id in self._linked
+        return self._account if known and linked else None
 
     def add(self, fault: Fault) -> None:
         self.faults.append(fault)

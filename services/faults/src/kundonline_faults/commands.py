@@ -34,13 +34,13 @@ async def report_fault(
         return ReportReceipt(
             **customer_fault(earlier).model_dump(), next_step=next_step(earlier.order_direct)
         )
-    account = await uow.repo.account(caller.account_id)
     kind, target = (
         (projections.FACILITY, body.facility_id)
         if body.facility_id
         else (projections.PROJECT, body.project_id)
     )
-    if account is None or not await uow.repo.is_linked(account.account_id, kind, target):
+    account = await uow.repo.account_linked_to(caller.account_id, kind, target)
+    if account is None:
         raise NotFound(f"No such {kind}.")
     # The flag as auth knows it now, carried by the gateway's token: the routing
     # decision uses the flag the reporter had at the moment of reporting.

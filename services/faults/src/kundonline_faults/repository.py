@@ -26,8 +26,23 @@ class FaultsRepository(ProjectionStore):
     async def get(self, fault_id: UUID) -> Fault | None:
         return await self.session.get(Fault, fault_id)
 
-    async def is_linked(self, account_id: UUID, kind: str, target_id: UUID) -> bool:
-        return target_id in await projections.linked_ids(self.session, account_id, kind)
+    async def account_linked_to(
+        self, account_id: UUID, kind: str, target_id: UUID
+    ) -> projections.AccountView | None:
+        """The account, if it is active and `target_id` is linked to it; one indexed look-up."""
+        return await self.session.scalar(
+            select(projections.AccountView)
+            .join(
+                projections.AccountLink,
+                projections.AccountLink.account_id == projections.AccountView.account_id,
+            )
+            .where(
+                projections.AccountView.account_id == account_id,
+                projections.AccountView.active.is_(True),
+                projections.AccountLink.kind == kind,
+                projections.AccountLink.target_id == target_id,
+            )
+        )
 
     async def handle_once(self, fault_id: UUID, **values: Any) -> bool:
         """Move a queued fault on; False if someone else handled it first.
