@@ -1,7 +1,7 @@
 """The FastAPI application every internal service is built from."""
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import Handlers
 from .errors import error_body, install_error_handlers
+from .heap import settle_heap
 from .logs import configure_logging
 from .metrics import EventMetrics, HttpMetrics, MetricsMiddleware, exposition, holds_metrics_token
 from .runtime import EventRuntime
@@ -57,12 +58,9 @@ def create_service_app(
         app.state.runtime = runtime
         app.state.settings = settings
         app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
-        async with runtime.running():
-            if extra is None:
-                yield
-            else:
-                async with extra(app, runtime):
-                    yield
+        async with runtime.running(), extra(app, runtime) if extra else nullcontext():
+            settle_heap()
+            yield
 
     # The description is served to the gateway only, which publishes the merged one.
     app = FastAPI(title=title, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
