@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import Handlers
 from .errors import install_error_handlers
-from .heap import settle_heap
+from .heap import settled_heap
 from .logs import configure_logging
 from .metrics import EventMetrics, HttpMetrics, MetricsMiddleware, exposition, holds_metrics_token
 from .probes import add_probes
@@ -59,8 +59,8 @@ def create_service_app(
         app.state.settings = settings
         app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
         async with runtime.running(), extra(app, runtime) if extra else nullcontext():
-            settle_heap()
-            yield
+            with settled_heap():
+                yield
 
     # The description is served to the gateway only, which publishes the merged one.
     app = FastAPI(title=title, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from kundonline_common.errors import error_body
-from kundonline_common.heap import settle_heap
+from kundonline_common.heap import settled_heap
 from kundonline_common.logs import configure_logging
 from kundonline_common.metrics import (
     HttpMetrics,
@@ -50,9 +50,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.clients = ServiceClients(settings)
-        settle_heap()
         try:
-            yield
+            with settled_heap():
+                yield
         finally:
             await app.state.clients.aclose()
 
