@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import Handlers
-from .errors import error_body, install_error_handlers
-from .heap import settle_heap
+from .errors import install_error_handlers
+from .heap import settled_heap
 from .logs import configure_logging
 from .metrics import EventMetrics, HttpMetrics, MetricsMiddleware, exposition, holds_metrics_token
+from .probes import add_probes
 from .runtime import EventRuntime
 from .settings import CommonSettings
 from .tokens import SystemDep, current_caller, require_system
@@ -59,8 +59,8 @@ def create_service_app(
         app.state.settings = settings
         app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
         async with runtime.running(), extra(app, runtime) if extra else nullcontext():
-            settle_heap()
-            yield
+            with settled_heap():
+                yield
 
     # The description is served to the gateway only, which publishes the merged one.
     app = FastAPI(title=title, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
@@ -83,17 +83,5 @@ def create_service_app(
             await events.measure_backlog(relay.backlog)
         return exposition(request, registry)
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz(request: Request) -> JSONResponse:
-        try:
-            await request.app.state.runtime.ready()
-        except Exception as exc:
-            body = error_body("not_ready", f"{title} is not ready: {type(exc).__name__}")
-            return JSONResponse(body, 503)
-        return JSONResponse({"status": "ready"})
-
+    add_probes(app, title, lambda request: request.app.state.runtime.ready())
     return app

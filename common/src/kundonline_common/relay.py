@@ -45,14 +45,15 @@ class OutboxRelay:
         drop the duplicates by event id.
         """
         async with self.db.sessions() as session, session.begin():
+            # A statement of its own: a SELECT's snapshot is taken before it runs, so a lock
+            # taken inside it could still see rows the previous holder has just deleted.
+            if self.db.is_postgres and not await session.scalar(
+                select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))
+            ):
+                return 0
             # Plain rows, not ORM objects: nothing here is changed, only read and deleted.
             columns = (OutboxRecord.seq, OutboxRecord.topic, OutboxRecord.key)
             query = select(*columns, OutboxRecord.value, OutboxRecord.headers)
-            if self.db.is_postgres:
-                # The lock in the same statement, one round trip fewer per batch: PostgreSQL
-                # takes an uncorrelated subquery once, and a relay without it reads nothing.
-                lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID)).scalar_subquery()
-                query = query.where(lock)
             rows = (
                 await session.execute(query.order_by(OutboxRecord.seq).limit(self.batch_size))
             ).all()

@@ -61,7 +61,5 @@ async def end_session(
         if not form_checked:
             check_csrf(request, creds)
         svc: ServiceClients = request.app.state.clients
-        await svc.call(
-            "auth", "POST", "/internal/logout", json={"token": creds.token, "realm": realm}
-        )
+        await svc.logout(creds.token, realm)
     clear_session_cookies(response, realm)

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from kundonline_common.errors import error_body
-from kundonline_common.heap import settle_heap
+from kundonline_common.heap import settled_heap
 from kundonline_common.logs import configure_logging
 from kundonline_common.metrics import (
     HttpMetrics,
@@ -19,6 +19,7 @@ from kundonline_common.metrics import (
     exposition,
     holds_metrics_token,
 )
+from kundonline_common.probes import NotReady, add_probes
 
 from .api import router
 from .config import GatewaySettings
@@ -49,9 +50,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.clients = ServiceClients(settings)
-        settle_heap()
         try:
-            yield
+            with settled_heap():
+                yield
         finally:
             await app.state.clients.aclose()
 
@@ -102,25 +103,21 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 return JSONResponse(body, 401, headers={"WWW-Authenticate": "Bearer"})
             return exposition(request, registry)
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz(request: Request) -> JSONResponse:
-        """Ready when every service is ready (each checks its database and Kafka)."""
-        clients: ServiceClients = request.app.state.clients
-        names = list(clients.clients)
-        replies = await asyncio.gather(
-            *(clients.clients[n].get("/readyz") for n in names), return_exceptions=True
-        )
-        down = [
-            n
-            for n, r in zip(names, replies, strict=True)
-            if isinstance(r, BaseException) or r.status_code != 200
-        ]
-        if down:
-            return JSONResponse(error_body("not_ready", "Not ready.", {"services": down}), 503)
-        return JSONResponse({"status": "ready"})
-
+    add_probes(app, "KundOnline", services_ready)
     return app
+
+
+async def services_ready(request: Request) -> None:
+    """Ready when every service is ready (each checks its database and Kafka)."""
+    clients: ServiceClients = request.app.state.clients
+    names = list(clients.clients)
+    replies = await asyncio.gather(
+        *(clients.clients[n].get("/readyz") for n in names), return_exceptions=True
+    )
+    down = [
+        n
+        for n, r in zip(names, replies, strict=True)
+        if isinstance(r, BaseException) or r.status_code != 200
+    ]
+    if down:
+        raise NotReady("some services are not ready", {"services": down})

@@ -13,8 +13,10 @@ from .routing import Service
 from .session_cache import SessionCache
 
 RESOLVE = "/internal/resolve"
+LOGOUT = "/internal/logout"
 # Calls to auth that change no session but their own: every other write forgets the cache.
-_KEEPS_SESSIONS = frozenset({RESOLVE, "/internal/login"})
+# A logout forgets its one token: anyone may send one, and must not empty the cache for all.
+_KEEPS_SESSIONS = frozenset({RESOLVE, "/internal/login", LOGOUT})
 
 # Hop-by-hop and gateway-owned headers are not passed on in either direction.
 _DROP = frozenset(
@@ -90,6 +92,12 @@ class ServiceClients:
             # have been committed before its answer was lost.
             if service == "auth" and method != "GET" and path not in _KEEPS_SESSIONS:
                 self.sessions.forget_all()
+
+    async def logout(self, token: str, realm: str) -> None:
+        try:
+            await self.call("auth", "POST", LOGOUT, json={"token": token, "realm": realm})
+        finally:
+            self.sessions.forget(token)
 
     async def resolve(self, token: str) -> Caller:
         if (known := self.sessions.get(token)) is not None:

@@ -12,8 +12,9 @@ class SessionCache:
 
     Everything that ends a session or changes its caller (logout, deactivation, a new
     password, flags, settings, the license) is a write to auth through this gateway, which
-    then calls `forget_all`. So this gateway never serves a session auth has ended; another
-    gateway in front of the same auth serves it for at most `seconds` longer.
+    then calls `forget` (a logout) or `forget_all` (any other write). So this gateway never
+    serves a session auth has ended; another gateway in front of the same auth serves it for
+    at most `seconds` longer.
     """
 
     def __init__(
@@ -53,6 +54,11 @@ class SessionCache:
         if len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]  # the oldest: dicts keep order
         self._entries[key] = (self.clock() + self.seconds, caller)
+
+    def forget(self, token: str) -> None:
+        """One session ended; a resolve of it already under way is not kept either."""
+        self._entries.pop(self._key(token), None)
+        self.generation += 1
 
     def forget_all(self) -> None:
         self._entries.clear()

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from kundonline_common.errors import Invalid, NotFound
+from kundonline_common.errors import Invalid
 from kundonline_common.pagination import Page, keyset_page
 from kundonline_common.tables import utcnow
 from kundonline_common.uow import UnitOfWork
@@ -53,6 +53,34 @@ def _apply_reference(c: Customer, ref: OurReference | None) -> None:
     c.our_reference_email = str(ref.email) if ref and ref.email else None
 
 
+def apply_changes(row: Any, changes: dict[str, Any]) -> None:
+    """A staff edit: each field given a value replaces the stored one, and the row is newer."""
+    for field, value in changes.items():
+        if value is not None:
+            setattr(row, field, value)
+    row.updated_at = utcnow()
+
+
+async def require_customer(uow: Uow, customer_id: UUID) -> None:
+    if await uow.repo.get(Customer, customer_id) is None:
+        raise Invalid("The customer does not exist.", code="unknown_customer")
+
+
+async def by_name(
+    uow: Uow, query: Any, model: Any, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    """One page of a staff list, in name order."""
+    return await keyset_page(
+        uow.session,
+        query,
+        key=model.name,
+        id_column=model.id,
+        cursor=cursor,
+        limit=limit,
+        key_of=lambda row: row.name,
+    )
+
+
 async def create_customer(*, uow: Uow, body: CustomerCreate) -> CustomerPublic:
     customer = Customer(name=body.name)
     _apply_reference(customer, body.our_reference)
@@ -62,19 +90,14 @@ async def create_customer(*, uow: Uow, body: CustomerCreate) -> CustomerPublic:
 
 
 async def get_customer(*, uow: Uow, customer_id: UUID) -> Customer:
-    customer = await uow.repo.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound("No such customer.")
-    return customer
+    return await uow.repo.found(Customer, customer_id, "customer")
 
 
 async def update_customer(*, uow: Uow, customer_id: UUID, body: CustomerUpdate) -> CustomerPublic:
     customer = await get_customer(uow=uow, customer_id=customer_id)
-    if body.name is not None:
-        customer.name = body.name
+    apply_changes(customer, {"name": body.name})
     if "our_reference" in body.model_fields_set:
         _apply_reference(customer, body.our_reference)
-    customer.updated_at = utcnow()
     uow.publish(customer_changed(customer))
     return customer_public(customer)
 
@@ -85,13 +108,12 @@ async def list_customers(
     query = select(Customer)
     if name:
         query = query.where(func.lower(Customer.name).contains(name.lower(), autoescape=True))
-    rows, next_cursor = await _by_name(uow, query, Customer, cursor, limit)
+    rows, next_cursor = await by_name(uow, query, Customer, cursor, limit)
     return Page(items=[customer_public(c) for c in rows], next_cursor=next_cursor)
 
 
 async def create_facility(*, uow: Uow, body: FacilityCreate) -> FacilityPublic:
-    if await uow.repo.get(Customer, body.customer_id) is None:
-        raise Invalid("The customer does not exist.", code="unknown_customer")
+    await require_customer(uow, body.customer_id)
     facility = Facility(**body.model_dump(), category_index=category_index(body.categories))
     uow.repo.add(facility)
     uow.publish(facility_changed(facility))
@@ -99,19 +121,13 @@ async def create_facility(*, uow: Uow, body: FacilityCreate) -> FacilityPublic:
 
 
 async def get_facility(*, uow: Uow, facility_id: UUID) -> Facility:
-    facility = await uow.repo.get(Facility, facility_id)
-    if facility is None:
-        raise NotFound("No such facility.")
-    return facility
+    return await uow.repo.found(Facility, facility_id, "facility")
 
 
 async def update_facility(*, uow: Uow, facility_id: UUID, body: FacilityUpdate) -> FacilityPublic:
     facility = await get_facility(uow=uow, facility_id=facility_id)
-    for field, value in body.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(facility, field, value)
+    apply_changes(facility, body.model_dump(exclude_unset=True))
     facility.category_index = category_index(facility.categories)
-    facility.updated_at = utcnow()
     uow.publish(facility_changed(facility))
     return facility_public(facility)
 
@@ -135,17 +151,5 @@ async def list_facilities(
         query = query.where(
             Facility.category_index.contains(category_token(filters["category"]), autoescape=True)
         )
-    rows, next_cursor = await _by_name(uow, query, Facility, cursor, limit)
+    rows, next_cursor = await by_name(uow, query, Facility, cursor, limit)
     return Page(items=[facility_public(f) for f in rows], next_cursor=next_cursor)
-
-
-async def _by_name(uow: Uow, query: Any, model: Any, cursor: str | None, limit: int) -> Any:
-    return await keyset_page(
-        uow.session,
-        query,
-        key=model.name,
-        id_column=model.id,
-        cursor=cursor,
-        limit=limit,
-        key_of=lambda row: row.name,
-    )

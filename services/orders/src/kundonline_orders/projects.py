@@ -5,16 +5,16 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from kundonline_common.errors import Invalid, NotFound
-from kundonline_common.pagination import Page, keyset_page
-from kundonline_common.tables import utcnow
+from kundonline_common.errors import NotFound
+from kundonline_common.pagination import Page
 from kundonline_common.uow import UnitOfWork
 from kundonline_contracts import ProjectChanged, Row
 
+from .masterdata import apply_changes, by_name, require_customer
 from .portal import account_or_404, portal_row
 from .repository import OrdersRepository
 from .schemas import PortalProject, ProjectCreate, ProjectPublic, ProjectUpdate
-from .tables import Customer, Project
+from .tables import Project
 
 Uow = UnitOfWork[OrdersRepository]
 
@@ -34,8 +34,7 @@ def project_changed(p: Project) -> ProjectChanged:
 
 
 async def create_project(*, uow: Uow, body: ProjectCreate) -> ProjectPublic:
-    if await uow.repo.get(Customer, body.customer_id) is None:
-        raise Invalid("The customer does not exist.", code="unknown_customer")
+    await require_customer(uow, body.customer_id)
     project = Project(
         **body.model_dump(mode="json", exclude={"customer_id"}), customer_id=body.customer_id
     )
@@ -45,18 +44,12 @@ async def create_project(*, uow: Uow, body: ProjectCreate) -> ProjectPublic:
 
 
 async def get_project(*, uow: Uow, project_id: UUID) -> Project:
-    project = await uow.repo.get(Project, project_id)
-    if project is None:
-        raise NotFound("No such project.")
-    return project
+    return await uow.repo.found(Project, project_id, "project")
 
 
 async def update_project(*, uow: Uow, project_id: UUID, body: ProjectUpdate) -> ProjectPublic:
     project = await get_project(uow=uow, project_id=project_id)
-    for field, value in body.model_dump(mode="json", exclude_unset=True).items():
-        if value is not None:
-            setattr(project, field, value)
-    project.updated_at = utcnow()
+    apply_changes(project, body.model_dump(mode="json", exclude_unset=True))
     uow.publish(project_changed(project))
     return project_public(project)
 
@@ -74,15 +67,7 @@ async def list_projects(
         )
     if filters.get("active") is not None:
         query = query.where(Project.active == filters["active"])
-    rows, next_cursor = await keyset_page(
-        uow.session,
-        query,
-        key=Project.name,
-        id_column=Project.id,
-        cursor=cursor,
-        limit=limit,
-        key_of=lambda p: p.name,
-    )
+    rows, next_cursor = await by_name(uow, query, Project, cursor, limit)
     return Page(items=[project_public(p) for p in rows], next_cursor=next_cursor)
 
 

@@ -1,16 +1,19 @@
 """Data access for the orders service; the handlers see only this, so tests can fake it."""
 
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kundonline_common.db import insert_new
+from kundonline_common.errors import NotFound
 from kundonline_common.projections import ProjectionStore
 from kundonline_common.tables import utcnow
 
 from .tables import Counter, Order
+
+T = TypeVar("T")
 
 
 class OrdersRepository(ProjectionStore):
@@ -22,6 +25,13 @@ class OrdersRepository(ProjectionStore):
 
     async def get(self, model: type[Any], id_: UUID) -> Any:
         return await self.session.get(model, id_)
+
+    async def found(self, model: type[T], id_: UUID, what: str) -> T:
+        """The row, or 404 naming `what`."""
+        row = await self.session.get(model, id_)
+        if row is None:
+            raise NotFound(f"No such {what}.")
+        return row
 
     async def replace(self, model: type[Any], id_: UUID, state: dict[str, Any] | None) -> None:
         """Make the row hold exactly `state` (full-state events); None deletes it."""
