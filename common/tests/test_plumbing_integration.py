@@ -120,10 +120,11 @@ async def test_rows_committed_before_a_relay_crash_are_published_once_after_rest
 
 
 async def test_a_relay_stands_by_while_another_holds_the_relay_lock(
-    kafka_bootstrap: str, topic_prefix: str, orders_db: Database
+    kafka_bootstrap: str, topic_prefix: str, postgres: Any
 ) -> None:
-    if not orders_db.is_postgres:
-        pytest.skip("one relay per database is a PostgreSQL advisory lock")
+    # PostgreSQL only: one relay per database is an advisory lock, which SQLite lacks.
+    orders_db = Database(postgres.create_database(unique_name("orders")))
+    await upgrade(orders_db, MIGRATIONS)
     await ensure_topics(kafka_bootstrap, topic_prefix, 1)
     outbox = Outbox(source="kundonline/test", topic_prefix=topic_prefix)
     async with UnitOfWorkFactory(orders_db, outbox)() as uow:
@@ -137,6 +138,7 @@ async def test_a_relay_stands_by_while_another_holds_the_relay_lock(
             assert await relay.backlog() == 3
         assert await relay.publish_batch() == 3
         assert await relay.backlog() == 0
+    await orders_db.dispose()
 
 
 class CrashAfterSending:
