@@ -2,6 +2,7 @@
 
 import base64
 import json
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .errors import Invalid
+from .tables import UTCDateTime
 
 T = TypeVar("T")
 
@@ -38,19 +40,19 @@ async def keyset_page(
     query: Select[Any],
     *,
     key: Any,
-    id_column: Any,
     cursor: str | None,
     limit: int,
     descending: bool = False,
-    key_of: Any = str,
-    parse_key: Any = str,
 ) -> tuple[list[Any], str | None]:
-    """One page of `query` ordered by (key, id); returns the rows and the next cursor."""
+    """One page of `query` ordered by `key` and then the id of the key's table; returns the
+    rows and the next cursor. A timestamp key travels in the cursor as ISO 8601."""
+    id_column = key.class_.id
+    is_time = isinstance(key.type, UTCDateTime)
     if cursor:
         last_key, last_id = decode_cursor(cursor)
         try:
-            value = parse_key(last_key)
-        except (ValueError, TypeError) as exc:
+            value = datetime.fromisoformat(last_key) if is_time else last_key
+        except ValueError as exc:
             raise Invalid("The cursor is not valid.", code="invalid_cursor") from exc
         if descending:
             query = query.where(or_(key < value, and_(key == value, id_column < last_id)))
@@ -61,4 +63,7 @@ async def keyset_page(
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], encode_cursor(key_of(last), last.id)
+    last_value = getattr(last, key.key)
+    return rows[:limit], encode_cursor(
+        last_value.isoformat() if is_time else str(last_value), last.id
+    )

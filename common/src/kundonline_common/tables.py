@@ -1,5 +1,6 @@
 """The plumbing tables every service database has: the outbox and the inbox."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -32,6 +33,15 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def apply_changes(row: Any, changes: dict[str, Any], clearable: Iterable[str] = ()) -> None:
+    """A staff edit: each field given a value replaces the stored one (a field in `clearable`
+    also when given None, to empty it), and the row is newer."""
+    for field, value in changes.items():
+        if value is not None or field in clearable:
+            setattr(row, field, value)
+    row.updated_at = utcnow()
 
 
 def timestamp(**kw: Any) -> Any:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kundonline_common.errors import Conflict, Invalid, NotFound
 from kundonline_common.pagination import Page, keyset_page
-from kundonline_common.tables import utcnow
+from kundonline_common.tables import apply_changes, utcnow
 from kundonline_common.uow import UnitOfWork
 
 from .activation import require_room_for_an_account
@@ -79,13 +79,7 @@ async def list_accounts(
     if customer_id:
         query = query.where(Account.customer_id == customer_id)
     rows, next_cursor = await keyset_page(
-        uow.session,
-        query,
-        key=Account.name,
-        id_column=Account.id,
-        cursor=cursor,
-        limit=limit,
-        key_of=lambda a: a.name,
+        uow.session, query, key=Account.name, cursor=cursor, limit=limit
     )
     return Page(items=[await public(uow, a) for a in rows], next_cursor=next_cursor)
 
@@ -142,10 +136,7 @@ async def update_account(*, uow: Uow, account_id: UUID, body: AccountUpdate) -> 
     changes = body.model_dump(exclude_unset=True)
     if "email" in changes:
         changes["email"] = str(body.email) if body.email else None
-    for field, value in changes.items():
-        if value is not None or field == "email":
-            setattr(account, field, value)
-    account.updated_at = utcnow()
+    apply_changes(account, changes, clearable=("email",))
     if body.active is False:
         await end_sessions_of(uow, account.id)
     uow.publish(await uow.repo.account_changed(account))

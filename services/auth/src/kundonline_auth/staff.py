@@ -24,13 +24,7 @@ def public(user: StaffUser) -> StaffPublic:
 
 async def list_staff(*, uow: Uow, cursor: str | None, limit: int) -> Page[StaffPublic]:
     rows, next_cursor = await keyset_page(
-        uow.session,
-        select(StaffUser),
-        key=StaffUser.username,
-        id_column=StaffUser.id,
-        cursor=cursor,
-        limit=limit,
-        key_of=lambda u: u.username,
+        uow.session, select(StaffUser), key=StaffUser.username, cursor=cursor, limit=limit
     )
     return Page(items=[public(u) for u in rows], next_cursor=next_cursor)
 

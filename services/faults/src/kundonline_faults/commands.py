@@ -1,6 +1,5 @@
 """What customers and staff do with fault reports; each runs in one unit of work."""
 
-from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import select
@@ -115,14 +114,7 @@ async def staff_queue(*, uow: Uow, status: str, cursor: str | None, limit: int) 
     if status == QUEUED:
         query = query.where(Fault.order_direct.is_(False))
     rows, next_cursor = await keyset_page(
-        uow.session,
-        query,
-        key=Fault.reported_at,
-        id_column=Fault.id,
-        cursor=cursor,
-        limit=limit,
-        key_of=lambda f: f.reported_at.isoformat(),
-        parse_key=datetime.fromisoformat,
+        uow.session, query, key=Fault.reported_at, cursor=cursor, limit=limit
     )
     total = await uow.repo.count_queue(status)
     photos = await uow.repo.photos_of([f.id for f in rows])
@@ -132,15 +124,7 @@ async def staff_queue(*, uow: Uow, status: str, cursor: str | None, limit: int) 
 
 async def _newest_first(uow: Uow, query: object, cursor: str | None, limit: int) -> tuple:
     return await keyset_page(
-        uow.session,
-        query,
-        key=Fault.reported_at,
-        id_column=Fault.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
-        key_of=lambda f: f.reported_at.isoformat(),
-        parse_key=datetime.fromisoformat,
+        uow.session, query, key=Fault.reported_at, cursor=cursor, limit=limit, descending=True
     )
 
 

@@ -74,12 +74,9 @@ class NotifyRepository(ProjectionStore):
             self.session,
             query,
             key=OutgoingMail.created_at,
-            id_column=OutgoingMail.id,
             cursor=cursor,
             limit=limit,
             descending=True,
-            key_of=lambda m: m.created_at.isoformat(),
-            parse_key=datetime.fromisoformat,
         )
 
     async def requeue_failed(self, mail_id: UUID, now: datetime) -> bool:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from kundonline_common.errors import Invalid
 from kundonline_common.pagination import Page, keyset_page
-from kundonline_common.tables import utcnow
+from kundonline_common.tables import apply_changes
 from kundonline_common.uow import UnitOfWork
 from kundonline_contracts import CustomerChanged, FacilityChanged, OurReference
 
@@ -53,32 +53,9 @@ def _apply_reference(c: Customer, ref: OurReference | None) -> None:
     c.our_reference_email = str(ref.email) if ref and ref.email else None
 
 
-def apply_changes(row: Any, changes: dict[str, Any]) -> None:
-    """A staff edit: each field given a value replaces the stored one, and the row is newer."""
-    for field, value in changes.items():
-        if value is not None:
-            setattr(row, field, value)
-    row.updated_at = utcnow()
-
-
 async def require_customer(uow: Uow, customer_id: UUID) -> None:
     if await uow.repo.get(Customer, customer_id) is None:
         raise Invalid("The customer does not exist.", code="unknown_customer")
-
-
-async def by_name(
-    uow: Uow, query: Any, model: Any, cursor: str | None, limit: int
-) -> tuple[list[Any], str | None]:
-    """One page of a staff list, in name order."""
-    return await keyset_page(
-        uow.session,
-        query,
-        key=model.name,
-        id_column=model.id,
-        cursor=cursor,
-        limit=limit,
-        key_of=lambda row: row.name,
-    )
 
 
 async def create_customer(*, uow: Uow, body: CustomerCreate) -> CustomerPublic:
@@ -108,7 +85,9 @@ async def list_customers(
     query = select(Customer)
     if name:
         query = query.where(func.lower(Customer.name).contains(name.lower(), autoescape=True))
-    rows, next_cursor = await by_name(uow, query, Customer, cursor, limit)
+    rows, next_cursor = await keyset_page(
+        uow.session, query, key=Customer.name, cursor=cursor, limit=limit
+    )
     return Page(items=[customer_public(c) for c in rows], next_cursor=next_cursor)
 
 
@@ -151,5 +130,7 @@ async def list_facilities(
         query = query.where(
             Facility.category_index.contains(category_token(filters["category"]), autoescape=True)
         )
-    rows, next_cursor = await by_name(uow, query, Facility, cursor, limit)
+    rows, next_cursor = await keyset_page(
+        uow.session, query, key=Facility.name, cursor=cursor, limit=limit
+    )
     return Page(items=[facility_public(f) for f in rows], next_cursor=next_cursor)

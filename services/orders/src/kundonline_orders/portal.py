@@ -106,15 +106,7 @@ async def list_orders(
     account, settings, where = await _visible(uow, account_id)
     query = filters.apply(select(Order).where(where))
     rows, next_cursor = await keyset_page(
-        uow.session,
-        query,
-        key=Order.created_at,
-        id_column=Order.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
-        key_of=lambda o: o.created_at.isoformat(),
-        parse_key=datetime.fromisoformat,
+        uow.session, query, key=Order.created_at, cursor=cursor, limit=limit, descending=True
     )
     return Page(items=[portal_order(o, account, settings) for o in rows], next_cursor=next_cursor)
 

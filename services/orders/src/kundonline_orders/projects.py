@@ -6,11 +6,12 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from kundonline_common.errors import NotFound
-from kundonline_common.pagination import Page
+from kundonline_common.pagination import Page, keyset_page
+from kundonline_common.tables import apply_changes
 from kundonline_common.uow import UnitOfWork
 from kundonline_contracts import ProjectChanged, Row
 
-from .masterdata import apply_changes, by_name, require_customer
+from .masterdata import require_customer
 from .portal import account_or_404, portal_row
 from .repository import OrdersRepository
 from .schemas import PortalProject, ProjectCreate, ProjectPublic, ProjectUpdate
@@ -67,7 +68,9 @@ async def list_projects(
         )
     if filters.get("active") is not None:
         query = query.where(Project.active == filters["active"])
-    rows, next_cursor = await by_name(uow, query, Project, cursor, limit)
+    rows, next_cursor = await keyset_page(
+        uow.session, query, key=Project.name, cursor=cursor, limit=limit
+    )
     return Page(items=[project_public(p) for p in rows], next_cursor=next_cursor)
 
 

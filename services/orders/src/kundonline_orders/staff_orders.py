@@ -1,7 +1,6 @@
 """Staff commands on orders: create, edit, move through the statuses. Every change is
 published as OrderChanged with the full order."""
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -9,7 +8,7 @@ from sqlalchemy import select
 
 from kundonline_common.errors import Conflict, Invalid, NotFound
 from kundonline_common.pagination import Page, keyset_page
-from kundonline_common.tables import utcnow
+from kundonline_common.tables import apply_changes
 from kundonline_common.uow import UnitOfWork
 from kundonline_contracts import Row
 
@@ -76,14 +75,11 @@ async def update_order(*, uow: Uow, order_id: UUID, body: OrderUpdate) -> OrderP
             code="invalid_transition",
             details={"from": order.status, "to": body.status},
         )
-    for field, value in changes.items():
-        if value is not None or field in ("planned_start", "planned_end", "performed_action"):
-            setattr(order, field, value)
+    apply_changes(order, changes, clearable=("planned_start", "planned_end", "performed_action"))
     if order.planned_start and order.planned_end and order.planned_end < order.planned_start:
         raise Invalid("planned_end is before planned_start.", code="invalid_dates")
     if body.rows is not None:
         _set_rows(order, body.rows)
-    order.updated_at = utcnow()
     uow.publish(order_changed(order.model_dump()))
     return order_public(order)
 
@@ -96,14 +92,6 @@ async def list_orders(
         if filters.get(field):
             query = query.where(getattr(Order, field) == filters[field])
     rows, next_cursor = await keyset_page(
-        uow.session,
-        query,
-        key=Order.created_at,
-        id_column=Order.id,
-        cursor=cursor,
-        limit=limit,
-        descending=True,
-        key_of=lambda o: o.created_at.isoformat(),
-        parse_key=datetime.fromisoformat,
+        uow.session, query, key=Order.created_at, cursor=cursor, limit=limit, descending=True
     )
     return Page(items=[order_public(o) for o in rows], next_cursor=next_cursor)

@@ -1,6 +1,5 @@
 """The Statistics tab (SPEC §4.5): orders on the account's facilities, with values and totals."""
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -47,12 +46,9 @@ async def statistics(*, uow: Uow, account_id: UUID, cursor: str | None, limit: i
         uow.session,
         select(Order).where(where),
         key=Order.created_at,
-        id_column=Order.id,
         cursor=cursor,
         limit=limit,
         descending=True,
-        key_of=lambda o: o.created_at.isoformat(),
-        parse_key=datetime.fromisoformat,
     )
     return Statistics(
         total=Total(count=total_count, value=total_value),
