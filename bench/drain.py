@@ -1,7 +1,7 @@
 """Backlog drain (SPEC §7): 100 000 FaultReported (Order direkt) waiting on the faults topic;
 how fast the orders service turns them into orders.
 
-    python -m bench.drain [--events N]
+    python -m bench.drain [--events N] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import tempfile
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from bench.harness import stack, write
+from bench.profile import profiled
 from kundonline_contracts import Contact, FaultReported, Topic, wrap
 
 TARGET = 5000.0
@@ -78,6 +80,7 @@ def notify_caught_up(dsn: str, expected: int) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--profile", type=Path, help="record each service with py-spy here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work, stack(Path(work)) as s:
         orders = s.system
@@ -101,15 +104,17 @@ def main() -> None:
         orders.start_service("orders")
         samples = []
         first_order_at = None
-        while (done := orders_count(dsn) - before) < args.events:
-            now = time.monotonic() - started
-            samples.append((round(now, 2), done))
-            if done and first_order_at is None:
-                first_order_at = now
-            if now > 1800:
-                break
-            time.sleep(0.5)  # progress sampling for the report, not synchronisation
-        elapsed = time.monotonic() - started
+        services = ["orders", "notify", "faults"]
+        with profiled(orders, services, args.profile) if args.profile else nullcontext():
+            while (done := orders_count(dsn) - before) < args.events:
+                now = time.monotonic() - started
+                samples.append((round(now, 2), done))
+                if done and first_order_at is None:
+                    first_order_at = now
+                if now > 1800:
+                    break
+                time.sleep(0.5)  # progress sampling for the report, not synchronisation
+            elapsed = time.monotonic() - started
     rate = round(args.events / elapsed, 1)
     # Without the service's start (imports, migrations check, joining the group): the rate
     # at which the backlog shrinks once orders appear, to the half-second of sampling.

@@ -179,8 +179,9 @@ class EventConsumer:
         try:
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=2000)
+                if batches:
+                    await self._process_fetch([r for rs in batches.values() for r in rs])
                 for tp, records in batches.items():
-                    await self._process_partition(records)
                     handled[tp] = records[-1].offset + 1
                 # Each offset only after its records' database commit: a crash in between
                 # redelivers, and the inbox drops the repeats. At most one commit per
@@ -199,8 +200,9 @@ class EventConsumer:
             finally:
                 await consumer.stop()
 
-    async def _process_partition(self, records: list[ConsumerRecord]) -> None:
-        """One partition's records of a fetch, handled and in the database on return."""
+    async def _process_fetch(self, records: list[ConsumerRecord]) -> None:
+        """A fetch's records, each partition's in their order, handled and in the database
+        on return: one transaction for all of them where nothing fails."""
         work = []
         for record in records:
             try:

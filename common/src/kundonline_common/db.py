@@ -55,6 +55,15 @@ def insert_new(session: AsyncSession, table: Table) -> Any:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
+def upsert(session: AsyncSession, table: Table, row: dict[str, Any]) -> Any:
+    """`INSERT … ON CONFLICT (primary key) DO UPDATE`: the row replaces any with its key, in
+    one statement where `session.merge` looks first."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    key = [column.name for column in table.primary_key]
+    changed = {name: value for name, value in row.items() if name not in key}
+    return dialect.insert(table).values(row).on_conflict_do_update(index_elements=key, set_=changed)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     # WAL lets the API read while the relay and consumers write; the busy timeout
     # turns lock contention between them into waiting instead of errors.

@@ -20,6 +20,14 @@ RELAY_LOCK_ID = 4_914_801
 
 
 class OutboxRelay:
+    columns = (
+        OutboxRecord.seq,
+        OutboxRecord.topic,
+        OutboxRecord.key,
+        OutboxRecord.value,
+        OutboxRecord.headers,
+    )
+
     def __init__(
         self,
         db: Database,
@@ -39,7 +47,7 @@ class OutboxRelay:
         self.metrics = metrics or EventMetrics()
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch; rows are deleted only once Kafka has acknowledged them.
+        """Publish up to one batch; its delete commits only once Kafka has acknowledged it.
 
         A crash before the delete commits publishes the batch again on restart; consumers
         drop the duplicates by event id.
@@ -51,12 +59,11 @@ class OutboxRelay:
                 select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))
             ):
                 return 0
-            # Plain rows, not ORM objects: nothing here is changed, only read and deleted.
-            columns = (OutboxRecord.seq, OutboxRecord.topic, OutboxRecord.key)
-            query = select(*columns, OutboxRecord.value, OutboxRecord.headers)
-            rows = (
-                await session.execute(query.order_by(OutboxRecord.seq).limit(self.batch_size))
-            ).all()
+            # Taken and deleted in one statement, returned as plain rows; if Kafka refuses
+            # any, the transaction rolls back and every one of them is there again.
+            batch = select(OutboxRecord.seq).order_by(OutboxRecord.seq).limit(self.batch_size)
+            taken = delete(OutboxRecord).where(OutboxRecord.seq.in_(batch)).returning(*self.columns)
+            rows = sorted((await session.execute(taken)).all(), key=lambda row: row.seq)
             if not rows:
                 return 0
             pending = [
@@ -70,9 +77,6 @@ class OutboxRelay:
             ]
             await asyncio.gather(*pending)
             self.metrics.published.inc(len(rows))
-            await session.execute(
-                delete(OutboxRecord).where(OutboxRecord.seq.in_([row.seq for row in rows]))
-            )
             return len(rows)
 
     async def backlog(self) -> int:

@@ -6,9 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import event, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kundonline_common.db import insert_new, upsert
 from kundonline_common.pagination import keyset_page
 from kundonline_common.projections import AccountView, ProjectionStore
 from kundonline_contracts import CloudEvent, CustomerChanged
@@ -30,11 +30,8 @@ class NotifyRepository(ProjectionStore):
 
     async def queue(self, mail: OutgoingMail) -> None:
         """Insert unless the same (cause, recipient, template) is already queued."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
-        values = mail.model_dump()
-        await self.session.execute(
-            dialect.insert(OutgoingMail).values(values).on_conflict_do_nothing()
-        )
+        table = OutgoingMail.__table__  # type: ignore[attr-defined]
+        await self.session.execute(insert_new(self.session, table).values(mail.model_dump()))
         self._ring_after_commit()
 
     def _ring_after_commit(self) -> None:
@@ -117,7 +114,10 @@ class NotifyRepository(ProjectionStore):
             await self.session.merge(row)
 
     async def remember_fault(self, fault: ReportedFault) -> None:
-        await self._save(ReportedFault, fault.fault_id, fault)
+        """Written without looking first: nearly always the fault is new."""
+        self._absent.discard((ReportedFault, fault.fault_id))
+        table = ReportedFault.__table__  # type: ignore[attr-defined]
+        await self.session.execute(upsert(self.session, table, fault.model_dump()))
 
     async def reported_fault(self, fault_id: UUID) -> ReportedFault | None:
         return await self._get(ReportedFault, fault_id)  # type: ignore[no-any-return]
