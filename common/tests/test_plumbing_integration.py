@@ -6,8 +6,8 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from kundonline_common.consumer import Batched, Delivery, EventConsumer
 from kundonline_common.db import Database
-from kundonline_common.kafka import ensure_topics, make_producer
+from kundonline_common.kafka import Outgoing, ServiceProducer, ensure_topics, make_producer
 from kundonline_common.metrics import EventMetrics
 from kundonline_common.migrations import upgrade
 from kundonline_common.relay import RELAY_LOCK_ID, OutboxRelay
@@ -53,8 +53,11 @@ def fault(order_direct: bool = True) -> FaultReported:
     )
 
 
+P = TypeVar("P", AIOKafkaProducer, ServiceProducer)
+
+
 @contextlib.asynccontextmanager
-async def started(producer: AIOKafkaProducer) -> AsyncIterator[AIOKafkaProducer]:
+async def started(producer: P) -> AsyncIterator[P]:
     await producer.start()
     try:
         yield producer
@@ -102,7 +105,7 @@ async def test_rows_committed_before_a_relay_crash_are_published_once_after_rest
             uow.publish(event)
     # No relay ran: the process died between commit and publish. A new one starts.
     registry = CollectorRegistry()
-    async with started(make_producer(kafka_bootstrap, "relay-test")) as producer:
+    async with started(ServiceProducer(kafka_bootstrap, "relay-test")) as producer:
         relay = OutboxRelay(orders_db, outbox, producer, metrics=EventMetrics(registry))
         assert await relay.backlog() == 5
         assert await relay.publish_batch() == 5
@@ -130,7 +133,7 @@ async def test_a_relay_stands_by_while_another_holds_the_relay_lock(
     async with UnitOfWorkFactory(orders_db, outbox)() as uow:
         for event in [fault() for _ in range(3)]:
             uow.publish(event)
-    async with started(make_producer(kafka_bootstrap, "relay-test")) as producer:
+    async with started(ServiceProducer(kafka_bootstrap, "relay-test")) as producer:
         relay = OutboxRelay(orders_db, outbox, producer, metrics=EventMetrics(CollectorRegistry()))
         async with orders_db.sessions() as other, other.begin():
             await other.execute(select(func.pg_advisory_xact_lock(RELAY_LOCK_ID)))
@@ -141,14 +144,56 @@ async def test_a_relay_stands_by_while_another_holds_the_relay_lock(
     await orders_db.dispose()
 
 
+async def test_the_relay_puts_a_key_where_a_plain_send_puts_it(
+    kafka_bootstrap: str, topic_prefix: str, postgres: Any
+) -> None:
+    """The relay picks partitions itself, batch by batch; an aggregate's events must still
+    land where any Kafka client sends its key, or their order would be lost."""
+    db = Database(postgres.create_database(unique_name("orders")))
+    await upgrade(db, MIGRATIONS)
+    await ensure_topics(kafka_bootstrap, topic_prefix, 4)
+    outbox = Outbox(source="kundonline/test", topic_prefix=topic_prefix)
+    # Long enough that a partition's records fill several of the producer's batches.
+    events = [fault().model_copy(update={"description": "Läcker " * 400}) for _ in range(40)]
+    async with UnitOfWorkFactory(db, outbox)() as uow:
+        for event in events:
+            uow.publish(event)
+            uow.publish(event)  # a second event of the same aggregate, after the first
+    async with db.sessions() as session:
+        query = select(OutboxRecord.key, OutboxRecord.event_id).order_by(OutboxRecord.seq)
+        stored = (await session.execute(query)).all()
+    published: dict[bytes, list[UUID]] = {}
+    for key, event_id in stored:
+        published.setdefault(key.encode(), []).append(event_id)
+    topic = Topic.FAULTS.name(topic_prefix)
+    async with started(make_producer(kafka_bootstrap, "plain-send")) as plain:
+        for event in events:
+            await plain.send_and_wait(topic, b"plain", key=event.key.encode())
+    async with started(ServiceProducer(kafka_bootstrap, "relay-test")) as producer:
+        assert await OutboxRelay(db, outbox, producer).publish_batch() == 80
+    records = await read_topic(kafka_bootstrap, topic, lambda seen: len(seen) >= 120)
+    partitions: dict[bytes, set[int]] = {}
+    relayed: dict[bytes, list[UUID]] = {}
+    for record in records:
+        partitions.setdefault(record.key, set()).add(record.partition)
+        if record.value != b"plain":
+            relayed.setdefault(record.key, []).append(CloudEvent.from_bytes(record.value).id)
+    assert len({p for ps in partitions.values() for p in ps}) > 1  # the keys spread out
+    assert all(len(ps) == 1 for ps in partitions.values())
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxRecord)) == 0
+    assert relayed == published  # each aggregate's two events in the order published
+    await db.dispose()
+
+
 class CrashAfterSending:
     """A producer that dies after Kafka took the records but before the relay records that."""
 
-    def __init__(self, real: AIOKafkaProducer) -> None:
+    def __init__(self, real: ServiceProducer) -> None:
         self.real = real
 
-    async def send(self, *args: Any, **kwargs: Any) -> Any:
-        await (await self.real.send(*args, **kwargs))
+    async def send_batches(self, records: Sequence[Outgoing]) -> Any:
+        await asyncio.gather(*await self.real.send_batches(records))
         raise ConnectionError("relay process killed")
 
 
@@ -160,7 +205,7 @@ async def test_a_redelivered_fault_report_creates_no_second_order(
     outbox = Outbox(source="kundonline/faults", topic_prefix=topic_prefix)
     async with UnitOfWorkFactory(orders_db, outbox)() as uow:
         uow.publish(event)
-    async with started(make_producer(kafka_bootstrap, "relay-test")) as producer:
+    async with started(ServiceProducer(kafka_bootstrap, "relay-test")) as producer:
         with pytest.raises(ConnectionError):
             await OutboxRelay(orders_db, outbox, CrashAfterSending(producer)).publish_batch()  # type: ignore[arg-type]
         # The restarted relay publishes the row again: Kafka now holds it twice.
@@ -190,7 +235,7 @@ async def test_a_redelivered_fault_report_creates_no_second_order(
 
 
 def consumer_for(
-    db: Database, bootstrap: str, prefix: str, producer: AIOKafkaProducer
+    db: Database, bootstrap: str, prefix: str, producer: AIOKafkaProducer | ServiceProducer
 ) -> EventConsumer:
     outbox = Outbox(source="kundonline/orders", topic_prefix=prefix)
     return EventConsumer(

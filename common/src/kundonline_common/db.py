@@ -57,11 +57,15 @@ def insert_new(session: AsyncSession, table: Table) -> Any:
 
 def upsert(session: AsyncSession, table: Table, row: dict[str, Any]) -> Any:
     """`INSERT … ON CONFLICT (primary key) DO UPDATE`: the row replaces any with its key, in
-    one statement where `session.merge` looks first."""
+    one statement where `session.merge` looks first. Objects of the table already loaded in
+    the session are not refreshed, and a column's `onupdate` is not applied."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    key = [column.name for column in table.primary_key]
-    changed = {name: value for name, value in row.items() if name not in key}
-    return dialect.insert(table).values(row).on_conflict_do_update(index_elements=key, set_=changed)
+    statement = dialect.insert(table).values(row)
+    key = [c.name for c in table.primary_key]
+    changed = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
+    if not changed:
+        return statement.on_conflict_do_nothing()
+    return statement.on_conflict_do_update(index_elements=key, set_=changed)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -81,4 +85,4 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-__all__ = ["AsyncSession", "Database", "insert_new"]
+__all__ = ["AsyncSession", "Database", "insert_new", "upsert"]

@@ -3,11 +3,14 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner
 
 from kundonline_contracts import Topic
 
@@ -28,10 +31,56 @@ def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
     )
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A record to publish: its topic, key, value and headers."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+_partition_of = DefaultPartitioner()
+
+
+async def send_in_batches(
+    producer: AIOKafkaProducer, records: Sequence[Outgoing]
+) -> list["asyncio.Future[Any]"]:
+    """Hand `records` to the producer as whole batches, each partition's in their order, and
+    return a delivery per batch. A record goes to the partition `send` would choose for its
+    key (murmur2, as in every Kafka client), so an aggregate's events stay in one partition.
+    `send` per record, with a future and a metadata look-up each, was a tenth of the orders
+    service's time in a backlog drain."""
+    partitions: dict[str, list[int]] = {}
+    # murmur2 is pure Python here: an order's two events share a key, so each is hashed once.
+    placed: dict[tuple[str, bytes], tuple[str, int]] = {}
+    batches: dict[tuple[str, int], Any] = {}
+    deliveries = []
+    for record in records:
+        if (tp := placed.get((record.topic, record.key))) is None:
+            if record.topic not in partitions:
+                partitions[record.topic] = sorted(await producer.partitions_for(record.topic))
+            partition = _partition_of(record.key, partitions[record.topic], None)
+            tp = placed[record.topic, record.key] = (record.topic, partition)
+        if (batch := batches.get(tp)) is None:
+            batch = batches[tp] = producer.create_batch()
+        fields = {"timestamp": None, "key": record.key, "value": record.value}
+        if batch.append(**fields, headers=record.headers) is None:  # full: send, start anew
+            deliveries.append(await producer.send_batch(batch, tp[0], partition=tp[1]))
+            batches[tp] = batch = producer.create_batch()
+            batch.append(**fields, headers=record.headers)
+    for (topic, partition), batch in batches.items():
+        deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+    return deliveries
+
+
 class Producer(Protocol):
     async def send(
         self, topic: str, value: bytes | None = None, **kwargs: Any
     ) -> "asyncio.Future[Any]": ...
+
+    async def send_batches(self, records: Sequence[Outgoing]) -> list["asyncio.Future[Any]"]: ...
 
     async def send_and_wait(self, topic: str, value: bytes | None = None, **kwargs: Any) -> Any: ...
 
@@ -80,6 +129,16 @@ class ServiceProducer:
             raise
         delivery.add_done_callback(self._watch)
         return delivery
+
+    async def send_batches(self, records: Sequence[Outgoing]) -> list["asyncio.Future[Any]"]:
+        try:
+            deliveries = await send_in_batches(await self._ready(), records)
+        except Exception:
+            self.broken()
+            raise
+        for delivery in deliveries:
+            delivery.add_done_callback(self._watch)
+        return deliveries
 
     def _watch(self, delivery: "asyncio.Future[Any]") -> None:
         if not delivery.cancelled() and delivery.exception() is not None:

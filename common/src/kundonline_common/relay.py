@@ -3,11 +3,13 @@
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import Database
-from .kafka import Producer
+from .kafka import Outgoing, Producer
 from .metrics import EventMetrics
 from .tables import OutboxRecord
 from .uow import Outbox
@@ -59,25 +61,39 @@ class OutboxRelay:
                 select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))
             ):
                 return 0
-            # Taken and deleted in one statement, returned as plain rows; if Kafka refuses
-            # any, the transaction rolls back and every one of them is there again.
-            batch = select(OutboxRecord.seq).order_by(OutboxRecord.seq).limit(self.batch_size)
-            taken = delete(OutboxRecord).where(OutboxRecord.seq.in_(batch)).returning(*self.columns)
-            rows = sorted((await session.execute(taken)).all(), key=lambda row: row.seq)
+            rows = await self._take(session)
             if not rows:
                 return 0
-            pending = [
-                await self.producer.send(
+            records = [
+                Outgoing(
                     row.topic,
-                    value=row.value,
-                    key=row.key.encode(),
-                    headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()],
+                    row.key.encode(),
+                    row.value,
+                    [(k, str(v).encode()) for k, v in (row.headers or {}).items()],
                 )
                 for row in rows
             ]
-            await asyncio.gather(*pending)
+            await asyncio.gather(*await self.producer.send_batches(records))
+            if not self.db.is_postgres:
+                seqs = [row.seq for row in rows]
+                await session.execute(delete(OutboxRecord).where(OutboxRecord.seq.in_(seqs)))
             self.metrics.published.inc(len(rows))
             return len(rows)
+
+    async def _take(self, session: AsyncSession) -> list[Any]:
+        """The next batch, oldest first, as plain rows.
+
+        PostgreSQL deletes it in the same statement: the rows stay locked until the commit,
+        and a rollback (Kafka refused) brings every one back. SQLite only reads it here,
+        and the batch is deleted once Kafka has it: a write there locks the whole database,
+        and every writer would wait while Kafka answers.
+        """
+        if self.db.is_postgres:
+            batch = select(OutboxRecord.seq).order_by(OutboxRecord.seq).limit(self.batch_size)
+            taken = delete(OutboxRecord).where(OutboxRecord.seq.in_(batch)).returning(*self.columns)
+            return sorted((await session.execute(taken)).all(), key=lambda row: row.seq)
+        oldest = select(*self.columns).order_by(OutboxRecord.seq).limit(self.batch_size)
+        return list((await session.execute(oldest)).all())
 
     async def backlog(self) -> int:
         """How many outbox rows wait to be published, by this relay or another replica."""

@@ -1,4 +1,5 @@
-"""The staff routes over the delivery log, and the tables behind them, on SQLite."""
+"""The staff routes over the delivery log, and the tables behind them, on SQLite and
+PostgreSQL."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,8 @@ from kundonline_common.errors import install_error_handlers
 from kundonline_common.migrations import upgrade
 from kundonline_common.tokens import HEADER, Caller, issue_token
 from kundonline_common.uow import Outbox, UnitOfWorkFactory
-from kundonline_contracts import FaultRejected, wrap
+from kundonline_contracts import FaultRejected, FaultReported, OrderCreated, wrap
+from kundonline_devstack.pytest_plugin import unique_name
 from kundonline_notify.api import staff
 from kundonline_notify.domain import mail_id
 from kundonline_notify.main import MIGRATIONS
@@ -64,9 +66,13 @@ class Log:
         return mail.id
 
 
-@pytest.fixture
-async def log(tmp_path: Path) -> AsyncIterator[Log]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path}/notify.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Log]:
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path}/notify.db")
+    else:
+        postgres = request.getfixturevalue("postgres")
+        db = Database(postgres.create_database(unique_name("notify")))
     await upgrade(db, MIGRATIONS)
     rings: list[int] = []
     outbox = Outbox(source="kundonline/notify", topic_prefix="kundonline.")
@@ -187,20 +193,60 @@ async def test_a_remembered_fault_is_replaced_by_a_later_copy(log: Log) -> None:
     event = fault()
     for name in ("Anna", "Anna Berg"):
         async with log.unit_of_work() as uow:
-            await uow.repo.remember_fault(
-                ReportedFault(
-                    fault_id=event.fault_id,
-                    account_id=event.account_id,
-                    customer_id=event.customer_id,
-                    place_kind="facility",
-                    place_id=event.facility_id,  # type: ignore[arg-type]
-                    description=event.description,
-                    contact_name=name,
-                    contact_email="anna@kund.se",
-                    reported_at=event.reported_at,
-                )
-            )
+            await uow.repo.remember_fault(reported(event, name))
     async with log.unit_of_work() as uow:
         remembered = await uow.repo.reported_fault(event.fault_id)
         assert remembered is not None and remembered.contact_name == "Anna Berg"
         assert remembered.reported_at == event.reported_at
+
+
+def reported(event: FaultReported, contact_name: str) -> ReportedFault:
+    return ReportedFault(
+        fault_id=event.fault_id,
+        account_id=event.account_id,
+        customer_id=event.customer_id,
+        place_kind="facility",
+        place_id=event.facility_id,  # type: ignore[arg-type]
+        description=event.description,
+        contact_name=contact_name,
+        contact_email="anna@kund.se",
+        reported_at=event.reported_at,
+    )
+
+
+async def test_an_order_ahead_of_its_report_in_one_transaction_is_released(log: Log) -> None:
+    """A fetch spans topics: an order, held for want of its report, and then the report."""
+    event = fault()
+    created = wrap(
+        OrderCreated(
+            order_id=uuid4(),
+            order_number=7,
+            fault_id=event.fault_id,
+            customer_id=event.customer_id,
+            facility_id=event.facility_id,
+            description=event.description,
+            created_at=T0,
+            origin="order_direct",
+        ),
+        source="kundonline/orders",
+    )
+    async with log.unit_of_work() as uow:
+        await uow.repo.preload({event.fault_id}, set())
+        assert await uow.repo.reported_fault(event.fault_id) is None
+        await uow.repo.hold(event.fault_id, created)
+        await uow.repo.remember_fault(reported(event, "Anna"))
+        assert [e.id for e in await uow.repo.release(event.fault_id)] == [created.id]
+        found = await uow.repo.reported_fault(event.fault_id)
+        assert found is not None and found.contact_name == "Anna"
+
+
+async def test_a_later_copy_in_the_same_transaction_replaces_the_loaded_one(log: Log) -> None:
+    event = fault()
+    async with log.unit_of_work() as uow:
+        await uow.repo.remember_fault(reported(event, "Anna"))
+        await uow.repo.preload({event.fault_id}, set())
+        first = await uow.repo.reported_fault(event.fault_id)
+        assert first is not None and first.contact_name == "Anna"
+        await uow.repo.remember_fault(reported(event, "Anna Berg"))
+        again = await uow.repo.reported_fault(event.fault_id)
+        assert again is not None and again.contact_name == "Anna Berg"

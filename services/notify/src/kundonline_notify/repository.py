@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from kundonline_common.db import insert_new, upsert
 from kundonline_common.pagination import keyset_page
@@ -118,6 +119,10 @@ class NotifyRepository(ProjectionStore):
         self._absent.discard((ReportedFault, fault.fault_id))
         table = ReportedFault.__table__  # type: ignore[attr-defined]
         await self.session.execute(upsert(self.session, table, fault.model_dump()))
+        # A copy this transaction loaded earlier (a batch's preload) is now out of date.
+        loaded = self.session.identity_map.get(identity_key(ReportedFault, fault.fault_id))
+        if loaded is not None:
+            await self.session.refresh(loaded)
 
     async def reported_fault(self, fault_id: UUID) -> ReportedFault | None:
         return await self._get(ReportedFault, fault_id)  # type: ignore[no-any-return]
