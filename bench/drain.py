@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import stack, write
+from bench.harness import cpu_use, stack, write
 from bench.profile import profiled
 from kundonline_contracts import Contact, FaultReported, Topic, wrap
 
@@ -105,7 +105,10 @@ def main() -> None:
         samples = []
         first_order_at = None
         services = ["orders", "notify", "faults"]
-        with profiled(orders, services, args.profile) if args.profile else nullcontext():
+        with (
+            cpu_use(s.pids()) as cpu,
+            profiled(orders, services, args.profile) if args.profile else nullcontext(),
+        ):
             while (done := orders_count(dsn) - before) < args.events:
                 now = time.monotonic() - started
                 samples.append((round(now, 2), done))
@@ -128,6 +131,12 @@ def main() -> None:
         "first_order_after_seconds": round(first_order_at or 0.0, 1),
         "events_per_second_after_first_order": steady,
         "target_events_per_second": TARGET,
+        # From orders' start to the last order; what the rest of the system spent meanwhile
+        # is its reply to those orders (notify and faults handle OrderCreated/OrderChanged).
+        "cpu_us_per_event": {
+            name: round(1e6 * seconds / args.events, 1)
+            for name, seconds in (cpu | {"all": sum(cpu.values())}).items()
+        },
         "progress": samples[::10],
     }
     path = write("backlog-drain", result)

@@ -43,6 +43,7 @@ class Stack:
     postgres: LocalPostgres
     vendor: Vendor
     database_urls: dict[str, str]
+    kafka: LocalKafka
 
     def staff(self) -> httpx.Client:
         c = self.system.config
@@ -60,10 +61,12 @@ class Stack:
         return client
 
     def pids(self) -> dict[str, int]:
-        """Each service's process, and PostgreSQL's postmaster (its backends are children)."""
+        """Each service's process, PostgreSQL's postmaster (its backends are children) and
+        the Kafka broker."""
         pids = {service: self.system.pid_of(service) for service in SERVICES}
         postmaster = (self.postgres.data_dir / "postmaster.pid").read_text().split()[0]
-        return pids | {"postgresql": int(postmaster)}
+        broker = {"kafka": self.kafka.pid} if self.kafka.pid is not None else {}
+        return pids | {"postgresql": int(postmaster)} | broker
 
     def reporters(self, count: int, *, order_direct: bool = True) -> list[Reporter]:
         """Accounts with a facility each, logged in, whose first report faults has accepted.
@@ -122,7 +125,7 @@ def stack(work: Path) -> Iterator[Stack]:
         system = System(config, work / "logs")
         system.start()
         try:
-            yield Stack(system, pg, vendor, urls)
+            yield Stack(system, pg, vendor, urls, kafka)
         finally:
             system.stop()
 

@@ -63,12 +63,13 @@ def language_of(preference: str | None) -> Language:
     return "en" if preference == "en" else "sv"
 
 
-def announces_completion(previous: str | None, current: OrderStatus, announced: bool) -> bool:
-    """Only the move into completed tells the reporter, and only once per order.
+def announces_completion(current: OrderStatus, announced: bool) -> bool:
+    """Only completion tells the reporter, and only once per order.
 
-    Edits of a completed order (an invoice, a corrected text) carry no news.
+    Edits of a completed order (an invoice, a corrected text) carry no news, nor does a
+    second completion after the order was reopened.
     """
-    return current == "completed" and previous != "completed" and not announced
+    return current == "completed" and not announced
 
 
 def performed_action_shown(action: str | None, *, hidden_for_account: bool | None) -> str | None:

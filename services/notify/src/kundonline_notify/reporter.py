@@ -30,7 +30,7 @@ async def on_order_news(uow: NotifyUnit, deliveries: Sequence[Delivery]) -> None
     events: list[OrderCreated | OrderChanged] = [d.event for d in deliveries]  # type: ignore[misc]
     await uow.repo.preload(
         {e.fault_id for e in events if e.fault_id is not None},
-        {e.order_id for e in events if isinstance(e, OrderChanged) and e.fault_id is not None},
+        {e.order_id for e in events if isinstance(e, OrderChanged) and is_completion(e)},
     )
     for delivery, event in zip(deliveries, events, strict=True):
         uow.caused_by(delivery.envelope, delivery.traceparent)
@@ -55,23 +55,28 @@ async def on_fault_rejected(uow: NotifyUnit, event: FaultRejected) -> None:
     await tell_reporter(uow, event.fault_id, event)
 
 
+def is_completion(event: OrderChanged) -> bool:
+    """A completed order made from a fault: the only change its reporter hears of."""
+    return event.fault_id is not None and event.status == "completed"
+
+
 async def on_order_changed(uow: NotifyUnit, event: OrderChanged) -> None:
-    """Keep the order's status; its move into completed tells the reporter, once."""
-    if event.fault_id is None:
+    """The first time an order is seen completed, the reporter is told; never again, even
+    if it is reopened and completed anew. Other changes are no news and are not kept."""
+    if not is_completion(event):
         return
     known = await uow.repo.tracked_order(event.order_id)
-    previous, announced = (known.status, known.completion_announced) if known else (None, False)
-    announce = announces_completion(previous, event.status, announced)
+    if not announces_completion(event.status, known.completion_announced if known else False):
+        return
     await uow.repo.save_order(
         TrackedOrder(
             order_id=event.order_id,
-            fault_id=event.fault_id,
+            fault_id=event.fault_id,  # type: ignore[arg-type]
             status=event.status,
-            completion_announced=announced or announce,
+            completion_announced=True,
         )
     )
-    if announce:
-        await tell_reporter(uow, event.fault_id, event)
+    await tell_reporter(uow, event.fault_id, event)  # type: ignore[arg-type]
 
 
 async def tell_reporter(uow: NotifyUnit, fault_id: UUID, event: News) -> None:

@@ -58,7 +58,8 @@ class ReportedFault(SQLModel, table=True):
 
 
 class TrackedOrder(SQLModel, table=True):
-    """An order made from a fault, with the status notify last saw: completion is a move."""
+    """An order made from a fault whose completion the reporter was told of, so that it is
+    told once. Orders not completed are not kept: their changes are no news."""
 
     __tablename__ = "tracked_orders"
 
