@@ -31,9 +31,13 @@ Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
 class Batched:
     """A handler of many events of one type at once, for set-based SQL where events come
     in bulk (a backlog of fault reports after an outage). The consumer gives it each run of
-    such events in a batch, and a single event on the one-by-one path."""
+    such events in a batch, and a single event on the one-by-one path.
+
+    `wants` tells which events call for any work at all; the others are passed over like
+    another service's events, without a claim in the inbox or a transaction."""
 
     handle: Callable[[UnitOfWork, Sequence["Delivery"]], Awaitable[None]]
+    wants: Callable[[Event], bool] | None = None
 
 
 Handlers = Mapping[type[Event], Handler | Batched]
@@ -45,14 +49,17 @@ class Poison(Exception):
 
 def decode(raw: bytes | None, handlers: Handlers) -> tuple[CloudEvent, Event] | None:
     """The record's envelope and event, or None for a known type this consumer does not
-    handle: another service's event on a shared topic, whose data it need not read."""
+    handle (another service's event on a shared topic, whose data it need not read) or an
+    event its handler does not want."""
     if raw is None:
         raise Poison("record has no value")
     try:
         envelope = CloudEvent.from_bytes(raw)
-        if model_for(envelope.type) not in handlers:
+        if (handler := handlers.get(model_for(envelope.type))) is None:
             return None
-        return envelope, unwrap(envelope)
+        event = unwrap(envelope)
+        wants = handler.wants if isinstance(handler, Batched) else None
+        return None if wants is not None and not wants(event) else (envelope, event)
     except UnknownEventType as exc:
         raise Poison(f"unknown event type {exc}") from exc
     except (ValidationError, ValueError) as exc:

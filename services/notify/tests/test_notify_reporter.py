@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 from notify_fakes import FakeRepository, FakeUnit, account, envelope, fault
 
-from kundonline_common.consumer import apply_all
+from kundonline_common.consumer import apply_all, decode
 from kundonline_common.testing import delivery
 from kundonline_contracts import (
     Contact,
@@ -176,6 +176,21 @@ async def test_a_batch_of_order_news_tells_each_reporter_in_the_order_it_came() 
     assert done.cause_event_id == batch[4].envelope.id
     assert repo.orders[first.order_id].completion_announced
     assert second.order_id not in repo.orders  # not completed: nothing to remember
+
+
+def test_order_changes_that_are_no_news_are_passed_over_before_the_inbox() -> None:
+    order = created(fault())
+    staff_order = created(None)
+
+    def decoded(event: Event) -> Event | None:
+        raw = envelope(event, "kundonline/orders").to_bytes()
+        found = decode(raw, EVENT_HANDLERS)
+        return found[1] if found else None
+
+    assert decoded(order) == order
+    assert decoded(done := changed(order, "completed")) == done
+    assert decoded(changed(order, "started")) is None
+    assert decoded(changed(staff_order, "completed")) is None
 
 
 # --- rejected -------------------------------------------------------------------------------

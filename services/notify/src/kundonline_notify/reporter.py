@@ -5,7 +5,14 @@ from typing import Any
 from uuid import UUID
 
 from kundonline_common.consumer import Batched, Delivery
-from kundonline_contracts import FaultRejected, FaultReported, OrderChanged, OrderCreated, unwrap
+from kundonline_contracts import (
+    Event,
+    FaultRejected,
+    FaultReported,
+    OrderChanged,
+    OrderCreated,
+    unwrap,
+)
 
 from .domain import (
     FAULT_REJECTED,
@@ -40,9 +47,13 @@ async def on_order_news(uow: NotifyUnit, deliveries: Sequence[Delivery]) -> None
             await on_order_changed(uow, event)
 
 
+def is_news(event: Event) -> bool:
+    return isinstance(event, OrderCreated) or is_completion(event)  # type: ignore[arg-type]
+
+
 # Both kinds share one handler, so a batch's alternating OrderCreated and OrderChanged
-# form one run rather than runs of one.
-order_news = Batched(on_order_news)  # type: ignore[arg-type]
+# form one run rather than runs of one. Most order changes are no news to anyone here.
+order_news = Batched(on_order_news, wants=is_news)  # type: ignore[arg-type]
 
 
 async def on_order_created(uow: NotifyUnit, event: OrderCreated) -> None:
