@@ -186,8 +186,7 @@ class EventConsumer:
         try:
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=2000)
-                if batches:
-                    await self._process_fetch([r for rs in batches.values() for r in rs])
+                await self._process_fetch(batches)
                 for tp, records in batches.items():
                     handled[tp] = records[-1].offset + 1
                 # Each offset only after its records' database commit: a crash in between
@@ -207,9 +206,25 @@ class EventConsumer:
             finally:
                 await consumer.stop()
 
-    async def _process_fetch(self, records: list[ConsumerRecord]) -> None:
-        """A fetch's records, each partition's in their order, handled and in the database
-        on return: one transaction for all of them where nothing fails."""
+    async def _process_fetch(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """A fetch's records, handled and in the database on return.
+
+        A topic's partitions are handled side by side, each in a transaction of its own:
+        while one waits for the database, the next one's events are decoded and handled.
+        They hold different aggregates (the key picks the partition), as they would on
+        different replicas. Topics are handled one after the other, so that an event and
+        one on another topic it depends on (an order and the fault report it answers) are
+        never in two transactions at once in one replica.
+        """
+        by_topic = sorted(batches.items(), key=lambda item: item[0].topic)
+        for _, partitions in itertools.groupby(by_topic, key=lambda item: item[0].topic):
+            async with asyncio.TaskGroup() as group:
+                for _, records in partitions:
+                    group.create_task(self._process_partition(records))
+
+    async def _process_partition(self, records: list[ConsumerRecord]) -> None:
+        """One partition's records of a fetch, in their order: one transaction for all of
+        them where nothing fails."""
         work = []
         for record in records:
             try:
