@@ -97,6 +97,9 @@ def drain(d: dict[str, Any]) -> Row:
     if "events_per_second_after_first_order" in d:
         measured += f"; {d['events_per_second_after_first_order']:,}/s from the first order"
     measured += ")"
+    if cpu := d.get("cpu_us_per_event"):
+        spent = ", ".join(f"{name} {us:g}" for name, us in cpu.items() if name != "all")
+        measured += f"; CPU per event {cpu['all']:g} µs ({spent})"
     ok = d["events_per_second"] >= d["target_events_per_second"]
     return measured, baseline, verdict(ok), "`bench/drain.py`", d["at"]
 

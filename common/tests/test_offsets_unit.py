@@ -1,8 +1,13 @@
 """Which handled offsets a consumer commits, and when partitions leave it."""
 
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
 from aiokafka import TopicPartition
 
-from kundonline_common.consumer import CommitBeforeRevoke, commit_owned
+from kundonline_common.consumer import CommitBeforeRevoke, EventConsumer, commit_owned
 
 A, B, C = (TopicPartition("kundonline.faults", p) for p in range(3))
 
@@ -47,3 +52,49 @@ async def test_a_failed_commit_on_revoke_leaves_the_partition_to_its_next_owner(
     handled = {A: 3}
     await CommitBeforeRevoke(consumer, handled).on_partitions_revoked([A])  # type: ignore[arg-type]
     assert handled == {}
+
+
+def fetched_consumer(*, postgres: bool, failing: TopicPartition | None = None) -> Any:
+    """An EventConsumer whose partitions are handled by a stand-in that notes how many run
+    at once, and fails on `failing`."""
+    consumer = EventConsumer(
+        name="t",
+        handlers={},
+        unit_of_work=SimpleNamespace(db=SimpleNamespace(is_postgres=postgres)),  # type: ignore[arg-type]
+        bootstrap_servers="",
+        topic_prefix="kundonline.",
+        dlq_producer=None,  # type: ignore[arg-type]
+    )
+    consumer.running, consumer.most = 0, 0  # type: ignore[attr-defined]
+
+    async def handle(records: list[Any]) -> None:
+        consumer.running += 1  # type: ignore[attr-defined]
+        consumer.most = max(consumer.most, consumer.running)  # type: ignore[attr-defined]
+        await asyncio.sleep(0)  # let the others start: they run side by side or not at all
+        consumer.running -= 1  # type: ignore[attr-defined]
+        if records[0].tp == failing:
+            raise ConnectionError("database gone")
+
+    consumer._process_partition = handle  # type: ignore[method-assign]
+    return consumer
+
+
+def fetch(*partitions: TopicPartition) -> dict[TopicPartition, list[Any]]:
+    return {tp: [SimpleNamespace(tp=tp, offset=o) for o in (7, 8)] for tp in partitions}
+
+
+async def test_a_fetch_records_the_partitions_handled_and_raises_the_failure() -> None:
+    consumer = fetched_consumer(postgres=True, failing=B)
+    handled: dict[TopicPartition, int] = {}
+    with pytest.raises(ConnectionError):
+        await consumer._process_fetch(fetch(A, B, C), handled)
+    assert handled == {A: 9, C: 9}  # B is redelivered to whoever owns it next
+    assert consumer.most == 3
+
+
+async def test_on_sqlite_partitions_take_turns() -> None:
+    consumer = fetched_consumer(postgres=False)
+    handled: dict[TopicPartition, int] = {}
+    await consumer._process_fetch(fetch(A, B, C), handled)
+    assert handled == {A: 9, B: 9, C: 9}
+    assert consumer.most == 1

@@ -1,6 +1,7 @@
 """Which failures are outages (retried until they pass) and which are the event's own."""
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kundonline_common.errors import is_outage
@@ -49,3 +50,7 @@ def test_a_failure_of_the_statement_is_not(exc: Exception) -> None:
 def test_a_lost_connection_is_an_outage() -> None:
     assert is_outage(ConnectionResetError("peer reset"))
     assert is_outage(TimeoutError())
+
+
+def test_a_pool_with_no_free_connection_is_an_outage() -> None:
+    assert is_outage(sqlalchemy.exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached"))

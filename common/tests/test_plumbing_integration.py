@@ -269,6 +269,29 @@ async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
             await asyncio.sleep(0.05)  # poll interval; the deadline above bounds the wait
 
 
+async def test_reports_spread_over_partitions_each_make_one_order(
+    kafka_bootstrap: str, topic_prefix: str, orders_db: Database
+) -> None:
+    await ensure_topics(kafka_bootstrap, topic_prefix, 4)
+    events = [fault() for _ in range(60)]
+    async with started(make_producer(kafka_bootstrap, "spread-test")) as producer:
+        for event in events:
+            await producer.send(
+                Topic.FAULTS.name(topic_prefix),
+                wrap(event, source="x").to_bytes(),
+                key=event.key.encode(),
+            )
+        await producer.flush()
+        consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
+        async with running(consumer):
+            await until(lambda: consumer.processed >= len(events))
+    async with orders_db.sessions() as session:
+        made = (await session.scalars(select(Order.fault_id))).all()
+        numbers = (await session.scalars(select(Order.order_number))).all()
+    assert sorted(made) == sorted(e.fault_id for e in events)
+    assert len(set(numbers)) == len(events)
+
+
 async def test_poison_records_go_to_the_dlq_and_the_consumer_goes_on(
     kafka_bootstrap: str, topic_prefix: str, orders_db: Database
 ) -> None:

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 # consumer dies is delivered again and dropped by the inbox.
 COMMIT_INTERVAL_SECONDS = 0.1
 
+# Partitions of one topic handled at once, at most, on PostgreSQL.
+PARTITIONS_AT_ONCE = 4
+
 Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
 
 
@@ -186,9 +189,7 @@ class EventConsumer:
         try:
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=2000)
-                await self._process_fetch(batches)
-                for tp, records in batches.items():
-                    handled[tp] = records[-1].offset + 1
+                await self._process_fetch(batches, handled)
                 # Each offset only after its records' database commit: a crash in between
                 # redelivers, and the inbox drops the repeats. At most one commit per
                 # interval while events trickle in, and at once when the topic goes quiet.
@@ -206,21 +207,39 @@ class EventConsumer:
             finally:
                 await consumer.stop()
 
-    async def _process_fetch(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """A fetch's records, handled and in the database on return.
+    async def _process_fetch(
+        self,
+        batches: dict[TopicPartition, list[ConsumerRecord]],
+        handled: dict[TopicPartition, int],
+    ) -> None:
+        """A fetch's records, handled and in the database on return, each partition's next
+        offset in `handled` once its transaction committed.
 
         A topic's partitions are handled side by side, each in a transaction of its own:
         while one waits for the database, the next one's events are decoded and handled.
         They hold different aggregates (the key picks the partition), as they would on
         different replicas. Topics are handled one after the other, so that an event and
         one on another topic it depends on (an order and the fault report it answers) are
-        never in two transactions at once in one replica.
+        never in two transactions at once in one replica. If a partition fails, the others
+        still finish and count as handled, and the failure ends the session.
         """
+        # Each partition at work holds a connection from the pool the API and the relay
+        # share. SQLite has one writer at a time: side by side they would only queue.
+        at_once = PARTITIONS_AT_ONCE if self.unit_of_work.db.is_postgres else 1
         by_topic = sorted(batches.items(), key=lambda item: item[0].topic)
-        for _, partitions in itertools.groupby(by_topic, key=lambda item: item[0].topic):
-            async with asyncio.TaskGroup() as group:
-                for _, records in partitions:
-                    group.create_task(self._process_partition(records))
+        for _, topic in itertools.groupby(by_topic, key=lambda item: item[0].topic):
+            partitions = list(topic)
+            for start in range(0, len(partitions), at_once):
+                chunk = partitions[start : start + at_once]
+                results = await asyncio.gather(
+                    *(self._process_partition(records) for _, records in chunk),
+                    return_exceptions=True,
+                )
+                for (tp, records), result in zip(chunk, results, strict=True):
+                    if not isinstance(result, BaseException):
+                        handled[tp] = records[-1].offset + 1
+                if failures := [r for r in results if isinstance(r, BaseException)]:
+                    raise failures[0]
 
     async def _process_partition(self, records: list[ConsumerRecord]) -> None:
         """One partition's records of a fetch, in their order: one transaction for all of

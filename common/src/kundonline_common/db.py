@@ -57,8 +57,9 @@ def insert_new(session: AsyncSession, table: Table) -> Any:
 
 def upsert(session: AsyncSession, table: Table, row: dict[str, Any]) -> Any:
     """`INSERT … ON CONFLICT (primary key) DO UPDATE`: the row replaces any with its key, in
-    one statement where `session.merge` looks first. Objects of the table already loaded in
-    the session are not refreshed, and a column's `onupdate` is not applied."""
+    one statement where `session.merge` looks first. Give every column: one left out is
+    reset to its default. Objects of the table already loaded in the session are not
+    refreshed, and a column's `onupdate` is not applied."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(row)
     key = [c.name for c in table.primary_key]

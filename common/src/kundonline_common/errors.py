@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -113,7 +114,8 @@ _OUTAGE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
 
 def is_outage(exc: BaseException) -> bool:
     """A failure of the infrastructure (database, network), not of the request."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+    # PoolTimeout: every connection of the pool stayed busy; it passes like an outage does.
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | PoolTimeout):
         return True
     if not isinstance(exc, DBAPIError):
         return False

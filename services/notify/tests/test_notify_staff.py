@@ -215,7 +215,8 @@ def reported(event: FaultReported, contact_name: str) -> ReportedFault:
 
 
 async def test_an_order_ahead_of_its_report_in_one_transaction_is_released(log: Log) -> None:
-    """A fetch spans topics: an order, held for want of its report, and then the report."""
+    """An order held for want of its report, then the report, in one unit of work: the
+    repository's part when orders run ahead of reports."""
     event = fault()
     created = wrap(
         OrderCreated(

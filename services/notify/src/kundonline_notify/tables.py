@@ -59,7 +59,8 @@ class ReportedFault(SQLModel, table=True):
 
 class TrackedOrder(SQLModel, table=True):
     """An order made from a fault whose completion the reporter was told of, so that it is
-    told once. Orders not completed are not kept: their changes are no news."""
+    told once. Orders not completed are not kept: their changes are no news. (Rows written
+    before this rule may name orders never completed; their first completion still tells.)"""
 
     __tablename__ = "tracked_orders"
 
