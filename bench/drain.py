@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import cpu_use, stack, write
+from bench.harness import cpu_use, per_request, stack, write
 from bench.profile import profiled
 from kundonline_contracts import Contact, FaultReported, Topic, wrap
 
@@ -134,10 +134,7 @@ def main() -> None:
         # From orders' start to its last order; what the rest of the system spent meanwhile
         # is its reply to those orders (notify and faults handle OrderCreated/OrderChanged).
         # Their work on the last orders' events, after that, is not counted.
-        "cpu_us_per_event": {
-            name: round(1e6 * seconds / args.events, 1)
-            for name, seconds in (cpu | {"all": sum(cpu.values())}).items()
-        },
+        "cpu_us_per_event": per_request(cpu, args.events, unit=1e6),
         "progress": samples[::10],
     }
     path = write("backlog-drain", result)

@@ -203,9 +203,12 @@ def cpu_use(pids: dict[str, int]) -> Iterator[dict[str, float]]:
     spent.update({name: round(cpu_seconds(pid) - before[name], 2) for name, pid in pids.items()})
 
 
-def per_request(spent: dict[str, float], requests: int) -> dict[str, float]:
-    """CPU milliseconds per request, per process and in all; the five share 2 cores."""
-    per = {name: round(1000 * seconds / max(1, requests), 2) for name, seconds in spent.items()}
+def per_request(
+    spent: dict[str, float], requests: int, *, unit: float = 1000.0
+) -> dict[str, float]:
+    """CPU per request in milliseconds (`unit` 1e6: microseconds), per process and in all;
+    the processes share 2 cores."""
+    per = {name: round(unit * seconds / max(1, requests), 2) for name, seconds in spent.items()}
     return per | {"all": round(sum(per.values()), 2)}
 
 

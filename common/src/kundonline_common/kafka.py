@@ -76,10 +76,6 @@ async def send_in_batches(
 
 
 class Producer(Protocol):
-    async def send(
-        self, topic: str, value: bytes | None = None, **kwargs: Any
-    ) -> "asyncio.Future[Any]": ...
-
     async def send_batches(self, records: Sequence[Outgoing]) -> list["asyncio.Future[Any]"]: ...
 
     async def send_and_wait(self, topic: str, value: bytes | None = None, **kwargs: Any) -> Any: ...

@@ -242,15 +242,6 @@ async def test_completion_tells_the_reporter_once_with_the_performed_action() ->
     assert repo.orders[order.order_id].completion_announced
 
 
-async def test_orders_not_completed_are_not_kept() -> None:
-    repo = FakeRepository()
-    event = await reported(repo)
-    order = created(event)
-    await deliver(repo, order)
-    await lifecycle(repo, order, "planned", "started", "cancelled")
-    assert repo.orders == {}
-
-
 async def test_an_order_completed_cancelled_and_completed_again_tells_only_once() -> None:
     repo = FakeRepository()
     event = await reported(repo)
@@ -265,6 +256,7 @@ async def test_statuses_before_completed_tell_nothing() -> None:
     order = created(event)
     await lifecycle(repo, order, "planned", "started", "started", "cancelled")
     assert mails(repo, "order_completed") == []
+    assert repo.orders == {}  # orders not completed are not kept
 
 
 @pytest.mark.parametrize(("hidden", "shown"), [(False, True), (True, False)])
