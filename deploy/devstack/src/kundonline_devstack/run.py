@@ -1,7 +1,9 @@
 """`make run`: Kafka, an SMTP sink, the five services and demo data, in the foreground.
 
 Where KUNDONLINE_KAFKA_BOOTSTRAP_SERVERS or KUNDONLINE_SMTP_HOST is set, that server is used
-instead of starting one. Ctrl-C stops everything.
+instead of starting one. Ctrl-C stops everything. KUNDONLINE_RUN_FREE_PORTS=1 puts Kafka, the
+SMTP sink and the four internal services on free ports instead of 9092, 1025 and 49151-49154,
+so that a test can run a copy beside someone's `make run` (the gateway's is KUNDONLINE_PORT).
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from pathlib import Path
 from kundonline_devstack.demo import seed
 from kundonline_devstack.kafka import LocalKafka
 from kundonline_devstack.licenses import Vendor
+from kundonline_devstack.ports import free_port
 from kundonline_devstack.smtp_sink import SmtpSink
-from kundonline_devstack.system import DEFAULT_PORTS, System, SystemConfig
+from kundonline_devstack.system import BACKENDS, DEFAULT_PORTS, System, SystemConfig
 
 RUN_DIR = Path(".run")
+FREE_PORTS = bool(os.environ.get("KUNDONLINE_RUN_FREE_PORTS"))
+KAFKA_PORT = free_port() if FREE_PORTS else 9092
+SMTP_PORT = free_port() if FREE_PORTS else 1025
 
 
 @contextlib.contextmanager
@@ -29,8 +35,11 @@ def kafka() -> Iterator[str]:
     if given:
         yield given
         return
-    print("Starting Kafka on 127.0.0.1:9092 (the first start downloads it from Maven Central)…")
-    with LocalKafka(port=9092, data_dir=(RUN_DIR / "kafka").resolve()) as broker:
+    print(
+        f"Starting Kafka on 127.0.0.1:{KAFKA_PORT}"
+        " (the first start downloads it from Maven Central)…"
+    )
+    with LocalKafka(port=KAFKA_PORT, data_dir=(RUN_DIR / "kafka").resolve()) as broker:
         yield broker.bootstrap_servers
 
 
@@ -41,9 +50,9 @@ def smtp() -> Iterator[tuple[str, int, Path | None]]:
         yield host, int(os.environ.get("KUNDONLINE_SMTP_PORT", "25")), None
         return
     mail_dir = (RUN_DIR / "mail").resolve()
-    sink = SmtpSink(port=1025, mail_dir=mail_dir, on_message=_announce)
+    sink = SmtpSink(port=SMTP_PORT, mail_dir=mail_dir, on_message=_announce)
     with sink:
-        yield "127.0.0.1", 1025, mail_dir
+        yield "127.0.0.1", SMTP_PORT, mail_dir
 
 
 def _announce(message: object, path: Path) -> None:
@@ -76,7 +85,11 @@ def main() -> None:
             internal_token_secret=os.environ.get(
                 "KUNDONLINE_INTERNAL_TOKEN_SECRET", "kundonline-local-secret-not-for-production"
             ),
-            ports={**DEFAULT_PORTS, "gateway": port},
+            ports={
+                **DEFAULT_PORTS,
+                **({s: free_port() for s in BACKENDS} if FREE_PORTS else {}),
+                "gateway": port,
+            },
             extra_env={"KUNDONLINE_LICENSE_PUBLIC_KEY": vendor.public_key} if vendor else {},
         )
         system = System(config, RUN_DIR / "logs")
