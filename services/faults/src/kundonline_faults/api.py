@@ -3,13 +3,13 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, StaffDep
 
-from . import commands, photos
+from . import commands, photos, uploads
 from .schemas import (
     CustomerFault,
     FaultQueue,
@@ -66,21 +66,19 @@ async def my_fault(request: Request, caller: AccountDep, fault_id: UUID) -> Cust
     )
 
 
-@customer.post("/{fault_id}/photos", status_code=201)
-async def add_photo(
-    request: Request, caller: AccountDep, fault_id: UUID, photo: UploadFile
-) -> PhotoInfo:
-    """Attach a JPEG or PNG photo (multipart field `photo`) to one's own fault report."""
-    settings = request.app.state.settings
-    data = await photo.read(settings.photo_max_bytes + 1)
+@customer.post("/{fault_id}/photos", status_code=201, openapi_extra=uploads.OPENAPI)
+async def add_photo(request: Request, caller: AccountDep, fault_id: UUID) -> PhotoInfo:
+    """Attach a JPEG or PNG photo (multipart field `photo`) to one's own fault report; it is
+    kept upright, scaled down and without metadata."""
+    limits = photos.PhotoLimits.of(request.app.state.settings)
+    data = await uploads.read_photo(request, max_bytes=limits.max_bytes)
     return await handle(
         request,
         photos.add_photo,
         account_id=caller.account_id,
         fault_id=fault_id,
         data=data,
-        max_bytes=settings.photo_max_bytes,
-        limit=settings.photos_per_fault,
+        limits=limits,
     )
 
 

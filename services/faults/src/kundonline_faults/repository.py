@@ -57,6 +57,24 @@ class FaultsRepository(ProjectionStore):
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
 
+    async def take_photo_place(self, fault_id: UUID, limit: int) -> bool:
+        """Count one more photo on the fault; False if it has `limit` already.
+
+        Counting the photos and then inserting one let uploads at the same moment all see
+        room and all insert: on PostgreSQL under READ COMMITTED, and on SQLite too, where the
+        driver begins a transaction only at its first write, so the count ran outside it. This
+        conditional UPDATE is atomic on both: PostgreSQL checks the condition again once the
+        row lock of an earlier upload is released, and SQLite takes its one write lock here
+        and holds it until the commit.
+        """
+        result = await self.session.execute(
+            update(Fault)
+            .where(Fault.id == fault_id, Fault.photo_count < limit)
+            .values(photo_count=Fault.photo_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
     async def visible_condition(self, account_id: UUID, hide_rejected: bool) -> Any:
         facilities = await projections.linked_ids(self.session, account_id, projections.FACILITY)
         project_ids = await projections.linked_ids(self.session, account_id, projections.PROJECT)

@@ -36,6 +36,9 @@ class Fault(SQLModel, table=True):
     order_id: UUID | None = None
     order_number: int | None = None
     reason: str | None = None
+    # Photos attached so far: raised by a conditional UPDATE, which is what holds the limit
+    # per fault when uploads come at the same moment (photos.add_photo).
+    photo_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     handled_by: str | None = None
     handled_at: datetime | None = timestamp(default=None)
     reported_at: datetime = timestamp(default_factory=utcnow)
