@@ -45,15 +45,17 @@ def _reencode_kept_photos() -> None:
     from kundonline_faults.config import FaultsSettings
     from kundonline_faults.images import reencode
 
-    settings = FaultsSettings()
+    # The defaults, not the environment: a migration reads no settings.
+    limits = {
+        'max_pixels': FaultsSettings.model_fields['photo_max_pixels'].default,
+        'max_side': FaultsSettings.model_fields['photo_max_side'].default,
+    }
     bind = op.get_bind()
     for photo_id in bind.execute(sa.select(photos.c.id)).scalars().all():
         data = bind.execute(sa.select(photos.c.data).where(photos.c.id == photo_id)).scalar_one()
         this = photos.c.id == photo_id
         try:
-            kept = reencode(
-                data, max_pixels=settings.photo_max_pixels, max_side=settings.photo_max_side
-            )
+            kept = reencode(data, **limits)
         except DomainError:
             bind.execute(sa.delete(photos).where(this))
             continue
