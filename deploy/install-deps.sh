@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for `make run` and `make test`: uv, the Python
 # workspace, Debian's PostgreSQL server and Chromium (browser tests drive it; Playwright
-# never downloads a browser of its own), and axe-core from npm for the accessibility checks.
+# never downloads a browser of its own), and from npm axe-core for the accessibility checks
+# and vnu-jar, the Nu Html Checker, for the HTML checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,9 @@ fi
 # every service start would otherwise compile its libraries again (about 1.7 s each).
 uv sync --frozen --quiet --compile-bytecode
 .venv/bin/python -m compileall -q contracts/src common/src services/*/src deploy/devstack/src >/dev/null
-if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
-  npm ci --prefix tests/browser --silent --no-audit --no-fund
+# --ignore-scripts: vnu-jar's install script would download a Java runtime if it found none;
+# Java comes from Debian here.
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ] ||
+   [ ! -f tests/browser/node_modules/vnu-jar/build/dist/vnu.jar ]; then
+  npm ci --prefix tests/browser --silent --no-audit --no-fund --ignore-scripts
 fi
