@@ -1,32 +1,44 @@
-"""Property-based requests from the public OpenAPI document: never a 5xx, and every answer
-matches what the document says (SPEC §6)."""
+"""Schemathesis with its own defaults against the public OpenAPI document: every phase
+(coverage, fuzzing, stateful), data that fits the schema and data that does not, never a 5xx,
+and every answer as the document says (SPEC §6).
 
+The command-line runner is used rather than one strategy per operation: its coverage phase
+sends the edge cases (odd bytes in path segments, boundary values, wrong types) that found
+5xx answers a strategy of valid data alone never reached.
+"""
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from kundonline_devstack.system import System
 from tests.helpers import Staff, bearer, eventually, login
 
 pytestmark = pytest.mark.security
 
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance"
+CHECKS += ",response_schema_conformance"
+EXAMPLES = 25
+# Fixed, so a failure here reproduces; change it to look elsewhere.
+SEED = 1
+# Operations that would end the fuzzing caller's own session or login, after which every
+# other operation would only see 401. They have tests of their own.
+SPARED = {
+    "customer": r"/api/auth/logout|/api/me/password",
+    "staff": r"/admin/api/auth/logout|/admin/api/staff/\{",
+}
+# Its own client address: the failed logins it sends must not throttle other tests' logins.
+FUZZER_ADDRESS = "192.0.2.77"
+
 
 @pytest.fixture(scope="module")
-def api(system: System) -> Any:
-    return schemathesis.openapi.from_url(f"{system.base_url}/openapi.json")
-
-
-@pytest.fixture(scope="module")
-def credentials(staff: Staff, http: httpx.Client) -> dict[str, dict[str, str]]:
+def callers(staff: Staff, http: httpx.Client) -> Iterator[dict[str, dict[str, str]]]:
+    """A customer with a linked facility and an administrator of its own, for the fuzzer."""
     customer = staff.customer("Fuzz AB")
     facility = staff.facility(customer["id"], "Fuzzad anläggning")
     account = staff.account(customer["id"], order_direct=True)
@@ -35,44 +47,51 @@ def credentials(staff: Staff, http: httpx.Client) -> dict[str, dict[str, str]]:
     eventually(
         lambda: http.get("/api/facilities", headers=token).json()["items"], what="link known"
     )
-    return {"staff": staff.h, "customer": token}
+    admin = {"username": "fuzz-admin", "password": "fuzz-admin-losen-1", "role": "admin"}
+    reply = http.post("/admin/api/staff", json={**admin, "name": "Fuzz"}, headers=staff.h)
+    assert reply.status_code == 201, reply.text
+    staff_token = bearer(login(http, admin["username"], admin["password"], staff=True))
+    settings = http.get("/admin/api/settings", headers=staff.h).json()
+    yield {"customer": token, "staff": staff_token}
+    # The fuzzer may have written any valid settings document; later tests expect these.
+    http.put("/admin/api/settings", json=settings, headers=staff.h).raise_for_status()
 
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+def schemathesis(
+    system: System, who: str, headers: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    prefix = "/admin/api/" if who == "staff" else "/api/"
+    command = [
+        str(Path(sys.executable).parent / "st"),
+        "run",
+        f"{system.base_url}/openapi.json",
+        *[f"--header={name}: {value}" for name, value in headers.items()],
+        f"--header=X-Forwarded-For: {FUZZER_ADDRESS}",
+        f"--include-path-regex=^{prefix}",
+        f"--exclude-path-regex={SPARED[who]}",
+        f"--max-examples={EXAMPLES}",
+        f"--seed={SEED}",
+        f"--checks={CHECKS}",
+        "--workers=2",
+        "--suppress-health-check=all",
+        "--generation-database=none",
+        "--no-color",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
 
 
-def fuzzer(operation: Any, base_url: str, headers: dict[str, str]) -> Any:
-    """A Hypothesis test of one operation, sending what its schema allows and more."""
-
-    @given(case=operation.as_strategy())
-    @settings(
-        max_examples=10,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    def exercise(case: Any) -> None:
-        case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
-
-    return exercise
-
-
+@pytest.mark.parametrize("who", ["customer", "staff"])
 def test_the_public_api_keeps_its_contract(
-    api: Any, system: System, credentials: dict[str, dict[str, str]]
+    system: System, callers: dict[str, dict[str, str]], who: str
 ) -> None:
-    failures: list[str] = []
-    operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) > 40, "the merged document lacks the services' routes"
-    for operation in operations:
-        who = "staff" if operation.path.startswith("/admin/") else "customer"
-        try:
-            fuzzer(operation, system.base_url, credentials[who])()
-        except Exception as exc:  # every operation's failure, not just the first
-            failures.append(f"{operation.label}: {str(exc)[:800]}")
-    assert failures == [], "\n\n".join(failures)
+    run = schemathesis(system, who, callers[who])
+    summary = run.stdout[run.stdout.find("=== FAILURES") :] or run.stdout[-3000:]
+    assert run.returncode == 0, f"{summary}\n{run.stderr[-2000:]}"
+    assert "Authentication failed" not in run.stdout, "the fuzzer's login ended early"
+    tested = _tested_operations(run.stdout)
+    assert tested > (10 if who == "customer" else 30), "the merged document lacks routes"
+
+
+def _tested_operations(output: str) -> int:
+    line: Any = next(x for x in output.splitlines() if x.strip().startswith("Tested:"))
+    return int(line.split(":")[1])

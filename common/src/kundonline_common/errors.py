@@ -97,6 +97,15 @@ def install_error_handlers(app: FastAPI) -> None:
         message = "The request collided with another made at the same moment; try again."
         return JSONResponse(error_body("conflict", message), 409)
 
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        # Handled here rather than as an Exception, so a refused value is not logged as a
+        # crash of the application.
+        if is_bad_value(exc):
+            message = "The request holds a value that cannot be stored, such as a NUL character."
+            return JSONResponse(error_body("invalid_value", message), 422)
+        raise exc  # on to the handler of Exception below, and into the log
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         if is_outage(exc):
@@ -112,6 +121,16 @@ def install_error_handlers(app: FastAPI) -> None:
 _OUTAGE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
 
 
+def _sqlstate(exc: BaseException) -> str:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+
+
+def is_bad_value(exc: BaseException) -> bool:
+    """A value the database refused to hold (SQLSTATE class 22, data exception: a NUL in
+    text, a number out of range); the request is at fault, and its transaction is undone."""
+    return isinstance(exc, DBAPIError) and _sqlstate(exc).startswith("22")
+
+
 def is_outage(exc: BaseException) -> bool:
     """A failure of the infrastructure (database, network), not of the request."""
     # PoolTimeout: every connection of the pool stayed busy; it passes like an outage does.
@@ -119,5 +138,4 @@ def is_outage(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError):
         return False
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    return exc.connection_invalidated or sqlstate.startswith(_OUTAGE_SQLSTATES)
+    return exc.connection_invalidated or _sqlstate(exc).startswith(_OUTAGE_SQLSTATES)

@@ -55,7 +55,15 @@ def issue_token(caller: Caller, secret: str, ttl_seconds: int = 60) -> str:
 
 def verify_token(token: str, secret: str) -> Caller:
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER)
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            # A token without an expiry would be good for ever once seen.
+            options={"require": ["exp", "iat", "iss", "aud"]},
+        )
         return Caller.model_validate(claims["caller"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise Unauthorized("Missing or invalid internal token.") from exc

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from kundonline_common.app import create_service_app
 from kundonline_common.runtime import EventRuntime
+from kundonline_common.settings import load_settings
 
 from .api import customer, internal, staff
 from .bootstrap import bootstrap
@@ -19,7 +20,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
-    settings = settings or AuthSettings()
+    settings = settings or load_settings(AuthSettings)
 
     @asynccontextmanager
     async def first_start(_: FastAPI, runtime: EventRuntime) -> AsyncIterator[None]:

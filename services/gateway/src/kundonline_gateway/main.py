@@ -20,6 +20,7 @@ from kundonline_common.metrics import (
     holds_metrics_token,
 )
 from kundonline_common.probes import NotReady, add_probes
+from kundonline_common.settings import load_settings
 
 from .api import router
 from .config import GatewaySettings
@@ -43,7 +44,7 @@ from .services import ServiceClients
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    settings = settings or GatewaySettings()
+    settings = settings or load_settings(GatewaySettings)
     configure_logging(settings.log_level, "gateway")
 
     @asynccontextmanager

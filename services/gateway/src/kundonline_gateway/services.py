@@ -1,6 +1,7 @@
 """HTTP clients for the internal services, each call signed with a short-lived token."""
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Request, Response
@@ -53,6 +54,16 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def upstream_path(path: str) -> str:
+    """A decoded path encoded again for the service, whatever bytes its segments hold.
+
+    The public path arrives percent-decoded, so it may hold control characters, spaces, '?'
+    or '#'; sent as it is, it would be an invalid URL or another one. The service decodes
+    it again and answers for its segments as for any other unknown id.
+    """
+    return quote(path, safe="/")
+
+
 class ServiceClients:
     def __init__(self, settings: GatewaySettings) -> None:
         self.secret = settings.internal_token_secret.get_secret_value()
@@ -81,7 +92,9 @@ class ServiceClients:
     ) -> httpx.Response:
         headers = {**kw.pop("headers", {}), HEADER: issue_token(caller, self.secret)}
         try:
-            return await self.clients[service].request(method, path, headers=headers, **kw)
+            return await self.clients[service].request(
+                method, upstream_path(path), headers=headers, **kw
+            )
         except httpx.TransportError as exc:
             raise Unavailable(
                 f"The {service} service is not reachable right now; try again shortly.",

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from kundonline_common.app import create_service_app
 from kundonline_common.runtime import EventRuntime
+from kundonline_common.settings import load_settings
 
 from .api import staff
 from .config import NotifySettings
@@ -22,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
-    settings = settings or NotifySettings()
+    settings = settings or load_settings(NotifySettings)
     registry = CollectorRegistry()
     sender = SmtpSender(settings)
     delivery = MailDelivery(settings=settings, send=sender, close=sender.close, registry=registry)

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kundonline_common.app import create_service_app
+from kundonline_common.settings import load_settings
 
 from .api import customer, staff
 from .config import OrdersSettings
@@ -15,7 +16,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
-    settings = settings or OrdersSettings()
+    settings = settings or load_settings(OrdersSettings)
     return create_service_app(
         service="orders",
         settings=settings,
