@@ -100,3 +100,15 @@ def test_sixteen_bit_grey_keeps_its_brightness() -> None:
 def test_a_cmyk_jpeg_is_kept_as_rgb() -> None:
     kept = reencode(picture("JPEG", mode="CMYK"), **LIMITS)
     assert opened(kept.data).mode == "RGB"
+
+
+def test_a_palette_png_is_scaled_smoothly_not_by_nearest_neighbour() -> None:
+    stripes = Image.new("P", (400, 10))
+    stripes.putpalette([0, 0, 0, 255, 255, 255])
+    stripes.paste(1, (0, 0, 400, 10))
+    for x in range(0, 400, 2):
+        stripes.paste(0, (x, 0, x + 1, 10))  # black and white columns in turn
+    buffer = io.BytesIO()
+    stripes.save(buffer, "PNG")
+    kept = opened(reencode(buffer.getvalue(), max_pixels=10**6, max_side=100).data).convert("L")
+    assert 80 <= kept.getpixel((50, 1)) <= 180  # grey, as the eye sees the stripes

@@ -31,9 +31,10 @@ def reencode(data: bytes, *, max_pixels: int, max_side: int) -> Encoded:
     """The picture in `data` as a fresh JPEG, or PNG where it is transparent. CPU-bound:
     call it off the event loop."""
     try:
-        with Image.open(io.BytesIO(data), formats=DECODERS) as image:
-            _refuse_too_many_pixels(image, max_pixels)
-            # Before loading: a JPEG is then decoded at a reduced scale (draft) when large.
+        with Image.open(io.BytesIO(data), formats=DECODERS) as opened:
+            _refuse_too_many_pixels(opened, max_pixels)
+            image = _resizable(opened)
+            # A JPEG is not loaded yet: this decodes it at a reduced scale (draft) when large.
             image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return _encode(_in_srgb(ImageOps.exif_transpose(image)))
     except DomainError:
@@ -62,9 +63,18 @@ def _too_many_pixels(max_pixels: int, **size: int) -> PhotoTooLarge:
     )
 
 
+def _resizable(image: Image.Image) -> Image.Image:
+    """The picture in a mode Pillow scales smoothly; a JPEG's modes are, and stay unloaded."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # Pillow converts 16-bit grey to 8 bits by clipping, not scaling: most would be white.
+        return image.convert("I").point(lambda v: v / 256).convert("L")
+    if image.mode in ("P", "1"):  # scaled by nearest neighbour only, which makes text jagged
+        return image.convert("RGBA" if image.has_transparency_data else "RGB")
+    return image
+
+
 def _in_srgb(image: Image.Image) -> Image.Image:
     """RGB or RGBA pixels meaning sRGB, since the ICC profile that says otherwise is not kept."""
-    image = _eight_bit(image)
     mode = "RGBA" if image.has_transparency_data else "RGB"
     if profile := image.info.get("icc_profile"):
         try:
@@ -74,13 +84,6 @@ def _in_srgb(image: Image.Image) -> Image.Image:
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass  # a profile LittleCMS cannot use: the pixels as they are, as a browser shows them
     return image.convert(mode)
-
-
-def _eight_bit(image: Image.Image) -> Image.Image:
-    # Pillow converts 16-bit grey to 8 bits by clipping, not scaling: most of it turns white.
-    if image.mode.startswith("I;16") or image.mode == "I":
-        return image.convert("I").point(lambda v: v / 256).convert("L")
-    return image
 
 
 def _encode(image: Image.Image) -> Encoded:
