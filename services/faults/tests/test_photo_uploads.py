@@ -177,33 +177,44 @@ async def test_the_form_holds_one_file_and_nothing_else(service: Service) -> Non
     assert await service.stored(fault) == 0
 
 
-async def test_a_body_larger_than_a_photo_is_refused_by_its_length_unread(
+async def test_a_body_declared_larger_than_a_photo_is_refused_before_it_is_read(
     service: Service,
 ) -> None:
-    fault = await service.fault()
-    body = picture("JPEG") + b"0" * (6 * MB)
-    assert refused(await service.upload(fault, body), 413, "photo_too_large")
+    reply, sent = await _stream(service, 6 * MB, declare_length=True)
+    assert refused(reply, 413, "photo_too_large")
+    assert sent == 0
 
 
 async def test_a_streamed_body_is_refused_as_soon_as_it_passes_the_limit(service: Service) -> None:
     """Without a Content-Length, the body is counted as it comes and no more of it is read."""
-    fault = await service.fault()
-    chunk, sent = 64 * 1024, 0
-
-    async def endless() -> AsyncIterator[bytes]:
-        nonlocal sent
-        yield b'--b\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\n'
-        while sent < 50 * MB:
-            sent += chunk
-            yield b"0" * chunk
-
-    reply = await service.http.post(
-        f"/api/faults/{fault}/photos",
-        content=endless(),
-        headers={**service.reporter, "Content-Type": "multipart/form-data; boundary=b"},
-    )
+    reply, sent = await _stream(service, 50 * MB, declare_length=False)
     assert refused(reply, 413, "photo_too_large")
-    assert sent <= 5 * MB + 16 * 1024 + chunk
+    assert sent <= 5 * MB + 16 * 1024 + CHUNK
+
+
+CHUNK = 64 * 1024
+
+
+async def _stream(
+    service: Service, size: int, *, declare_length: bool
+) -> tuple[httpx.Response, int]:
+    """An upload of `size` bytes sent a chunk at a time, and how many the service took."""
+    fault = await service.fault()
+    head = b'--b\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\n'
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        while sent < size:
+            piece = b"0" * CHUNK if sent else head
+            sent += len(piece)
+            yield piece
+
+    headers = {**service.reporter, "Content-Type": "multipart/form-data; boundary=b"}
+    if declare_length:
+        headers["Content-Length"] = str(size)
+    reply = await service.http.post(f"/api/faults/{fault}/photos", content=body(), headers=headers)
+    return reply, sent
 
 
 async def test_uploads_at_the_same_moment_keep_the_limit_of_five(on_each_database: Service) -> None:
