@@ -92,6 +92,8 @@ def system(
         KUNDONLINE_MAIL_RETRY_BASE_SECONDS="0.2",
         # Lets tests act as clients at different addresses (X-Forwarded-For) for throttling.
         KUNDONLINE_TRUSTED_PROXIES='["127.0.0.1"]',
+        # Slow bodies time out within a test's patience (the default is 60 s).
+        KUNDONLINE_REQUEST_BODY_TIMEOUT_SECONDS="3",
     )
     try:
         yield system

@@ -24,8 +24,8 @@ from kundonline_common.settings import load_settings
 
 from .api import router
 from .config import GatewaySettings
+from .limits import BodyLimit, InFlightLimit
 from .openapi import public_openapi
-from .overload import InFlightLimit
 from .pages import (
     admin,
     admin_accounts,
@@ -67,8 +67,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_page_errors(app)
     # Inside the security headers and metrics, so a refusal carries the one and counts in
-    # the other.
-    app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
+    # the other; the body limit inside the in-flight one, so a slow body holds its place.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.request_body_timeout_seconds,
+    )
+    app.add_middleware(
+        InFlightLimit,
+        limit=settings.max_requests_in_flight,
+        per_client=settings.max_requests_in_flight_per_client,
+        trusted_proxies=settings.trusted_proxies,
+    )
     app.add_middleware(SecurityHeaders)
     registry = CollectorRegistry()  # the app's own: apps built side by side never clash
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry), route_of=metrics_route)

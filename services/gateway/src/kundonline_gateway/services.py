@@ -6,7 +6,7 @@ from urllib.parse import quote
 import httpx
 from fastapi import Request, Response
 
-from kundonline_common.errors import DomainError, Unauthorized, Unavailable
+from kundonline_common.errors import Unauthorized, Unavailable
 from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
 
 from .config import GatewaySettings
@@ -35,25 +35,6 @@ _DROP = frozenset(
 )
 
 
-class TooLarge(DomainError):
-    status_code = 413
-    code = "request_too_large"
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, or 413 as soon as it is known to be larger than `limit`."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"The request is larger than {limit // (1024 * 1024)} MB.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"The request is larger than {limit // (1024 * 1024)} MB.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def upstream_path(path: str) -> str:
     """A decoded path encoded again for the service, whatever bytes its segments hold.
 
@@ -67,7 +48,6 @@ def upstream_path(path: str) -> str:
 class ServiceClients:
     def __init__(self, settings: GatewaySettings) -> None:
         self.secret = settings.internal_token_secret.get_secret_value()
-        self.max_body_bytes = settings.max_body_bytes
         self.sessions = SessionCache(settings.session_cache_seconds)
         timeout = httpx.Timeout(settings.service_timeout_seconds)
         # Every connection may stay open: a pool that keeps fewer closes the surplus after
@@ -129,7 +109,7 @@ class ServiceClients:
 
     async def forward(self, service: Service, request: Request, caller: Caller) -> Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP}
-        body = await read_limited(request, self.max_body_bytes)
+        body = await request.body()  # bounded in size and time by limits.BodyLimit
         reply = await self.call(
             service,
             request.method,

@@ -135,9 +135,14 @@ async def logged_in(request: Request, realm: Realm) -> Page:
     return page
 
 
+# What a page's form may hold: five photos, a checkbox per facility of a large customer, and
+# text fields no larger than a project's rows. Past them the parser answers 400 unread.
+FORM_LIMITS = {"max_files": 5, "max_fields": 2000, "max_part_size": 256 * 1024}
+
+
 async def check_form(page: Page) -> dict[str, Any]:
     """The posted form, after its CSRF token matched the visitor's CSRF cookie."""
-    form = await page.request.form()
+    form = await page.request.form(**FORM_LIMITS)
     sent = str(form.get("csrf_token", ""))
     cookie = page.request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(sent, cookie):

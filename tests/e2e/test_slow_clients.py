@@ -1,0 +1,111 @@
+"""Bodies and slow clients: one cap on every body (413), a deadline for reading it (408),
+and one client address cannot take every place of the gateway (SPEC §6)."""
+
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from kundonline_devstack.system import System
+from tests.helpers import Staff, bearer, eventually, login
+
+pytestmark = pytest.mark.e2e
+
+SLOW_CLIENTS = 40
+PER_CLIENT = 8  # the gateway's default max_requests_in_flight_per_client
+MB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def customer(staff: Staff, http: httpx.Client) -> dict[str, str]:
+    owner = staff.customer("Långsam Klient AB")
+    facility = staff.facility(owner["id"], "Pumprum")
+    account = staff.account(owner["id"], order_direct=False)
+    staff.link(account["id"], [facility["id"]])
+    token = bearer(login(http, account["username"], account["password"]))
+    eventually(lambda: http.get("/api/facilities", headers=token).json()["items"], what="link")
+    return {**token, "facility_id": facility["id"]}
+
+
+def _slow_request(address: tuple[str, int]) -> socket.socket:
+    """A login whose headers promise 100 bytes of body, of which one is sent."""
+    conn = socket.create_connection(address, timeout=30)
+    head = (
+        "POST /api/auth/login HTTP/1.1\r\nHost: portal\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n{"
+    )
+    conn.sendall(head.encode())
+    return conn
+
+
+def _status(conn: socket.socket) -> int:
+    """The status of the answer, waiting for it (the socket's timeout bounds the wait)."""
+    head = b""
+    while b"\r\n" not in head:
+        chunk = conn.recv(1024)
+        if not chunk:
+            return 0  # closed without an answer
+        head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+def test_slow_bodies_from_one_address_leave_room_for_others_and_time_out(
+    system: System, customer: dict[str, str]
+) -> None:
+    url = urlsplit(system.base_url)
+    address = (url.hostname or "127.0.0.1", url.port or 80)
+    slow = [_slow_request(address) for _ in range(SLOW_CLIENTS)]
+    try:
+        # The gateway is full for this address once a further request from it is refused.
+        probe = _slow_request(address)
+        assert _status(probe) == 503
+        probe.close()
+
+        # Another client, at another address, is served at once.
+        elsewhere = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(base_url=system.base_url, transport=elsewhere, timeout=10) as other:
+            headers = {"Authorization": customer["Authorization"]}
+            reply = other.get("/api/faults", headers=headers)
+            assert reply.status_code == 200, reply.text
+
+        # The held ones are answered 408 when their deadline passes, the rest were refused.
+        statuses = sorted(_status(conn) for conn in slow)
+        assert statuses == [408] * PER_CLIENT + [503] * (SLOW_CLIENTS - PER_CLIENT)
+    finally:
+        for conn in slow:
+            conn.close()
+    # Their places are free again.
+    eventually(lambda: httpx.get(f"{system.base_url}/api/faults").status_code == 401, what="free")
+
+
+def test_a_body_past_the_cap_is_413_json_declared_or_streamed(
+    http: httpx.Client, customer: dict[str, str]
+) -> None:
+    headers = {"Authorization": customer["Authorization"], "content-type": "application/json"}
+
+    def chunks() -> Any:
+        for _ in range(8):
+            yield b" " * MB
+
+    for body in (b" " * (7 * MB), chunks()):
+        reply = http.post("/api/faults", content=body, headers=headers)
+        assert reply.status_code == 413, reply.text
+        assert reply.json()["error"] == "request_too_large"
+
+
+def test_a_page_form_with_too_many_files_is_refused_unread(
+    http: httpx.Client, customer: dict[str, str], staff: Staff
+) -> None:
+    before = http.get("/api/faults", headers={"Authorization": customer["Authorization"]})
+    files = [("photos", (f"{i}.png", b"x", "image/png")) for i in range(6)]
+    reply = http.post(
+        "/faults/new",
+        data={"target": f"facility:{customer['facility_id']}", "description": "Sex bilder"},
+        files=files,
+        cookies={"kundonline_session": customer["Authorization"].split()[1]},
+    )
+    assert reply.status_code == 400, reply.text
+    after = http.get("/api/faults", headers={"Authorization": customer["Authorization"]})
+    assert after.json() == before.json()
