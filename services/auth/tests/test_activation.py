@@ -25,7 +25,13 @@ from kundonline_contracts import LicenseChanged
 
 KEY = Ed25519PrivateKey.generate()
 PUBLIC = b64(KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
-LIMITS = Limits(per_username=5, per_address=30, window=timedelta(minutes=15))
+LIMITS = Limits(
+    per_username=5,
+    per_user_and_address=10,
+    per_address=30,
+    window=timedelta(minutes=15),
+    max_delay_seconds=4,
+)
 
 
 def _license(max_accounts: int = 1, licensee: str = "Hiss AB") -> dict:
@@ -68,17 +74,16 @@ async def test_without_a_license_no_account_is_created_and_no_portal_login(
             await accounts.create_account(uow=u, body=body)
     assert refused.value.code == "license_required"
     with pytest.raises(Forbidden) as closed:
-        async with uow() as u:
-            await sessions.login(
-                uow=u,
-                realm="account",
-                username="x",
-                password="y",
-                address="a",
-                limits=LIMITS,
-                absolute_hours=1,
-                staff_timeout_minutes=30,
-            )
+        await sessions.login(
+            uows=uow,
+            realm="account",
+            username="x",
+            password="y",
+            address="a",
+            limits=LIMITS,
+            absolute_hours=1,
+            staff_timeout_minutes=30,
+        )
     assert closed.value.code == "license_required"
 
 
@@ -90,17 +95,16 @@ async def test_a_license_opens_the_portal_up_to_max_accounts(uow: UnitOfWorkFact
     first = await _customer(uow)
     async with uow() as u:
         await accounts.create_account(uow=u, body=first)
-    async with uow() as u:
-        opened = await sessions.login(
-            uow=u,
-            realm="account",
-            username=first.username,
-            password="ett-bra-losenord",
-            address="a",
-            limits=LIMITS,
-            absolute_hours=1,
-            staff_timeout_minutes=30,
-        )
+    opened = await sessions.login(
+        uows=uow,
+        realm="account",
+        username=first.username,
+        password="ett-bra-losenord",
+        address="a",
+        limits=LIMITS,
+        absolute_hours=1,
+        staff_timeout_minutes=30,
+    )
     assert opened is not None
     with pytest.raises(Conflict) as full:
         async with uow() as u:

@@ -47,9 +47,9 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 async def login(request: Request, _: SystemDep, body: LoginRequest) -> LoginReply:
     """Check a username and password and open a session."""
     settings = request.app.state.settings
-    opened = await handle(
-        request,
-        sessions.login,
+    # Not through handle(): a login commits its attempt's count before checking the password.
+    opened = await sessions.login(
+        uows=request.app.state.runtime.unit_of_work,
         realm=body.realm,
         username=body.username,
         password=body.password.get_secret_value(),
@@ -74,6 +74,13 @@ async def resolve(request: Request, _: SystemDep, body: SessionToken) -> Resolve
         staff_timeout_minutes=request.app.state.settings.staff_session_timeout_minutes,
     )
     return Resolved(caller=caller, expires_in=expires_in)
+
+
+@internal.get("/about")
+async def internal_about(request: Request, _: SystemDep) -> About:
+    """The portal address and the version, for the gateway: an https address makes its
+    cookies Secure."""
+    return await _about(request)
 
 
 @internal.post("/logout", status_code=204)
@@ -259,5 +266,9 @@ async def put_settings(request: Request, _: AdminDep, body: PortalSettings) -> P
 @staff.get("/about")
 async def about(request: Request, _: StaffDep) -> About:
     """The portal address and the version."""
+    return await _about(request)
+
+
+async def _about(request: Request) -> About:
     settings = await handle(request, portal_settings.get_settings)
     return About(public_url=settings.public_url, version=version("kundonline-auth"))

@@ -17,14 +17,22 @@ class AuthSettings(CommonSettings):
     staff_session_timeout_minutes: float = 30
     # The vendor's Ed25519 public key (base64 of the 32 raw bytes) that licenses must match.
     license_public_key: str | None = None
-    login_max_failures_per_username: int = 5
-    login_max_failures_per_address: int = 30
+    # Failures counted per key within a window that starts at the key's first failure.
     login_throttle_window_minutes: float = 15
+    # A username past this many failures, from anywhere, is slowed down, never refused:
+    # each attempt waits 0.25 s, doubling per failure, up to login_max_delay_seconds.
+    login_max_failures_per_username: int = 5
+    login_max_delay_seconds: float = 4
+    # Past these, attempts are refused (429) until the window ends.
+    login_max_failures_per_user_and_address: int = 10
+    login_max_failures_per_address: int = 30
 
     @property
     def login_limits(self) -> Limits:
         return Limits(
             per_username=self.login_max_failures_per_username,
+            per_user_and_address=self.login_max_failures_per_user_and_address,
             per_address=self.login_max_failures_per_address,
             window=timedelta(minutes=self.login_throttle_window_minutes),
+            max_delay_seconds=self.login_max_delay_seconds,
         )

@@ -1,7 +1,9 @@
 """Logins and sessions: sliding inactivity timeout, absolute lifetime, instant revocation."""
 
+import asyncio
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
@@ -11,7 +13,7 @@ from sqlalchemy import update
 from kundonline_common.errors import Unauthorized
 from kundonline_common.tables import utcnow
 from kundonline_common.tokens import Caller
-from kundonline_common.uow import UnitOfWork
+from kundonline_common.uow import UnitOfWork, UnitOfWorkFactory
 
 from . import throttle
 from .activation import require_portal_open
@@ -34,7 +36,7 @@ def _hash(token: str) -> str:
 
 async def login(
     *,
-    uow: Uow,
+    uows: UnitOfWorkFactory,
     realm: Realm,
     username: str,
     password: str,
@@ -42,21 +44,40 @@ async def login(
     limits: throttle.Limits,
     absolute_hours: int,
     staff_timeout_minutes: float,
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> tuple[str, int, Caller] | None:
-    """Open a session, or None for bad credentials (the failure is counted and committed).
+    """Open a session, or None for bad credentials (the failure stays counted).
 
     Unknown user, wrong password and a deactivated login look the same to the caller.
     """
-    if realm == "account":
-        await require_portal_open(uow)
     keyed = throttle.keys(realm, username, address)
-    await throttle.check(uow, keyed, limits)
+    # Committed before the password is checked, so parallel guesses count each other.
+    async with uows() as uow:
+        if realm == "account":
+            await require_portal_open(uow)
+        wait = await throttle.count_attempt(uow, keyed, limits)
+    if wait > 0:
+        await pause(wait)  # outside any transaction: a slowed attempt holds no connection
+    async with uows() as uow:
+        return await _open(
+            uow, realm, keyed, username, password, absolute_hours, staff_timeout_minutes
+        )
+
+
+async def _open(
+    uow: Uow,
+    realm: Realm,
+    keyed: throttle.Keys,
+    username: str,
+    password: str,
+    absolute_hours: int,
+    staff_timeout_minutes: float,
+) -> tuple[str, int, Caller] | None:
     subject = await uow.repo.login_subject(realm, username)
     password_hash = subject.password_hash if subject is not None else None
     if not await matches(password_hash, password) or subject is None or not subject.active:
-        await throttle.record_failure(uow, keyed, limits.window)
         return None
-    await throttle.clear(uow, keyed["username"])
+    await throttle.succeeded(uow, keyed)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     uow.session.add(
