@@ -5,9 +5,11 @@
 #       Download the broker classpath into $KUNDONLINE_CACHE_DIR/kafka/lib
 #       (default <repo>/.cache/kafka/lib) unless already complete, and print
 #       that folder's path.
-#   kafka.sh start --data-dir DIR --port P --controller-port C
+#   kafka.sh start --data-dir DIR --port P --controller-port C [--lock-wait S]
 #       Fetch if needed, write DIR/server.properties, format storage once and
 #       exec the broker in the foreground (SIGTERM shuts it down cleanly).
+#       One broker per DIR: waits up to S seconds (default 0) for another
+#       broker to let go of it, else exits with code 3 naming that broker.
 #
 set -euo pipefail
 
@@ -28,7 +30,7 @@ die() {
 usage() {
     cat >&2 <<'EOF'
 usage: kafka.sh fetch
-       kafka.sh start --data-dir DIR --port PORT --controller-port PORT
+       kafka.sh start --data-dir DIR --port PORT --controller-port PORT [--lock-wait SECONDS]
 EOF
     exit 2
 }
@@ -46,9 +48,10 @@ fetch() {
     lib_is_complete && return 0
     command -v mvn >/dev/null || die "mvn not found (needed once to download Kafka)"
     mkdir -p "$KAFKA_CACHE"
-    # Parallel test runs may all call fetch; only one should download.
+    # Parallel test runs may all call fetch; only one should download. Whoever
+    # downloads is itself bounded by its caller, so waiting for it is bounded too.
     exec 9>"$KAFKA_CACHE/fetch.lock"
-    flock 9
+    flock -w 900 9 || die "another download of Kafka is still running"
     if ! lib_is_complete; then
         echo "kafka.sh: downloading Kafka classpath into $LIB_DIR" >&2
         local staging="$KAFKA_CACHE/lib.partial"
@@ -81,12 +84,13 @@ if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
 fi
 
 start() {
-    local data_dir="" port="" controller_port=""
+    local data_dir="" port="" controller_port="" lock_wait=0
     while (($#)); do
         case "$1" in
             --data-dir) data_dir="${2:?--data-dir needs a value}"; shift 2 ;;
             --port) port="${2:?--port needs a value}"; shift 2 ;;
             --controller-port) controller_port="${2:?--controller-port needs a value}"; shift 2 ;;
+            --lock-wait) lock_wait="${2:?--lock-wait needs a value}"; shift 2 ;;
             *) usage ;;
         esac
     done
@@ -97,6 +101,19 @@ start() {
 
     mkdir -p "$data_dir"
     data_dir="$(cd "$data_dir" && pwd)"
+    # A second broker on the same directory writes into the first one's metadata log before
+    # Kafka's own lock stops it (seen: the first one then died of a corrupt record). The lock
+    # is on fd 8, which the broker inherits through exec: it lasts exactly as long as the
+    # broker, and a killed broker releases it. "<>" opens without emptying the holder's pid.
+    local lock="$data_dir/broker.lock"
+    exec 8<>"$lock"
+    if ! flock -w "$lock_wait" 8; then
+        local holder
+        holder="$(head -c 20 "$lock" | tr -dc 0-9)"
+        echo "kafka.sh: another Kafka broker${holder:+ (pid $holder)} is using $data_dir; stop it first" >&2
+        exit 3
+    fi
+    echo "$$" >"$lock" # this shell's pid is the broker's after exec
     # Kafka's data lives in a subfolder so server.properties, the cluster id and
     # the wrapper's kafka.log never sit among the partition directories.
     local log_dirs="$data_dir/kraft"

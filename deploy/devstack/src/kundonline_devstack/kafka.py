@@ -15,6 +15,7 @@ import argparse
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -32,6 +33,14 @@ from kundonline_devstack.ports import free_port
 __all__ = ["LocalKafka", "ensure_kafka_jars", "free_port"]
 
 READY_LINE = b"Kafka Server started"
+# An ERROR line that says the broker is giving up, e.g. "Exiting Kafka due to fatal exception
+# during startup" or "Encountered fatal fault". After some of them the JVM stays alive.
+FATAL_LINE = re.compile(rb"^\[[^\]]*\] (?:ERROR|FATAL) .*(?:fatal|Exiting Kafka)", re.M | re.I)
+# Causes that a second attempt would meet again: another broker has the data directory or
+# another program has the port.
+PERMANENT = (b"Failed to acquire lock", b"Address already in use", b"is using this directory")
+DATA_DIR_IN_USE = 3  # kafka.sh's exit code when another broker holds the data directory
+FETCH_TIMEOUT = 900.0
 _POLL_INTERVAL = 0.1
 _LOG_TAIL_BYTES = 4000
 
@@ -59,19 +68,55 @@ def _script_command(*args: str) -> list[str]:
     return [bash, str(kafka_script()), *args]
 
 
-def ensure_kafka_jars() -> Path:
+def ensure_kafka_jars(timeout: float = FETCH_TIMEOUT) -> Path:
     """Download the broker's classpath once (cached) and return the folder holding it."""
-    result = subprocess.run(
+    # Its own process group, so that a timeout or Ctrl-C stops Maven too, not just the script.
+    fetch = subprocess.Popen(
         _script_command("fetch"),
-        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
     )
-    if result.returncode != 0:
+    try:
+        out, err = fetch.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(fetch)
         raise RuntimeError(
-            f"kafka.sh fetch failed (exit {result.returncode}):\n{result.stderr[-_LOG_TAIL_BYTES:]}"
+            f"kafka.sh fetch did not finish within {timeout:g} s (Maven Central unreachable?)"
+        ) from None
+    except BaseException:
+        _kill_group(fetch)
+        raise
+    if fetch.returncode != 0:
+        raise RuntimeError(
+            f"kafka.sh fetch failed (exit {fetch.returncode}):\n{err[-_LOG_TAIL_BYTES:]}"
         )
-    return Path(result.stdout.strip().splitlines()[-1])
+    return Path(out.strip().splitlines()[-1])
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def fatal_error(log: bytes) -> str | None:
+    """The first fatal error in a broker's log, with its exception's message and causes."""
+    found = FATAL_LINE.search(log)
+    if found is None:
+        return None
+    lines = log[found.start() :].decode("utf-8", errors="replace").splitlines()
+    message = lines[0].split("] ", 1)[-1].split(" ", 1)[-1]  # past the time stamp and level
+    causes = []
+    for line in lines[1:]:
+        if line.startswith("["):  # the next log line
+            break
+        if line.strip() and not line.startswith(("\t", " ")):  # not a stack frame
+            causes.append(f"  {line}")
+    return "\n".join([message, *causes[:6]])
 
 
 class LocalKafka:
@@ -84,8 +129,12 @@ class LocalKafka:
         controller_port: int | None = None,
         data_dir: Path | None = None,
         log_path: Path | None = None,
+        lock_wait: float = 15.0,
     ) -> None:
         self.port = port
+        # How long a start waits for another broker to let go of the data directory, such as
+        # one a killed run left behind, which stops on its own once it notices.
+        self.lock_wait = lock_wait
         if controller_port is None:
             controller_port = free_port()
             while controller_port == port:
@@ -111,23 +160,38 @@ class LocalKafka:
         """The broker's process while it runs (for measuring its CPU)."""
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
+    @property
+    def returncode(self) -> int | None:
+        """The broker's exit code once it has died, None while it runs or was stopped."""
+        return self._proc.poll() if self._proc is not None else None
+
     def start(self, timeout: float = 120.0) -> None:
         """Start the broker and block until it accepts clients.
 
         ``timeout`` bounds each attempt; a failed first attempt is retried once, because
-        the KRaft quorum can fail to form in time on a loaded machine.
+        the KRaft quorum can fail to form in time on a loaded machine, unless the cause is
+        one a second attempt would meet again (the data directory or the port taken).
+        A broker that logs a fatal error is stopped at once, with the error in the exception.
         """
         if self._proc is not None and self._proc.poll() is None:
             return
+        self.stop()  # a broker that died: close its log before starting another
         # Downloading is a one-off that must not eat into the start-up deadline.
         ensure_kafka_jars()
-        failure = ""
-        for _attempt in range(2):
-            log_offset = self._launch()
-            failure = self._wait_ready(log_offset, time.monotonic() + timeout)
-            if not failure:
-                return
-            self.stop()
+        failure, permanent = "", False
+        try:
+            for _attempt in range(2):
+                log_offset = self._launch()
+                failure, permanent = self._wait_ready(log_offset, time.monotonic() + timeout)
+                if not failure:
+                    return
+                # A broker that gave up may hang on in its shutdown: no long grace period.
+                self.stop(timeout=5.0)
+                if permanent:
+                    break
+        except BaseException:  # Ctrl-C while waiting, say: the broker must not outlive it
+            self.stop(timeout=5.0)
+            raise
         raise RuntimeError(
             f"Kafka did not start on {self.bootstrap_servers}: {failure}\n"
             f"--- last lines of {self.log_path} ---\n{self._log_tail()}"
@@ -144,6 +208,9 @@ class LocalKafka:
                 except subprocess.TimeoutExpired:
                     self._signal(signal.SIGKILL)
                     proc.wait()
+                # Whatever is left in its group (a storage formatter the script ran, say) has
+                # no use without it and must not outlive the caller.
+                self._signal(signal.SIGKILL)
             self._proc = None
         self._release()
 
@@ -187,6 +254,8 @@ class LocalKafka:
                 str(self.port),
                 "--controller-port",
                 str(self.controller_port),
+                "--lock-wait",
+                f"{self.lock_wait:g}",
             ),
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
@@ -201,30 +270,36 @@ class LocalKafka:
         atexit.register(self.stop)
         return log_offset
 
-    def _wait_ready(self, log_offset: int, deadline: float) -> str:
-        """Return "" once the broker is usable, else a reason it is not."""
+    def _wait_ready(self, log_offset: int, deadline: float) -> tuple[str, bool]:
+        """("", False) once the broker is usable, else a reason it is not and whether a
+        second attempt would meet the same cause."""
         assert self._proc is not None
         logged = False
         while time.monotonic() < deadline:
             code = self._proc.poll()
+            log = self._log_since(log_offset)
+            fatal = fatal_error(log)
+            if fatal is not None:
+                return f"it stopped on a fatal error: {fatal}", _permanent(log)
+            if code == DATA_DIR_IN_USE:  # kafka.sh said which broker has it, last in the log
+                return log.decode(errors="replace").strip().rpartition("\n")[2], True
             if code is not None:
-                return f"process exited with code {code}"
-            if not logged:
-                logged = self._log_contains(READY_LINE, log_offset)
+                return f"process exited with code {code}", False
+            logged = logged or READY_LINE in log
             if logged and self._port_open():
-                return ""
+                return "", False
             time.sleep(_POLL_INTERVAL)
         if logged:
-            return f"logged readiness but port {self.port} refused connections"
-        return f"no {READY_LINE.decode()!r} in the log within the timeout"
+            return f"logged readiness but port {self.port} refused connections", False
+        return f"no {READY_LINE.decode()!r} in the log within the timeout", False
 
-    def _log_contains(self, needle: bytes, offset: int) -> bool:
+    def _log_since(self, offset: int) -> bytes:
         try:
             with self.log_path.open("rb") as log:
                 log.seek(offset)
-                return needle in log.read()
+                return log.read()
         except FileNotFoundError:
-            return False
+            return b""
 
     def _port_open(self) -> bool:
         try:
@@ -254,6 +329,10 @@ class LocalKafka:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+
+
+def _permanent(log: bytes) -> bool:
+    return any(cause in log for cause in PERMANENT)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
