@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -29,7 +30,8 @@ class SystemConfig:
     topic_prefix: str = "kundonline."
     admin_username: str = "admin"
     admin_password: str = "admin-password-1"
-    internal_token_secret: str = "kundonline-local-secret-not-for-production"
+    # Each system its own: a secret in the repository would open every copy to anyone.
+    internal_token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -51,6 +53,9 @@ class System:
         """The running service's process id, for reading its memory from /proc."""
         return self.processes[service].pid
 
+    def log_path(self, service: str) -> Path:
+        return self.log_dir / f"{service}.log"
+
     def env_for(self, service: str) -> dict[str, str]:
         c = self.config
         env = {
@@ -71,7 +76,7 @@ class System:
 
     def start_service(self, service: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{service}.log").open("ab")
+        log = self.log_path(service).open("ab")
         command = [
             sys.executable,
             "-m",
@@ -124,7 +129,7 @@ class System:
     def _check_alive(self, service: str) -> None:
         process = self.processes.get(service)
         if process is not None and process.poll() is not None:
-            tail = (self.log_dir / f"{service}.log").read_text(errors="replace")[-3000:]
+            tail = self.log_path(service).read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{service} exited with {process.returncode}:\n{tail}")
 
     def kill(self, service: str) -> None:
