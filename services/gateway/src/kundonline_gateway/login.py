@@ -7,10 +7,16 @@ from fastapi import Request, Response
 
 from kundonline_common.errors import DomainError
 
-from .clients import client_address, is_https
+from .clients import client_address
 from .routing import Realm
 from .services import ServiceClients
-from .sessions import check_csrf, clear_session_cookies, credentials, set_session_cookies
+from .sessions import (
+    check_csrf,
+    clear_session_cookies,
+    credentials,
+    is_secure,
+    set_session_cookies,
+)
 
 
 def _json_or_empty(reply: httpx.Response) -> dict[str, Any]:
@@ -47,8 +53,7 @@ async def open_session(
             status_code=reply.status_code,
         )
     data = reply.json()
-    secure = settings.cookie_secure or is_https(request, settings.trusted_proxies)
-    set_session_cookies(response, realm, data["token"], secure)
+    set_session_cookies(response, realm, data["token"], is_secure(request))
     return data["token"], data["expires_in"]
 
 
@@ -62,4 +67,4 @@ async def end_session(
             check_csrf(request, creds)
         svc: ServiceClients = request.app.state.clients
         await svc.logout(creds.token, realm)
-    clear_session_cookies(response, realm)
+    clear_session_cookies(response, realm, is_secure(request))

@@ -1,5 +1,6 @@
 """HTTP clients for the internal services, each call signed with a short-lived token."""
 
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -14,10 +15,14 @@ from .routing import Service
 from .session_cache import SessionCache
 
 RESOLVE = "/internal/resolve"
+ABOUT = "/internal/about"
+# The portal's public address changes rarely (a setting staff edit); looking it up again
+# this often keeps every request from asking auth.
+PUBLIC_URL_SECONDS = 10.0
 LOGOUT = "/internal/logout"
 # Calls to auth that change no session but their own: every other write forgets the cache.
 # A logout forgets its one token: anyone may send one, and must not empty the cache for all.
-_KEEPS_SESSIONS = frozenset({RESOLVE, "/internal/login", LOGOUT})
+_KEEPS_SESSIONS = frozenset({RESOLVE, "/internal/login", LOGOUT, ABOUT})
 
 # Hop-by-hop and gateway-owned headers are not passed on in either direction.
 _DROP = frozenset(
@@ -49,6 +54,7 @@ class ServiceClients:
     def __init__(self, settings: GatewaySettings) -> None:
         self.secret = settings.internal_token_secret.get_secret_value()
         self.sessions = SessionCache(settings.session_cache_seconds)
+        self._public_url: tuple[float, str | None] = (-PUBLIC_URL_SECONDS, None)
         timeout = httpx.Timeout(settings.service_timeout_seconds)
         # Every connection may stay open: a pool that keeps fewer closes the surplus after
         # each request under load and opens it again for the next.
@@ -85,6 +91,23 @@ class ServiceClients:
             # have been committed before its answer was lost.
             if service == "auth" and method != "GET" and path not in _KEEPS_SESSIONS:
                 self.sessions.forget_all()
+                self._public_url = (-PUBLIC_URL_SECONDS, self._public_url[1])
+
+    async def public_url(self) -> str | None:
+        """The portal's address from its settings (`public_url`); the last one known while
+        auth does not answer, None before auth ever did."""
+        checked, known = self._public_url
+        now = time.monotonic()
+        if now - checked < PUBLIC_URL_SECONDS:
+            return known
+        try:
+            reply = await self.call("auth", "GET", ABOUT)
+            if reply.status_code == 200:
+                known = str(reply.json()["public_url"])
+        except Unavailable:
+            pass  # asked again after the same pause
+        self._public_url = (now, known)
+        return known
 
     async def logout(self, token: str, realm: str) -> None:
         try:

@@ -16,6 +16,24 @@ COOKIE_PATH = {"account": "/", "staff": "/admin"}
 CSRF_COOKIE = "kundonline_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Over https every cookie of ours is Secure and named with this prefix, which a browser
+# accepts only from a secure origin, for the whole host and path /: a page on another
+# subdomain, or on plain http, cannot plant or overwrite one.
+HOST_PREFIX = "__Host-"
+
+
+def is_secure(request: Request) -> bool:
+    """Whether this request is answered the https way (see security.SecurityHeaders)."""
+    return bool(getattr(request.state, "secure", False))
+
+
+def cookie_name(name: str, secure: bool) -> str:
+    return HOST_PREFIX + name if secure else name
+
+
+def read_cookie(request: Request, name: str) -> str | None:
+    """A cookie of ours; over https only the prefixed one counts."""
+    return request.cookies.get(cookie_name(name, is_secure(request))) or None
 
 
 @dataclass(frozen=True)
@@ -29,7 +47,7 @@ def credentials(request: Request, realm: Realm) -> Credentials | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token:
         return Credentials(token.strip(), from_cookie=False)
-    cookie = request.cookies.get(COOKIE[realm])
+    cookie = read_cookie(request, COOKIE[realm])
     return Credentials(cookie, from_cookie=True) if cookie else None
 
 
@@ -37,7 +55,7 @@ def check_csrf(request: Request, creds: Credentials) -> None:
     """Cookie-authenticated writes must echo the CSRF cookie in a header (double submit)."""
     if not creds.from_cookie or request.method not in UNSAFE:
         return
-    cookie = request.cookies.get(CSRF_COOKIE, "")
+    cookie = read_cookie(request, CSRF_COOKIE) or ""
     header = request.headers.get(CSRF_HEADER, "")
     if not cookie or not secrets.compare_digest(cookie, header):
         raise Forbidden("Missing or wrong CSRF token.", code="csrf_failed")
@@ -57,19 +75,10 @@ async def caller_for(
     return caller, creds
 
 
-def set_session_cookies(response: Response, realm: Realm, token: str, secure: bool) -> None:
-    # A browser-session cookie: the server side ends it on inactivity or logout.
+def set_csrf_cookie(response: Response, value: str, secure: bool) -> None:
     response.set_cookie(
-        COOKIE[realm],
-        token,
-        path=COOKIE_PATH[realm],
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-    )
-    response.set_cookie(
-        CSRF_COOKIE,
-        secrets.token_urlsafe(24),
+        cookie_name(CSRF_COOKIE, secure),
+        value,
         path="/",
         httponly=False,
         samesite="strict",
@@ -77,6 +86,20 @@ def set_session_cookies(response: Response, realm: Realm, token: str, secure: bo
     )
 
 
-def clear_session_cookies(response: Response, realm: Realm) -> None:
-    response.delete_cookie(COOKIE[realm], path=COOKIE_PATH[realm])
-    response.delete_cookie(CSRF_COOKIE, path="/")
+def set_session_cookies(response: Response, realm: Realm, token: str, secure: bool) -> None:
+    # A browser-session cookie: the server side ends it on inactivity or logout.
+    response.set_cookie(
+        cookie_name(COOKIE[realm], secure),
+        token,
+        path="/" if secure else COOKIE_PATH[realm],  # a __Host- cookie must have path /
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+    set_csrf_cookie(response, secrets.token_urlsafe(24), secure)
+
+
+def clear_session_cookies(response: Response, realm: Realm, secure: bool) -> None:
+    path = "/" if secure else COOKIE_PATH[realm]
+    response.delete_cookie(cookie_name(COOKIE[realm], secure), path=path, secure=secure)
+    response.delete_cookie(cookie_name(CSRF_COOKIE, secure), path="/", secure=secure)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from kundonline_common.errors import DomainError
 
 from ..login import end_session, open_session
+from ..sessions import is_secure
 from .web import Page, check_form, local_path, logged_in, page_for
 
 router = APIRouter(include_in_schema=False)
@@ -92,6 +93,7 @@ async def language(request: Request, lang: str, next: str = "/") -> Response:
         path="/",
         samesite="lax",
         httponly=True,
+        secure=is_secure(request),
     )
     return response
 

@@ -18,7 +18,7 @@ from kundonline_common.tokens import Caller
 from .. import i18n
 from ..routing import Realm, Service
 from ..services import ServiceClients
-from ..sessions import COOKIE, CSRF_COOKIE
+from ..sessions import COOKIE, CSRF_COOKIE, is_secure, read_cookie, set_csrf_cookie
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 LOGIN = {"account": "/login", "staff": "/admin/login"}
@@ -89,14 +89,7 @@ class Page:
 
     def finish(self, response: Response) -> Response:
         if self.new_csrf:
-            response.set_cookie(
-                CSRF_COOKIE,
-                self.csrf,
-                path="/",
-                httponly=False,
-                samesite="strict",
-                secure=_secure(self.request),
-            )
+            set_csrf_cookie(response, self.csrf, is_secure(self.request))
         return response
 
     def redirect(self, url: str, **query: str) -> Response:
@@ -104,23 +97,16 @@ class Page:
         return self.finish(RedirectResponse(target, status_code=303))
 
 
-def _secure(request: Request) -> bool:
-    settings = request.app.state.settings
-    from ..clients import is_https
-
-    return settings.cookie_secure or is_https(request, settings.trusted_proxies)
-
-
 def page_for(request: Request, realm: Realm) -> Page:
     lang = i18n.pick(request.cookies.get(i18n.COOKIE))
-    csrf = request.cookies.get(CSRF_COOKIE)
+    csrf = read_cookie(request, CSRF_COOKIE)
     return Page(request, realm, lang, csrf or secrets.token_urlsafe(24), new_csrf=not csrf)
 
 
 async def logged_in(request: Request, realm: Realm) -> Page:
     """The page of a logged-in visitor of `realm`; LoginNeeded otherwise."""
     page = page_for(request, realm)
-    token = request.cookies.get(COOKIE[realm])
+    token = read_cookie(request, COOKIE[realm])
     if not token:
         raise LoginNeeded(realm)
     try:
@@ -144,7 +130,7 @@ async def check_form(page: Page) -> dict[str, Any]:
     """The posted form, after its CSRF token matched the visitor's CSRF cookie."""
     form = await page.request.form(**FORM_LIMITS)
     sent = str(form.get("csrf_token", ""))
-    cookie = page.request.cookies.get(CSRF_COOKIE, "")
+    cookie = read_cookie(page.request, CSRF_COOKIE) or ""
     if not cookie or not secrets.compare_digest(sent, cookie):
         raise DomainError("CSRF", code="csrf_failed", status_code=403)
     return {k: form.getlist(k) if len(form.getlist(k)) > 1 else v for k, v in form.items()}
