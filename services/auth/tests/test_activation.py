@@ -1,5 +1,7 @@
-"""Module activation against a real (SQLite) auth database: what a license allows."""
+"""Module activation against a real auth database (SQLite, and PostgreSQL for concurrent
+creations): what a license allows."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,3 +156,23 @@ async def test_a_refused_license_leaves_the_old_one_in_force(
     async with uow() as u:
         current = await activation.status(uow=u)
     assert current.licensee == "Gällande AB" and current.max_accounts == 3 and current.valid
+
+
+@pytest.mark.usefixtures("cheap_hashing")
+async def test_parallel_creations_stop_exactly_at_max_accounts(uows: UnitOfWorkFactory) -> None:
+    async with uows() as u:
+        await activation.install(uow=u, document=_license(3), public_key=PUBLIC)
+    bodies = [await _customer(uows) for _ in range(8)]
+
+    async def create(body: AccountCreate) -> str:
+        try:
+            async with uows() as u:
+                await accounts.create_account(uow=u, body=body)
+        except Conflict as refused:
+            return refused.code
+        return "created"
+
+    outcomes = await asyncio.gather(*[create(b) for b in bodies])
+    assert sorted(outcomes) == ["created"] * 3 + ["max_accounts_reached"] * 5
+    async with uows() as u:
+        assert (await activation.status(uow=u)).accounts_used == 3

@@ -44,6 +44,8 @@ async def read_account(*, uow: Uow, account_id: UUID) -> AccountPublic:
 async def create_account(*, uow: Uow, body: AccountCreate) -> AccountPublic:
     password = body.password.get_secret_value()
     check_policy(password, body.username)
+    # Hashed before the license is held: concurrent creations queue there, not behind this.
+    password_hash = await hashed(password)
     await require_room_for_an_account(uow)
     if not await uow.repo.customer_exists(body.customer_id):
         raise Invalid("The customer does not exist.", code="unknown_customer")
@@ -52,7 +54,7 @@ async def create_account(*, uow: Uow, body: AccountCreate) -> AccountPublic:
     account = Account(
         **body.model_dump(exclude={"password", "email"}),
         email=str(body.email) if body.email else None,
-        password_hash=await hashed(password),
+        password_hash=password_hash,
         calendar_token=secrets.token_urlsafe(32),
     )
     uow.repo.add(account)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kundonline_common.errors import Conflict, Forbidden, Invalid
 from kundonline_common.tables import utcnow
@@ -92,6 +92,18 @@ async def install(*, uow: Uow, document: dict[str, Any], public_key: str | None)
 
 
 async def require_room_for_an_account(uow: Uow) -> None:
+    """Refuse a new account past the license's max_accounts, even among concurrent ones.
+
+    Call it first in the transaction that adds the account: writing the license row takes
+    its row lock on PostgreSQL and the database's write lock on SQLite, so concurrent
+    creations queue here until the one before commits, and each counts what it added.
+    """
+    await uow.session.execute(
+        update(InstalledLicense)
+        .where(InstalledLicense.id == "current")
+        .values(installed_at=InstalledLicense.installed_at)
+        .execution_options(synchronize_session=False)
+    )
     terms = await _terms(uow)
     if not _in_force(terms, utcnow()):
         raise Conflict(
