@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from pydantic import ValidationError
 
+from kundonline_auth.config import AuthSettings
 from kundonline_auth.passwords import check_policy, hash_password, verify_password
 from kundonline_auth.sessions import _alive, caller_for
 from kundonline_auth.tables import Account, Session, StaffUser
@@ -60,3 +62,24 @@ def test_an_account_caller_carries_its_customer_and_flags() -> None:
     assert caller.flags["order_direct"] is True and caller.flags["hide_performed_action"] is False
     staff = caller_for(StaffUser(username="a", password_hash="h", role="admin"))
     assert staff.is_staff and staff.role == "admin"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("admin", "kort-1"), ("administratör", "ADMINISTRATÖR")],
+)
+def test_the_service_refuses_to_start_with_a_first_administrator_password_against_the_policy(
+    monkeypatch: pytest.MonkeyPatch, username: str, password: str
+) -> None:
+    monkeypatch.setenv("KUNDONLINE_ADMIN_USERNAME", username)
+    monkeypatch.setenv("KUNDONLINE_ADMIN_PASSWORD", password)
+    with pytest.raises(ValidationError) as refused:
+        AuthSettings(_env_file=None)  # type: ignore[call-arg]
+    [error] = [e for e in refused.value.errors() if e["loc"] == ("admin_password",)]
+    assert "breaks the password policy" in error["msg"]
+    assert password not in str(refused.value)
+
+
+def test_a_first_administrator_password_within_the_policy_is_taken() -> None:
+    settings = AuthSettings(admin_username="admin", admin_password="admin-losenord-1")
+    assert settings.admin_password is not None

@@ -1,13 +1,19 @@
 from datetime import timedelta
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationInfo, field_validator
+from pydantic_settings import SettingsConfigDict
 
+from kundonline_common.errors import Invalid
 from kundonline_common.settings import CommonSettings
 
+from .passwords import check_policy
 from .throttle import Limits
 
 
 class AuthSettings(CommonSettings):
+    # A refused setting must not print its value (a password, say) in the error.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     auth_database_url: str = "sqlite+aiosqlite:///./.run/data/auth.db"
     admin_username: str = "admin"
     admin_password: SecretStr | None = None
@@ -36,3 +42,17 @@ class AuthSettings(CommonSettings):
             window=timedelta(minutes=self.login_throttle_window_minutes),
             max_delay_seconds=self.login_max_delay_seconds,
         )
+
+    @field_validator("admin_password")
+    @classmethod
+    def _admin_password_follows_the_policy(
+        cls, password: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        """The first administrator's password meets the policy every other one does."""
+        if password is not None:
+            try:
+                check_policy(password.get_secret_value(), info.data.get("admin_username", ""))
+            except Invalid as exc:
+                # The rule only: the password itself never reaches the log.
+                raise ValueError(f"breaks the password policy: {exc.message}") from None
+        return password
