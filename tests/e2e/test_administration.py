@@ -117,9 +117,14 @@ def test_me_shows_profile_flags_and_tabs_that_follow_the_settings(
 
 
 def test_about_shows_the_portal_address_and_version(http: httpx.Client, staff: Staff) -> None:
+    before = http.get("/admin/api/settings", headers=staff.h).json()
     staff.settings(public_url="https://portal.example.se")
-    about = http.get("/admin/api/about", headers=staff.h).json()
-    assert about["public_url"] == "https://portal.example.se" and about["version"]
+    try:
+        about = http.get("/admin/api/about", headers=staff.h).json()
+        assert about["public_url"] == "https://portal.example.se" and about["version"]
+    finally:
+        # An https address makes every later login's cookies Secure and __Host- prefixed.
+        staff.settings(public_url=before["public_url"])
 
 
 # --- flags and settings reach the other services through their events ------------------

@@ -64,8 +64,9 @@ def test_over_http_cookies_are_plain_and_answers_are_never_stored(
 
 
 @pytest.fixture
-def https_portal(staff: Staff) -> Iterator[None]:
-    before = staff.settings(public_url="https://portal.example.se")
+def https_portal(staff: Staff, http: httpx.Client) -> Iterator[None]:
+    before = http.get("/admin/api/settings", headers=staff.h).json()
+    staff.settings(public_url="https://portal.example.se")
     yield
     staff.settings(public_url=before["public_url"])
 
