@@ -1,13 +1,15 @@
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
 
 from kundonline_contracts import (
     EVENTS,
+    STRUCTURED_CONTENT_TYPE,
     CloudEvent,
     Contact,
     FaultReported,
@@ -85,3 +87,48 @@ def test_every_event_type_is_unique_and_on_a_known_topic() -> None:
     types = [m.event_type for m in EVENTS]
     assert len(types) == len(set(types))
     assert all(isinstance(m.topic, Topic) for m in EVENTS)
+
+
+def _asyncapi() -> dict:
+    return json.loads((OUT_DIR / "asyncapi.json").read_text(encoding="utf-8"))
+
+
+def test_each_message_is_the_envelope_with_its_event_as_data() -> None:
+    document = _asyncapi()
+    envelope = document["components"]["schemas"]["CloudEvent"]
+    assert set(envelope["required"]) >= {"source", "type", "subject", "data"}
+    for model in EVENTS:
+        message = document["components"]["messages"][model.__name__]
+        base, specific = message["payload"]["allOf"]
+        assert base == {"$ref": "#/components/schemas/CloudEvent"}
+        assert specific["properties"]["type"] == {"const": model.event_type}
+        assert specific["properties"]["data"] == {"$ref": f"{model.__name__}.json"}
+        assert (OUT_DIR / f"{model.__name__}.json").is_file()
+
+
+def test_each_message_names_its_record_headers_and_key() -> None:
+    document = _asyncapi()
+    headers = document["components"]["schemas"]["RecordHeaders"]
+    assert set(headers["required"]) == {"content-type", "traceparent"}
+    content_type = headers["properties"]["content-type"]["const"]
+    assert content_type == STRUCTURED_CONTENT_TYPE
+    assert content_type == "application/cloudevents+json; charset=UTF-8"
+    traceparent = re.compile(headers["properties"]["traceparent"]["pattern"])
+    assert traceparent.match("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    assert not traceparent.match("not-a-trace")
+    for model in EVENTS:
+        message = document["components"]["messages"][model.__name__]
+        assert message["headers"] == {"$ref": "#/components/schemas/RecordHeaders"}
+        key = message["bindings"]["kafka"]["key"]
+        assert model.key_field in key["description"] and key["type"] == "string"
+        subject = message["payload"]["allOf"][1]["properties"]["subject"]
+        assert {k: v for k, v in subject.items() if k != "description"} == {
+            k: v for k, v in key.items() if k != "description"
+        }
+
+
+def test_the_key_schema_admits_the_key_an_event_is_sent_with() -> None:
+    event = _fault()
+    key = _asyncapi()["components"]["messages"]["FaultReported"]["bindings"]["kafka"]["key"]
+    assert key["format"] == "uuid" and str(UUID(event.key)) == event.key
+    assert wrap(event, source="kundonline/faults").subject == event.key

@@ -1,7 +1,7 @@
 """KundOnline's public event contracts."""
 
 from .base import Event
-from .envelope import CloudEvent
+from .envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from .events import (
     AccountChanged,
     Contact,
@@ -25,12 +25,14 @@ from .events import (
     Row,
 )
 from .registry import EVENTS, UnknownEventType, events_on, model_for, unwrap, wrap
-from .topics import COMPACTED, DEFAULT_PREFIX, Topic
+from .topics import COMPACTED, DEFAULT_PREFIX, DLQ_SUFFIX, Topic
 
 __all__ = [
     "COMPACTED",
     "DEFAULT_PREFIX",
+    "DLQ_SUFFIX",
     "EVENTS",
+    "STRUCTURED_CONTENT_TYPE",
     "AccountChanged",
     "CloudEvent",
     "Contact",

@@ -7,6 +7,9 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/json"
+# The `content-type` header of every record: the CloudEvents Kafka binding reads a record in
+# structured mode (the whole event in the value) by this header.
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
 
 class CloudEvent(BaseModel):

@@ -10,11 +10,31 @@ from pathlib import Path
 from typing import Any
 
 from .base import Event
-from .envelope import CloudEvent
+from .envelope import STRUCTURED_CONTENT_TYPE, CloudEvent
 from .registry import EVENTS, events_on
 from .topics import DEFAULT_PREFIX, Topic
 
 OUT_DIR = Path(__file__).resolve().parents[2] / "schemas"
+KAFKA_BINDING = "0.5.0"
+
+# What every record carries in its headers.
+RECORD_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "required": ["content-type", "traceparent"],
+    "properties": {
+        "content-type": {
+            "type": "string",
+            "const": STRUCTURED_CONTENT_TYPE,
+            "description": "CloudEvents Kafka protocol binding, structured mode: "
+            "the record value is the whole event.",
+        },
+        "traceparent": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+            "description": "W3C Trace Context of the request or event that caused this one.",
+        },
+    },
+}
 
 
 def _name(model: type[Event]) -> str:
@@ -30,6 +50,44 @@ def event_schema(model: type[Event]) -> dict[str, Any]:
     return schema
 
 
+def envelope_of(model: type[Event]) -> dict[str, Any]:
+    """The record value of `model`: the CloudEvents envelope with this event as its data."""
+    key = _key_schema(model)
+    return {
+        "allOf": [
+            {"$ref": "#/components/schemas/CloudEvent"},
+            {
+                "type": "object",
+                "required": ["type", "subject", "data"],
+                "properties": {
+                    "type": {"const": model.event_type},
+                    "subject": {**key, "description": f"The {model.key_field}: the record key."},
+                    "data": {"$ref": f"{_name(model)}.json"},
+                },
+            },
+        ]
+    }
+
+
+def _key_schema(model: type[Event]) -> dict[str, Any]:
+    """The aggregate id's type, as the event's own schema gives it."""
+    field = model.model_json_schema(mode="serialization")["properties"][model.key_field]
+    return {k: v for k, v in field.items() if k in ("type", "format", "const", "enum")}
+
+
+def message(model: type[Event]) -> dict[str, Any]:
+    key = {**_key_schema(model), "description": f"The {model.key_field} (the aggregate id)."}
+    return {
+        "name": model.event_type,
+        "title": _name(model),
+        "summary": (model.__doc__ or _name(model)).strip().splitlines()[0],
+        "contentType": "application/cloudevents+json",
+        "headers": {"$ref": "#/components/schemas/RecordHeaders"},
+        "bindings": {"kafka": {"key": key, "bindingVersion": KAFKA_BINDING}},
+        "payload": envelope_of(model),
+    }
+
+
 def asyncapi() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -37,14 +95,7 @@ def asyncapi() -> dict[str, Any]:
     for topic in Topic:
         refs = {}
         for model in events_on(topic):
-            messages[_name(model)] = {
-                "name": model.event_type,
-                "title": _name(model),
-                "summary": (model.__doc__ or _name(model)).strip().splitlines()[0],
-                "contentType": "application/cloudevents+json",
-                "bindings": {"kafka": {"key": {"type": "string", "description": model.key_field}}},
-                "payload": {"$ref": f"{_name(model)}.json"},
-            }
+            messages[_name(model)] = message(model)
             refs[_name(model)] = {"$ref": f"#/components/messages/{_name(model)}"}
         channel = {
             "address": topic.name(DEFAULT_PREFIX),
@@ -53,9 +104,11 @@ def asyncapi() -> dict[str, Any]:
             "messages": refs,
             "bindings": {
                 "kafka": {
+                    "topic": topic.name(DEFAULT_PREFIX),
                     "topicConfiguration": {
                         "cleanup.policy": ["compact"] if topic.compacted else ["delete"]
-                    }
+                    },
+                    "bindingVersion": KAFKA_BINDING,
                 }
             },
         }
@@ -69,15 +122,20 @@ def asyncapi() -> dict[str, Any]:
         "info": {
             "title": "KundOnline events",
             "version": "1.0.0",
-            "description": "Records are CloudEvents 1.0 in structured JSON mode; "
-            "the record key is the aggregate id; topic prefix is configurable.",
+            "description": "Records are CloudEvents 1.0 in structured JSON mode (the value is "
+            f"the event, the header content-type {STRUCTURED_CONTENT_TYPE}); the record key "
+            "is the aggregate id, also the event's subject; W3C traceparent travels in a "
+            "header. The topic prefix is configurable.",
         },
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "operations": operations,
         "components": {
             "messages": messages,
-            "schemas": {"CloudEvent": CloudEvent.model_json_schema(mode="serialization")},
+            "schemas": {
+                "CloudEvent": CloudEvent.model_json_schema(mode="serialization"),
+                "RecordHeaders": RECORD_HEADERS,
+            },
         },
     }
 
