@@ -11,6 +11,15 @@
 #       One broker per DIR: waits up to S seconds (default 0) for another
 #       broker to let go of it, else exits with code 3 naming that broker.
 #
+#   An extra SASL_SSL listener on 127.0.0.1, as production Kafka is reached (the controller
+#   and inter-broker listeners stay PLAINTEXT on loopback):
+#       --sasl-ssl-port P        its port (SCRAM-SHA-512 over TLS)
+#       --ssl-keystore FILE      PEM: the broker's unencrypted PKCS#8 key and certificate chain
+#       --ssl-truststore FILE    PEM: the CA certificates trusted for client certificates
+#       --ssl-client-auth MODE   none (default), requested or required
+#       --add-scram SPEC         a SCRAM credential, e.g. 'SCRAM-SHA-512=[name=u,password=p]';
+#                                repeatable; stored when DIR is first formatted, only then
+#
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +40,8 @@ usage() {
     cat >&2 <<'EOF'
 usage: kafka.sh fetch
        kafka.sh start --data-dir DIR --port PORT --controller-port PORT [--lock-wait SECONDS]
+                      [--sasl-ssl-port PORT --ssl-keystore PEM --ssl-truststore PEM
+                       [--ssl-client-auth none|requested|required] [--add-scram SPEC]...]
 EOF
     exit 2
 }
@@ -85,17 +96,35 @@ fi
 
 start() {
     local data_dir="" port="" controller_port="" lock_wait=0
+    local sasl_ssl_port="" keystore="" truststore="" client_auth="none"
+    local -a scram=()
     while (($#)); do
         case "$1" in
             --data-dir) data_dir="${2:?--data-dir needs a value}"; shift 2 ;;
             --port) port="${2:?--port needs a value}"; shift 2 ;;
             --controller-port) controller_port="${2:?--controller-port needs a value}"; shift 2 ;;
             --lock-wait) lock_wait="${2:?--lock-wait needs a value}"; shift 2 ;;
+            --sasl-ssl-port) sasl_ssl_port="${2:?--sasl-ssl-port needs a value}"; shift 2 ;;
+            --ssl-keystore) keystore="${2:?--ssl-keystore needs a value}"; shift 2 ;;
+            --ssl-truststore) truststore="${2:?--ssl-truststore needs a value}"; shift 2 ;;
+            --ssl-client-auth) client_auth="${2:?--ssl-client-auth needs a value}"; shift 2 ;;
+            --add-scram) scram+=(--add-scram "${2:?--add-scram needs a value}"); shift 2 ;;
             *) usage ;;
         esac
     done
     [[ -n "$data_dir" && -n "$port" && -n "$controller_port" ]] || usage
     [[ "$port" != "$controller_port" ]] || die "--port and --controller-port must differ"
+    if [[ -n "$sasl_ssl_port" ]]; then
+        [[ -f "$keystore" && -f "$truststore" ]] ||
+            die "--sasl-ssl-port needs --ssl-keystore and --ssl-truststore (PEM files)"
+        [[ "$sasl_ssl_port" != "$port" && "$sasl_ssl_port" != "$controller_port" ]] ||
+            die "--sasl-ssl-port must differ from --port and --controller-port"
+        case "$client_auth" in none | requested | required) ;; *) usage ;; esac
+        keystore="$(cd "$(dirname "$keystore")" && pwd)/$(basename "$keystore")"
+        truststore="$(cd "$(dirname "$truststore")" && pwd)/$(basename "$truststore")"
+    elif [[ -n "$keystore$truststore" ]] || ((${#scram[@]})); then
+        die "--ssl-keystore, --ssl-truststore and --add-scram need --sasl-ssl-port"
+    fi
 
     fetch
 
@@ -118,6 +147,14 @@ start() {
     # the wrapper's kafka.log never sit among the partition directories.
     local log_dirs="$data_dir/kraft"
     local props="$data_dir/server.properties"
+    local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port"
+    local advertised="PLAINTEXT://127.0.0.1:$port"
+    local protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    if [[ -n "$sasl_ssl_port" ]]; then
+        listeners+=",SASL_SSL://127.0.0.1:$sasl_ssl_port"
+        advertised+=",SASL_SSL://127.0.0.1:$sasl_ssl_port"
+        protocols+=",SASL_SSL:SASL_SSL"
+    fi
 
     # Rewritten on every start so a restart may use other ports; the data
     # stays valid because node id and cluster id do not change.
@@ -125,11 +162,11 @@ start() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$log_dirs
 
 num.partitions=1
@@ -158,6 +195,21 @@ log.retention.bytes=268435456
 log.segment.bytes=67108864
 log.retention.check.interval.ms=300000
 EOF
+    if [[ -n "$sasl_ssl_port" ]]; then
+        # SCRAM credentials live in the cluster metadata (added at format), yet the listener
+        # still needs its login module. Kafka reads the PEM files as they are. On a SASL_SSL
+        # listener only the listener's own ssl.client.auth counts (KIP-684).
+        cat >>"$props" <<EOF
+
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$keystore
+ssl.truststore.type=PEM
+ssl.truststore.location=$truststore
+listener.name.sasl_ssl.ssl.client.auth=$client_auth
+EOF
+    fi
 
     local cp="$LIB_DIR/*"
     local cluster_id_file="$data_dir/cluster.id"
@@ -170,7 +222,9 @@ EOF
         "$JAVA_BIN" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
             -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
             -cp "$cp" kafka.tools.StorageTool format \
-            -t "$(cat "$cluster_id_file")" -c "$props" --ignore-formatted
+            -t "$(cat "$cluster_id_file")" -c "$props" --ignore-formatted "${scram[@]}"
+    elif ((${#scram[@]})); then
+        echo "kafka.sh: $data_dir was formatted before; --add-scram has no effect" >&2
     fi
 
     exec "$JAVA_BIN" -Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \

@@ -6,6 +6,9 @@ this module starts and stops that script and waits until the broker is usable.
     with LocalKafka(port=free_port()) as kafka:
         producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
 
+With ``sasl_ssl=SaslSslListener(...)`` the broker also listens for SASL_SSL (SCRAM-SHA-512
+over TLS) on a port of its own, as production Kafka is reached.
+
 Command line: ``python -m kundonline_devstack.kafka --port 9092 --data-dir DIR``.
 """
 
@@ -23,14 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, Self
+from typing import IO, Literal, Self
 
 from kundonline_devstack.lifetime import die_with_parent
 from kundonline_devstack.ports import free_port
 
-__all__ = ["LocalKafka", "ensure_kafka_jars", "free_port"]
+__all__ = ["LocalKafka", "SaslSslListener", "ensure_kafka_jars", "free_port"]
 
 READY_LINE = b"Kafka Server started"
 # An ERROR line that says the broker is giving up, e.g. "Exiting Kafka due to fatal exception
@@ -119,6 +124,30 @@ def fatal_error(log: bytes) -> str | None:
     return "\n".join([message, *causes[:6]])
 
 
+@dataclass(frozen=True)
+class SaslSslListener:
+    """An extra listener on 127.0.0.1 for SASL_SSL clients, authenticated by SCRAM-SHA-512."""
+
+    port: int
+    keystore: Path  # PEM: the broker's unencrypted PKCS#8 key, then its certificate chain
+    truststore: Path  # PEM: the CAs whose client certificates the broker accepts
+    # SCRAM-SHA-512 users (name → password), stored when the data directory is formatted.
+    users: Mapping[str, str] = field(default_factory=dict)
+    client_auth: Literal["none", "requested", "required"] = "none"
+
+    def arguments(self) -> list[str]:
+        """kafka.sh's options for this listener."""
+        arguments = [
+            *("--sasl-ssl-port", str(self.port)),
+            *("--ssl-keystore", str(self.keystore)),
+            *("--ssl-truststore", str(self.truststore)),
+            *("--ssl-client-auth", self.client_auth),
+        ]
+        for name, password in self.users.items():
+            arguments += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
+        return arguments
+
+
 class LocalKafka:
     """One broker process; ``start``/``stop`` may be repeated on the same data directory."""
 
@@ -130,8 +159,10 @@ class LocalKafka:
         data_dir: Path | None = None,
         log_path: Path | None = None,
         lock_wait: float = 15.0,
+        sasl_ssl: SaslSslListener | None = None,
     ) -> None:
         self.port = port
+        self.sasl_ssl = sasl_ssl
         # How long a start waits for another broker to let go of the data directory, such as
         # one a killed run left behind, which stops on its own once it notices.
         self.lock_wait = lock_wait
@@ -154,6 +185,13 @@ class LocalKafka:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sasl_ssl_bootstrap_servers(self) -> str:
+        """The SASL_SSL listener's address; its certificate names 127.0.0.1."""
+        if self.sasl_ssl is None:
+            raise RuntimeError("this broker has no SASL_SSL listener")
+        return f"127.0.0.1:{self.sasl_ssl.port}"
 
     @property
     def pid(self) -> int | None:
@@ -256,6 +294,7 @@ class LocalKafka:
                 str(self.controller_port),
                 "--lock-wait",
                 f"{self.lock_wait:g}",
+                *(self.sasl_ssl.arguments() if self.sasl_ssl is not None else ()),
             ),
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
@@ -286,11 +325,11 @@ class LocalKafka:
             if code is not None:
                 return f"process exited with code {code}", False
             logged = logged or READY_LINE in log
-            if logged and self._port_open():
+            if logged and all(self._port_open(port) for port in self._ports()):
                 return "", False
             time.sleep(_POLL_INTERVAL)
         if logged:
-            return f"logged readiness but port {self.port} refused connections", False
+            return f"logged readiness but ports {self._ports()} refused connections", False
         return f"no {READY_LINE.decode()!r} in the log within the timeout", False
 
     def _log_since(self, offset: int) -> bytes:
@@ -301,9 +340,12 @@ class LocalKafka:
         except FileNotFoundError:
             return b""
 
-    def _port_open(self) -> bool:
+    def _ports(self) -> list[int]:
+        return [self.port, *([self.sasl_ssl.port] if self.sasl_ssl is not None else [])]
+
+    def _port_open(self, port: int) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
                 return True
         except OSError:
             return False

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from kundonline_devstack.licenses import Vendor
-from kundonline_devstack.servers import PostgresServer, kafka_server, postgres_server
+from kundonline_devstack.servers import (
+    PostgresServer,
+    SecureKafka,
+    kafka_server,
+    postgres_server,
+    secure_kafka_server,
+)
 from kundonline_devstack.smtp_sink import SmtpSink
 from kundonline_devstack.system import BACKENDS, System, SystemConfig
 
@@ -19,6 +25,14 @@ from kundonline_devstack.system import BACKENDS, System, SystemConfig
 def kafka_bootstrap() -> Iterator[str]:
     with kafka_server(dict(os.environ)) as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
+    """A local broker reached as production Kafka is: SASL_SSL, SCRAM-SHA-512 and a client
+    certificate, made for this run."""
+    with secure_kafka_server(tmp_path_factory.mktemp("secure-kafka")) as kafka:
+        yield kafka
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,12 @@ from kundonline_devstack.ports import free_port
 SERVICES = ("auth", "faults", "orders", "notify", "gateway")
 BACKENDS = ("auth", "faults", "orders", "notify")
 DEFAULT_PORTS = {"gateway": 49148, "auth": 49151, "faults": 49152, "orders": 49153, "notify": 49154}
+# The services' defaults suit three brokers; the local one holds a single copy of each
+# partition. A cluster given in the environment may come with its own values.
+SINGLE_BROKER_TOPICS = {
+    "KUNDONLINE_TOPIC_REPLICATION_FACTOR": "1",
+    "KUNDONLINE_TOPIC_MIN_INSYNC_REPLICAS": "1",
+}
 
 
 @dataclass
@@ -59,6 +65,7 @@ class System:
     def env_for(self, service: str) -> dict[str, str]:
         c = self.config
         env = {
+            **SINGLE_BROKER_TOPICS,
             **os.environ,
             "KUNDONLINE_KAFKA_BOOTSTRAP_SERVERS": c.kafka_bootstrap_servers,
             "KUNDONLINE_TOPIC_PREFIX": c.topic_prefix,
