@@ -15,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.events import partitions
 from bench.harness import summary
-from kundonline_common.kafka import make_producer
+from kundonline_common.kafka import KafkaConnection, make_producer
 
 TOPIC = "bench.baseline"
 RECORD_BYTES = 800  # about a FaultReported or OrderCreated CloudEvent
@@ -43,7 +43,7 @@ async def _ready_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
 async def latency(bootstrap: str, *, rate: float, duration: float) -> dict[str, float]:
     """Milliseconds from send() to the record read back, one record every 1/rate s."""
     consumer = await _ready_consumer(bootstrap, TOPIC)
-    producer = make_producer(bootstrap, "bench-baseline")
+    producer = make_producer(KafkaConnection(bootstrap), "bench-baseline")
     await producer.start()
     sent: dict[bytes, float] = {}
     samples: list[float] = []
@@ -75,7 +75,7 @@ async def latency(bootstrap: str, *, rate: float, duration: float) -> dict[str, 
 async def throughput(bootstrap: str, *, records: int) -> dict[str, float]:
     """Records per second from the first send to the last record read back."""
     consumer = await _ready_consumer(bootstrap, TOPIC)
-    producer = make_producer(bootstrap, "bench-baseline")
+    producer = make_producer(KafkaConnection(bootstrap), "bench-baseline")
     await producer.start()
     seen = 0
 

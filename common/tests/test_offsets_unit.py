@@ -8,6 +8,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from kundonline_common.consumer import CommitBeforeRevoke, EventConsumer, commit_owned
+from kundonline_common.kafka import KafkaConnection
 
 A, B, C = (TopicPartition("kundonline.faults", p) for p in range(3))
 
@@ -61,7 +62,7 @@ def fetched_consumer(*, postgres: bool, failing: TopicPartition | None = None) -
         name="t",
         handlers={},
         unit_of_work=SimpleNamespace(db=SimpleNamespace(is_postgres=postgres)),  # type: ignore[arg-type]
-        bootstrap_servers="",
+        kafka=KafkaConnection(""),
         topic_prefix="kundonline.",
         dlq_producer=None,  # type: ignore[arg-type]
     )

@@ -16,7 +16,14 @@ from sqlalchemy import func, select
 
 from kundonline_common.consumer import Batched, Delivery, EventConsumer
 from kundonline_common.db import Database
-from kundonline_common.kafka import Outgoing, ServiceProducer, ensure_topics, make_producer
+from kundonline_common.kafka import (
+    KafkaConnection,
+    Outgoing,
+    ServiceProducer,
+    TopicLayout,
+    ensure_topics,
+    make_producer,
+)
 from kundonline_common.metrics import EventMetrics
 from kundonline_common.migrations import upgrade
 from kundonline_common.relay import RELAY_LOCK_ID, OutboxRelay
@@ -54,6 +61,12 @@ def fault(order_direct: bool = True) -> FaultReported:
 
 
 P = TypeVar("P", AIOKafkaProducer, ServiceProducer)
+
+
+async def make_topics(bootstrap: str, prefix: str, partitions: int) -> None:
+    """The topics as every service makes them, with as many replicas as the test broker has."""
+    layout = TopicLayout(partitions=partitions, replication_factor=1, min_insync_replicas=1)
+    await ensure_topics(KafkaConnection(bootstrap), prefix, layout)
 
 
 @contextlib.asynccontextmanager
@@ -97,7 +110,7 @@ async def orders_db(
 async def test_rows_committed_before_a_relay_crash_are_published_once_after_restart(
     kafka_bootstrap: str, topic_prefix: str, orders_db: Database
 ) -> None:
-    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    await make_topics(kafka_bootstrap, topic_prefix, 1)
     outbox = Outbox(source="kundonline/test", topic_prefix=topic_prefix)
     events = [fault() for _ in range(5)]
     async with UnitOfWorkFactory(orders_db, outbox)() as uow:
@@ -105,7 +118,7 @@ async def test_rows_committed_before_a_relay_crash_are_published_once_after_rest
             uow.publish(event)
     # No relay ran: the process died between commit and publish. A new one starts.
     registry = CollectorRegistry()
-    async with started(ServiceProducer(kafka_bootstrap, "relay-test")) as producer:
+    async with started(ServiceProducer(KafkaConnection(kafka_bootstrap), "relay-test")) as producer:
         relay = OutboxRelay(orders_db, outbox, producer, metrics=EventMetrics(registry))
         assert await relay.backlog() == 5
         assert await relay.publish_batch() == 5
@@ -118,6 +131,11 @@ async def test_rows_committed_before_a_relay_crash_are_published_once_after_rest
     assert sorted(ids) == sorted(str(e.fault_id) for e in events)
     assert [r.key.decode() for r in records] == [str(e.fault_id) for e in events]
     assert all(dict(r.headers).get("traceparent") for r in records)
+    # Structured mode by the CloudEvents Kafka binding: the header says the value is the event.
+    assert all(
+        r.headers[0] == ("content-type", b"application/cloudevents+json; charset=UTF-8")
+        for r in records
+    )
     async with orders_db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxRecord)) == 0
 
@@ -128,12 +146,12 @@ async def test_a_relay_stands_by_while_another_holds_the_relay_lock(
     # PostgreSQL only: one relay per database is an advisory lock, which SQLite lacks.
     orders_db = Database(postgres.create_database(unique_name("orders")))
     await upgrade(orders_db, MIGRATIONS)
-    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    await make_topics(kafka_bootstrap, topic_prefix, 1)
     outbox = Outbox(source="kundonline/test", topic_prefix=topic_prefix)
     async with UnitOfWorkFactory(orders_db, outbox)() as uow:
         for event in [fault() for _ in range(3)]:
             uow.publish(event)
-    async with started(ServiceProducer(kafka_bootstrap, "relay-test")) as producer:
+    async with started(ServiceProducer(KafkaConnection(kafka_bootstrap), "relay-test")) as producer:
         relay = OutboxRelay(orders_db, outbox, producer, metrics=EventMetrics(CollectorRegistry()))
         async with orders_db.sessions() as other, other.begin():
             await other.execute(select(func.pg_advisory_xact_lock(RELAY_LOCK_ID)))
@@ -151,7 +169,7 @@ async def test_the_relay_puts_a_key_where_a_plain_send_puts_it(
     land where any Kafka client sends its key, or their order would be lost."""
     db = Database(postgres.create_database(unique_name("orders")))
     await upgrade(db, MIGRATIONS)
-    await ensure_topics(kafka_bootstrap, topic_prefix, 4)
+    await make_topics(kafka_bootstrap, topic_prefix, 4)
     outbox = Outbox(source="kundonline/test", topic_prefix=topic_prefix)
     # Long enough that a partition's records fill several of the producer's batches.
     events = [fault().model_copy(update={"description": "Läcker " * 400}) for _ in range(40)]
@@ -166,10 +184,10 @@ async def test_the_relay_puts_a_key_where_a_plain_send_puts_it(
     for key, event_id in stored:
         published.setdefault(key.encode(), []).append(event_id)
     topic = Topic.FAULTS.name(topic_prefix)
-    async with started(make_producer(kafka_bootstrap, "plain-send")) as plain:
+    async with started(make_producer(KafkaConnection(kafka_bootstrap), "plain-send")) as plain:
         for event in events:
             await plain.send_and_wait(topic, b"plain", key=event.key.encode())
-    async with started(ServiceProducer(kafka_bootstrap, "relay-test")) as producer:
+    async with started(ServiceProducer(KafkaConnection(kafka_bootstrap), "relay-test")) as producer:
         assert await OutboxRelay(db, outbox, producer).publish_batch() == 80
     records = await read_topic(kafka_bootstrap, topic, lambda seen: len(seen) >= 120)
     partitions: dict[bytes, set[int]] = {}
@@ -200,12 +218,12 @@ class CrashAfterSending:
 async def test_a_redelivered_fault_report_creates_no_second_order(
     kafka_bootstrap: str, topic_prefix: str, orders_db: Database
 ) -> None:
-    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    await make_topics(kafka_bootstrap, topic_prefix, 1)
     event = fault(order_direct=True)
     outbox = Outbox(source="kundonline/faults", topic_prefix=topic_prefix)
     async with UnitOfWorkFactory(orders_db, outbox)() as uow:
         uow.publish(event)
-    async with started(ServiceProducer(kafka_bootstrap, "relay-test")) as producer:
+    async with started(ServiceProducer(KafkaConnection(kafka_bootstrap), "relay-test")) as producer:
         with pytest.raises(ConnectionError):
             await OutboxRelay(orders_db, outbox, CrashAfterSending(producer)).publish_batch()  # type: ignore[arg-type]
         # The restarted relay publishes the row again: Kafka now holds it twice.
@@ -242,7 +260,7 @@ def consumer_for(
         name=unique_name("orders"),
         handlers=EVENT_HANDLERS,
         unit_of_work=UnitOfWorkFactory(db, outbox, OrdersRepository),
-        bootstrap_servers=bootstrap,
+        kafka=KafkaConnection(bootstrap),
         topic_prefix=prefix,
         dlq_producer=producer,
         retry_base_seconds=0.01,
@@ -272,9 +290,9 @@ async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
 async def test_reports_spread_over_partitions_each_make_one_order(
     kafka_bootstrap: str, topic_prefix: str, orders_db: Database
 ) -> None:
-    await ensure_topics(kafka_bootstrap, topic_prefix, 4)
+    await make_topics(kafka_bootstrap, topic_prefix, 4)
     events = [fault() for _ in range(60)]
-    async with started(make_producer(kafka_bootstrap, "spread-test")) as producer:
+    async with started(make_producer(KafkaConnection(kafka_bootstrap), "spread-test")) as producer:
         for event in events:
             await producer.send(
                 Topic.FAULTS.name(topic_prefix),
@@ -295,14 +313,14 @@ async def test_reports_spread_over_partitions_each_make_one_order(
 async def test_poison_records_go_to_the_dlq_and_the_consumer_goes_on(
     kafka_bootstrap: str, topic_prefix: str, orders_db: Database
 ) -> None:
-    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    await make_topics(kafka_bootstrap, topic_prefix, 1)
     topic = Topic.FAULTS.name(topic_prefix)
     good = fault(order_direct=True)
     unknown = CloudEvent(source="x", type="kundonline.nothing.v1", subject="1", data={})
     invalid = CloudEvent(
         source="x", type=FaultReported.event_type, subject="1", data={"fault_id": "not-a-uuid"}
     )
-    async with started(make_producer(kafka_bootstrap, "poison-test")) as producer:
+    async with started(make_producer(KafkaConnection(kafka_bootstrap), "poison-test")) as producer:
         for value in (
             b"\x00\xffnot json",
             unknown.to_bytes(),
@@ -331,7 +349,7 @@ async def test_poison_records_go_to_the_dlq_and_the_consumer_goes_on(
 async def test_a_failing_handler_is_retried_then_dead_lettered(
     kafka_bootstrap: str, topic_prefix: str, orders_db: Database
 ) -> None:
-    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    await make_topics(kafka_bootstrap, topic_prefix, 1)
     calls: list[str] = []
 
     async def broken(uow: UnitOfWork[Any], event: FaultReported) -> None:
@@ -339,7 +357,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(
         raise RuntimeError("handler bug")
 
     event = fault()
-    async with started(make_producer(kafka_bootstrap, "retry-test")) as producer:
+    async with started(make_producer(KafkaConnection(kafka_bootstrap), "retry-test")) as producer:
         await producer.send_and_wait(
             Topic.FAULTS.name(topic_prefix), wrap(event, source="x").to_bytes(), key=b"k"
         )
@@ -359,7 +377,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(
 async def test_one_bad_record_in_a_batch_does_not_hold_back_the_others(
     kafka_bootstrap: str, topic_prefix: str, orders_db: Database
 ) -> None:
-    await ensure_topics(kafka_bootstrap, topic_prefix, 1)
+    await make_topics(kafka_bootstrap, topic_prefix, 1)
     events = [fault() for _ in range(6)]
     bad = events[2].fault_id
 
@@ -371,7 +389,7 @@ async def test_one_bad_record_in_a_batch_does_not_hold_back_the_others(
             raise ValueError("this one cannot be handled")
         await orders.handle(uow, deliveries)
 
-    async with started(make_producer(kafka_bootstrap, "batch-test")) as producer:
+    async with started(make_producer(KafkaConnection(kafka_bootstrap), "batch-test")) as producer:
         for event in events:
             await producer.send(
                 Topic.FAULTS.name(topic_prefix),

@@ -46,7 +46,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> list[FakeProducer]:
 async def test_a_failed_delivery_renews_the_producer_for_the_next_send(
     fakes: list[FakeProducer],
 ) -> None:
-    producer = kafka.ServiceProducer("broker:9092", "test")
+    producer = kafka.ServiceProducer(kafka.KafkaConnection("broker:9092"), "test")
     await producer.start()
     fakes[0].fail_deliveries = True  # as after a broker restart that lost producer state
     with pytest.raises(OutOfOrderSequenceNumber):
@@ -58,7 +58,7 @@ async def test_a_failed_delivery_renews_the_producer_for_the_next_send(
 
 
 async def test_a_healthy_producer_is_kept(fakes: list[FakeProducer]) -> None:
-    producer = kafka.ServiceProducer("broker:9092", "test")
+    producer = kafka.ServiceProducer(kafka.KafkaConnection("broker:9092"), "test")
     await producer.start()
     for value in (b"a", b"b", b"c"):
         await producer.send_and_wait("t", value)

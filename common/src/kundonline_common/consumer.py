@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, model_for, unwrap
 
 from .errors import is_outage
-from .kafka import Producer
+from .kafka import KafkaConnection, Producer
 from .metrics import EventMetrics
 from .uow import UnitOfWork, UnitOfWorkFactory
 
@@ -136,7 +136,7 @@ class EventConsumer:
         name: str,
         handlers: Handlers,
         unit_of_work: UnitOfWorkFactory,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic_prefix: str,
         dlq_producer: Producer,
         max_attempts: int = 3,
@@ -146,7 +146,7 @@ class EventConsumer:
         self.name = name
         self.handlers = handlers
         self.unit_of_work = unit_of_work
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.topic_prefix = topic_prefix
         self.dlq_producer = dlq_producer
         self.max_attempts = max_attempts
@@ -176,7 +176,7 @@ class EventConsumer:
 
     async def _run_session(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka.options(),
             group_id=f"kundonline-{self.name}",
             client_id=f"kundonline-{self.name}",
             enable_auto_commit=False,

@@ -3,27 +3,105 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 from aiokafka.partitioner import DefaultPartitioner
+from pydantic import SecretStr
 
-from kundonline_contracts import Topic
+from kundonline_contracts import DLQ_SUFFIX, STRUCTURED_CONTENT_TYPE, Topic
+
+from .settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+class KafkaConfigurationError(RuntimeError):
+    """The Kafka settings cannot work (a TLS file missing or unreadable); retrying is useless."""
+
+
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Where Kafka is and how to reach it: every producer, consumer and admin client the
+    services make is built from one of these, so none can connect another way."""
+
+    bootstrap_servers: str
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_key_password: SecretStr | None = None
+
+    @classmethod
+    def from_settings(cls, settings: CommonSettings) -> "KafkaConnection":
+        s = settings
+        return cls(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            security_protocol=s.kafka_security_protocol,
+            sasl_mechanism=s.kafka_sasl_mechanism,
+            sasl_username=s.kafka_sasl_username,
+            sasl_password=s.kafka_sasl_password,
+            ssl_cafile=s.kafka_ssl_cafile,
+            ssl_certfile=s.kafka_ssl_certfile,
+            ssl_keyfile=s.kafka_ssl_keyfile,
+            ssl_key_password=s.kafka_ssl_key_password,
+        )
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for AIOKafkaProducer, AIOKafkaConsumer and AIOKafkaAdminClient.
+
+        The TLS files are read on every call: a client made after a certificate was renewed
+        on disk (a producer renewed, a consumer session restarted) uses the new one.
+        """
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.security_protocol.startswith("SASL_"):
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = _reveal(self.sasl_password)
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            options["ssl_context"] = self.ssl_context()
+        return options
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context: brokers verified by the CA file (else the system's CAs) and
+        their host names checked; the client certificate presented where one is set."""
+        try:
+            return create_ssl_context(
+                cafile=self.ssl_cafile,
+                certfile=self.ssl_certfile,
+                keyfile=self.ssl_keyfile,
+                password=_reveal(self.ssl_key_password),
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise KafkaConfigurationError(
+                f"the Kafka TLS files (KUNDONLINE_KAFKA_SSL_*) cannot be used: {exc}"
+            ) from exc
+
+
+def _reveal(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
+def make_producer(kafka: KafkaConnection, client_id: str) -> AIOKafkaProducer:
     # Idempotence implies acks=all: a broker-acknowledged record is on every replica
     # and a retried send is not written twice. No linger: the relay hands over a whole
     # batch before the sender runs, so records batch anyway, and waiting would only add
     # to every hop of Order direkt.
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.options(),
         client_id=client_id,
         enable_idempotence=True,
         linger_ms=0,
@@ -39,6 +117,16 @@ class Outgoing:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
+
+
+CONTENT_TYPE_HEADER = ("content-type", STRUCTURED_CONTENT_TYPE.encode())
+
+
+def record_headers(stored: Mapping[str, Any] | None) -> list[tuple[str, bytes]]:
+    """A record's headers: `content-type` first, as the CloudEvents Kafka binding reads
+    structured mode by it, then those stored with the event (its `traceparent`)."""
+    rest = [(k, str(v).encode()) for k, v in (stored or {}).items() if k != CONTENT_TYPE_HEADER[0]]
+    return [CONTENT_TYPE_HEADER, *rest]
 
 
 _partition_of = DefaultPartitioner()
@@ -90,10 +178,10 @@ class ServiceProducer:
     and the next send starts a fresh one.
     """
 
-    def __init__(self, bootstrap_servers: str, client_id: str) -> None:
-        self.bootstrap_servers = bootstrap_servers
+    def __init__(self, kafka: KafkaConnection, client_id: str) -> None:
+        self.kafka = kafka
         self.client_id = client_id
-        self._producer = make_producer(bootstrap_servers, client_id)
+        self._producer = make_producer(kafka, client_id)
         self._healthy = False
         self._renewing = asyncio.Lock()  # the relay and a DLQ send may both find it broken
 
@@ -108,7 +196,7 @@ class ServiceProducer:
         async with self._renewing:
             if not self._healthy:
                 old = self._producer
-                self._producer = make_producer(self.bootstrap_servers, self.client_id)
+                self._producer = make_producer(self.kafka, self.client_id)
                 with contextlib.suppress(Exception):
                     await old.stop()
                 await self.start()
@@ -155,22 +243,61 @@ class ServiceProducer:
         return self._producer.client
 
 
-def topic_specs(prefix: str, partitions: int) -> list[NewTopic]:
+@dataclass(frozen=True)
+class TopicLayout:
+    """Partitions and replicas of the topics a service creates when they are missing."""
+
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int
+    # By name without the prefix ("faults", "faults.dlq"); a DLQ has 1 unless named.
+    partitions_by_topic: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: CommonSettings) -> "TopicLayout":
+        return cls(
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+            min_insync_replicas=settings.topic_min_insync_replicas,
+            partitions_by_topic=dict(settings.topic_partitions_by_topic),
+        )
+
+    def partitions_of(self, name: str) -> int:
+        """Partitions of a topic by its name without the prefix."""
+        default = 1 if name.endswith(DLQ_SUFFIX) else self.partitions
+        return self.partitions_by_topic.get(name, default)
+
+
+def topic_specs(prefix: str, layout: TopicLayout) -> list[NewTopic]:
+    """Every topic and its DLQ. min.insync.replicas with acks=all (the relay's idempotent
+    producer) is what makes an acknowledged event survive the loss of a broker."""
     specs = []
     for topic in Topic:
-        config = {"cleanup.policy": "compact"} if topic.compacted else {}
-        specs.append(NewTopic(topic.name(prefix), partitions, 1, topic_configs=config))
-        specs.append(NewTopic(topic.dlq(prefix), 1, 1))
+        compact = {"cleanup.policy": "compact"} if topic.compacted else {}
+        for name, cleanup in ((topic.value, compact), (topic.dlq(""), {})):
+            configs = {"min.insync.replicas": str(layout.min_insync_replicas), **cleanup}
+            specs.append(
+                NewTopic(
+                    f"{prefix}{name}",
+                    layout.partitions_of(name),
+                    layout.replication_factor,
+                    topic_configs=configs,
+                )
+            )
     return specs
 
 
-async def ensure_topics(bootstrap_servers: str, prefix: str, partitions: int) -> None:
-    """Create every topic and its DLQ if missing; safe to run from every service at once."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="kundonline-admin")
+async def ensure_topics(kafka: KafkaConnection, prefix: str, layout: TopicLayout) -> None:
+    """Create every topic and its DLQ if missing; safe to run from every service at once.
+
+    Topics that exist are left as they are, whatever their partitions or replicas: adding
+    partitions would move keys to other partitions and break one aggregate's order.
+    """
+    admin = AIOKafkaAdminClient(**kafka.options(), client_id="kundonline-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in topic_specs(prefix, partitions) if t.name not in existing]
+        missing = [t for t in topic_specs(prefix, layout) if t.name not in existing]
         if missing:
             try:
                 response = await admin.create_topics(missing)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import Database
-from .kafka import Outgoing, Producer
+from .kafka import Outgoing, Producer, record_headers
 from .metrics import EventMetrics
 from .tables import OutboxRecord
 from .uow import Outbox
@@ -65,12 +65,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             records = [
-                Outgoing(
-                    row.topic,
-                    row.key.encode(),
-                    row.value,
-                    [(k, str(v).encode()) for k, v in (row.headers or {}).items()],
-                )
+                Outgoing(row.topic, row.key.encode(), row.value, record_headers(row.headers))
                 for row in rows
             ]
             await asyncio.gather(*await self.producer.send_batches(records))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import EventConsumer, Handlers
 from .db import Database
-from .kafka import ServiceProducer, ensure_topics
+from .kafka import KafkaConnection, ServiceProducer, TopicLayout, ensure_topics
 from .metrics import EventMetrics
 from .migrations import upgrade
 from .relay import OutboxRelay
@@ -51,10 +51,11 @@ class EventRuntime:
     async def start(self) -> None:
         await upgrade(self.db, self.migrations)
         s = self.settings
-        await _retry_until_up(
-            lambda: ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix, s.topic_partitions)
-        )
-        self.producer = ServiceProducer(s.kafka_bootstrap_servers, f"kundonline-{self.service}")
+        kafka = KafkaConnection.from_settings(s)
+        kafka.options()  # unusable TLS files stop the start here, not in a wait for Kafka
+        layout = TopicLayout.from_settings(s)
+        await _retry_until_up(lambda: ensure_topics(kafka, s.topic_prefix, layout))
+        self.producer = ServiceProducer(kafka, f"kundonline-{self.service}")
         await _retry_until_up(self.producer.start)
         self.relay = OutboxRelay(
             self.db,
@@ -69,7 +70,7 @@ class EventRuntime:
                 name=self.service,
                 handlers=self.handlers,
                 unit_of_work=self.unit_of_work,
-                bootstrap_servers=s.kafka_bootstrap_servers,
+                kafka=kafka,
                 topic_prefix=s.topic_prefix,
                 dlq_producer=self.producer,
                 max_attempts=s.consumer_max_attempts,

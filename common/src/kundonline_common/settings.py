@@ -1,10 +1,13 @@
 """Configuration shared by every service: KUNDONLINE_* environment variables or a .env file."""
 
 import sys
-from typing import Literal, TypeVar
+from pathlib import Path
+from typing import Any, Literal, Self, TypeVar
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kundonline_contracts import DLQ_SUFFIX, Topic
 
 # Values that have been published (in this repository's history); whoever knows one can mint
 # any caller's internal token, so they are refused like a short one.
@@ -13,14 +16,46 @@ PUBLISHED_SECRETS = frozenset(
 )
 MIN_SECRET_BYTES = 32
 
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+
+# What may be named in KUNDONLINE_TOPIC_PARTITIONS_BY_TOPIC: the topics' names without the prefix.
+TOPIC_NAMES = frozenset(t.value for t in Topic) | {f"{t.value}{DLQ_SUFFIX}" for t in Topic}
+_OPTIONAL_KAFKA = (
+    "kafka_sasl_username",
+    "kafka_sasl_password",
+    "kafka_ssl_cafile",
+    "kafka_ssl_certfile",
+    "kafka_ssl_keyfile",
+    "kafka_ssl_key_password",
+)
+
 
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KUNDONLINE_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # How every producer, consumer and admin client reaches Kafka (kafka.KafkaConnection).
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # PEM files. Without a CA file the system's trusted CAs verify the brokers; a client
+    # certificate (with its key, in the same file or in keyfile) is for brokers that ask.
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
     topic_prefix: str = "kundonline."
-    topic_partitions: int = 4
+    # The topics a service creates when they are missing (kafka.ensure_topics); defaults for
+    # a cluster of three brokers. An existing topic is left as it is.
+    topic_partitions: int = Field(4, ge=1)
+    # Partitions of single topics, by name without the prefix ({"faults": 12}); a DLQ
+    # ("faults.dlq") has 1 unless named here.
+    topic_partitions_by_topic: dict[str, int] = Field(default_factory=dict)
+    topic_replication_factor: int = Field(3, ge=1)
+    topic_min_insync_replicas: int = Field(2, ge=1)
     # No default: a service that reaches no secret refuses to start (make run makes one per
     # data directory, tests one per run).
     internal_token_secret: SecretStr
@@ -41,6 +76,60 @@ class CommonSettings(BaseSettings):
         if len(token.get_secret_value()) < 16:
             raise ValueError("KUNDONLINE_METRICS_TOKEN must be at least 16 characters")
         return token
+
+    @field_validator(*_OPTIONAL_KAFKA, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """An empty variable (a template's blank line, say) means unset."""
+        return None if value == "" else value
+
+    @field_validator("topic_partitions_by_topic")
+    @classmethod
+    def _known_topics(cls, partitions: dict[str, int]) -> dict[str, int]:
+        if unknown := sorted(set(partitions) - TOPIC_NAMES):
+            raise ValueError(f"unknown topics {unknown}; known: {sorted(TOPIC_NAMES)}")
+        if low := sorted(name for name, count in partitions.items() if count < 1):
+            raise ValueError(f"a topic needs at least 1 partition: {low}")
+        return partitions
+
+    @model_validator(mode="after")
+    def _replicas_fit(self) -> Self:
+        # Kafka would create such topics, and then refuse every acks=all write to them.
+        if self.topic_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError(
+                f"KUNDONLINE_TOPIC_MIN_INSYNC_REPLICAS ({self.topic_min_insync_replicas}) "
+                f"exceeds KUNDONLINE_TOPIC_REPLICATION_FACTOR ({self.topic_replication_factor})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _kafka_security_complete(self) -> Self:
+        protocol = self.kafka_security_protocol
+        uses = {"sasl": protocol.startswith("SASL_"), "ssl": protocol in ("SSL", "SASL_SSL")}
+        if uses["sasl"] and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"KUNDONLINE_KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                "KUNDONLINE_KAFKA_SASL_USERNAME and KUNDONLINE_KAFKA_SASL_PASSWORD"
+            )
+        # A setting the protocol would ignore is refused: whoever set it meant something else.
+        ignored = [
+            f"KUNDONLINE_{name.upper()}"
+            for name in _OPTIONAL_KAFKA
+            if getattr(self, name) is not None and not uses[name.split("_")[1]]
+        ]
+        if ignored:
+            raise ValueError(
+                f"{', '.join(ignored)} would be ignored with "
+                f"KUNDONLINE_KAFKA_SECURITY_PROTOCOL={protocol}"
+            )
+        if self.kafka_ssl_certfile is None and (
+            self.kafka_ssl_keyfile or self.kafka_ssl_key_password
+        ):
+            raise ValueError(
+                "KUNDONLINE_KAFKA_SSL_KEYFILE and KUNDONLINE_KAFKA_SSL_KEY_PASSWORD belong to a "
+                "client certificate: set KUNDONLINE_KAFKA_SSL_CERTFILE too"
+            )
+        return self
 
     @field_validator("internal_token_secret")
     @classmethod
@@ -71,6 +160,9 @@ def load_settings(kind: type[S]) -> S:
         return kind()
     except ValidationError as exc:
         for error in exc.errors():
+            if not error["loc"]:  # a rule across settings; its message names them
+                print(f"invalid settings: {error['msg']}", file=sys.stderr)
+                continue
             name = "KUNDONLINE_" + "_".join(str(part) for part in error["loc"]).upper()
             print(f"invalid setting {name}: {error['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
