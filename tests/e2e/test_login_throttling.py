@@ -55,6 +55,7 @@ def test_guessing_a_customer_password_is_refused_at_its_address_but_not_for_the_
     assert codes == [401] * PER_USER_AND_ADDRESS + [429] * (GUESSES - PER_USER_AND_ADDRESS)
     assert refused.status_code == 429 and refused.json()["error"] == "too_many_attempts"
     assert refused.json()["details"]["retry_after"] > 0
+    assert refused.headers["retry-after"] == str(refused.json()["details"]["retry_after"])
 
 
 def test_nobody_can_lock_the_administrator_out(system: System, staff: Staff) -> None:

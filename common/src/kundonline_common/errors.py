@@ -21,12 +21,14 @@ class DomainError(Exception):
         code: str | None = None,
         details: Any = None,
         status_code: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.code
         self.details = details
         self.status_code = status_code or self.status_code
+        self.headers = headers
 
 
 class NotFound(DomainError):
@@ -83,7 +85,8 @@ _HTTP_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code)
+        body = error_body(exc.code, exc.message, exc.details)
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

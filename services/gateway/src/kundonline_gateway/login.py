@@ -46,11 +46,14 @@ async def open_session(
     )
     if reply.status_code != 200:
         payload = _json_or_empty(reply)
+        details = payload.get("details")
+        wait = details.get("retry_after") if isinstance(details, dict) else None
         raise DomainError(
             payload.get("message", "Login failed."),
             code=payload.get("error"),
-            details=payload.get("details"),
+            details=details,
             status_code=reply.status_code,
+            headers={"Retry-After": str(wait)} if isinstance(wait, int) else None,
         )
     data = reply.json()
     set_session_cookies(response, realm, data["token"], is_secure(request))
