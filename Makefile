@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: run test deps lint format schemas unit bench resilience
+.PHONY: run test deps lint format schemas docs unit bench resilience
 
 deps:
 	@bash deploy/install-deps.sh
@@ -29,6 +29,10 @@ format: deps
 schemas: deps
 	$(VENV)/python -m kundonline_contracts.schema
 
+# The settings tables of docs/OPERATIONS.md, from the settings classes.
+docs: deps
+	$(VENV)/python -m kundonline_devstack.settings_doc
+
 # SPEC §7 figures, measured on this machine; results in bench/results/*.json and the table in
 # docs/PERFORMANCE.md. About 30 minutes on the 2-core build machine; one benchmark:
 # `.venv/bin/python -m bench intake`, shorter runs: `.venv/bin/python -m bench --quick`.
@@ -38,3 +42,24 @@ bench: deps
 # The fault-injection suite at full size (10 000 reports per scenario; make test runs 2 000).
 resilience: deps
 	KUNDONLINE_RESILIENCE=full $(VENV)/pytest tests/resilience
+
+# Containers, with podman (none of these is part of make test). container-setup installs
+# podman, runc, debootstrap and podman-compose and writes /etc/containers/containers.conf where
+# this machine needs it (deploy/container/setup.sh).
+.PHONY: container-setup image compose-up compose-smoke
+
+container-setup:
+	@bash deploy/container/setup.sh
+
+# The one image of the five services: localhost/kundonline:<version> (deploy/Containerfile).
+image: container-setup
+	bash deploy/container/build.sh
+
+# The one-server install with deploy/compose/.env (made from .env.example on the first run).
+compose-up: image
+	eval "$$(bash deploy/container/images.sh)" && export KAFKA_IMAGE POSTGRES_IMAGE && \
+		bash deploy/compose/up.sh
+
+# The one-server install brought up on its own, the first flow through it, then taken down.
+compose-smoke: deps image
+	bash deploy/compose/smoke.sh

@@ -109,3 +109,22 @@ def test_an_internal_token_lacking_a_required_claim_is_refused(missing: str) -> 
     del claims[missing]
     with pytest.raises(Unauthorized):
         verify_token(jwt.encode(claims, SECRET, algorithm=ALGORITHM), SECRET)
+
+
+def test_during_a_rotation_the_previous_secret_is_still_accepted() -> None:
+    new, old = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
+    settings = CommonSettings(
+        internal_token_secret=SecretStr(new), internal_token_previous_secret=SecretStr(old)
+    )
+    assert settings.internal_token_secrets == (new, old)
+    assert verify_token(issue_token(SYSTEM, old), settings.internal_token_secrets) == SYSTEM
+    assert verify_token(issue_token(SYSTEM, new), settings.internal_token_secrets) == SYSTEM
+    with pytest.raises(Unauthorized):
+        verify_token(issue_token(SYSTEM, SECRET), settings.internal_token_secrets)
+
+
+def test_a_weak_previous_secret_is_refused_too() -> None:
+    with pytest.raises(ValidationError):
+        CommonSettings(
+            internal_token_secret=SecretStr(SECRET), internal_token_previous_secret=SecretStr("x")
+        )

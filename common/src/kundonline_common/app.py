@@ -57,7 +57,7 @@ def create_service_app(
         )
         app.state.runtime = runtime
         app.state.settings = settings
-        app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
+        app.state.internal_token_secret = settings.internal_token_secrets
         async with runtime.running(), extra(app, runtime) if extra else nullcontext():
             with settled_heap():
                 yield

@@ -32,41 +32,69 @@ _OPTIONAL_KAFKA = (
 
 
 class CommonSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KUNDONLINE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="KUNDONLINE_",
+        env_file=".env",
+        extra="ignore",
+        use_attribute_docstrings=True,  # each setting's docstring is its line in OPERATIONS.md
+    )
 
     environment: Literal["development", "production"] = "development"
+    """`production` or `development`, for operators' own use: nothing is relaxed in development."""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    """Kafka brokers to start from, `host:port`, comma-separated."""
     # How every producer, consumer and admin client reaches Kafka (kafka.KafkaConnection).
     kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    """How clients talk to Kafka: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`."""
     kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    """SASL login: `SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN`."""
     kafka_sasl_username: str | None = None
+    """SASL user name (with a `SASL_*` protocol)."""
     kafka_sasl_password: SecretStr | None = None
+    """SASL password (with a `SASL_*` protocol)."""
     # PEM files. Without a CA file the system's trusted CAs verify the brokers; a client
     # certificate (with its key, in the same file or in keyfile) is for brokers that ask.
     kafka_ssl_cafile: Path | None = None
+    """PEM file of the CA that signed the brokers' certificates."""
     kafka_ssl_certfile: Path | None = None
+    """PEM file of the client certificate, for brokers that ask for one."""
     kafka_ssl_keyfile: Path | None = None
+    """PEM file of the client certificate's key, unless it is in the certificate file."""
     kafka_ssl_key_password: SecretStr | None = None
+    """Password of the client key, if it has one."""
     topic_prefix: str = "kundonline."
+    """Prefix of every topic name."""
     # The topics a service creates when they are missing (kafka.ensure_topics); defaults for
     # a cluster of three brokers. An existing topic is left as it is.
     topic_partitions: int = Field(4, ge=1)
+    """Partitions of each topic a service creates."""
     # Partitions of single topics, by name without the prefix ({"faults": 12}); a DLQ
     # ("faults.dlq") has 1 unless named here.
     topic_partitions_by_topic: dict[str, int] = Field(default_factory=dict)
+    """Partitions of single topics, JSON by name without the prefix, e.g. `{\"faults\": 12}`."""
     topic_replication_factor: int = Field(3, ge=1)
+    """Replicas of each topic a service creates (1 for a single broker)."""
     topic_min_insync_replicas: int = Field(2, ge=1)
+    """`min.insync.replicas` of each topic a service creates (1 for a single broker)."""
     # No default: a service that reaches no secret refuses to start (make run makes one per
     # data directory, tests one per run).
     internal_token_secret: SecretStr
+    """Signs the internal tokens from the gateway to the services: at least 32 bytes, the same
+    in every service. Required."""
+    internal_token_previous_secret: SecretStr | None = None
+    """During a rotation, the secret being replaced: services still accept tokens it signed."""
     log_level: str = "INFO"
+    """`DEBUG`, `INFO`, `WARNING` or `ERROR`."""
     # How often the relay looks for outbox rows written by another process; rows
     # written in this process wake it at once.
     outbox_poll_seconds: float = 0.5
+    """How often the relay looks for events written by another process."""
     consumer_max_attempts: int = 3
+    """Attempts at an event before it goes to its topic's DLQ."""
     # Who may read GET /metrics besides the system: `Authorization: Bearer <token>`.
     # Unset, the gateway does not serve /metrics at all.
     metrics_token: SecretStr | None = None
+    """Bearer token (16+ characters) a Prometheus scraper sends to `GET /metrics`."""
 
     @field_validator("metrics_token")
     @classmethod
@@ -131,19 +159,30 @@ class CommonSettings(BaseSettings):
             )
         return self
 
-    @field_validator("internal_token_secret")
+    @property
+    def internal_token_secrets(self) -> tuple[str, ...]:
+        """The secrets a service accepts: the current one first."""
+        secrets = [self.internal_token_secret, self.internal_token_previous_secret]
+        return tuple(s.get_secret_value() for s in secrets if s is not None)
+
+    @field_validator("internal_token_previous_secret", mode="before")
     @classmethod
-    def _strong_internal_secret(cls, secret: SecretStr) -> SecretStr:
+    def _empty_previous_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("internal_token_secret", "internal_token_previous_secret")
+    @classmethod
+    def _strong_internal_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None:
+            return None
         value = secret.get_secret_value()
         if len(value.encode()) < MIN_SECRET_BYTES:
             raise ValueError(
-                f"KUNDONLINE_INTERNAL_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes; "
+                f"an internal token secret must be at least {MIN_SECRET_BYTES} bytes; "
                 "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         if value in PUBLISHED_SECRETS:
-            raise ValueError(
-                "KUNDONLINE_INTERNAL_TOKEN_SECRET is a published value; make a new one"
-            )
+            raise ValueError("this internal token secret is a published value; make a new one")
         return secret
 
 

@@ -1,5 +1,6 @@
 """The gateway's short-lived internal token, and its verification in every service."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -53,20 +54,26 @@ def issue_token(caller: Caller, secret: str, ttl_seconds: int = 60) -> str:
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify_token(token: str, secret: str) -> Caller:
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            # A token without an expiry would be good for ever once seen.
-            options={"require": ["exp", "iat", "iss", "aud"]},
-        )
-        return Caller.model_validate(claims["caller"])
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise Unauthorized("Missing or invalid internal token.") from exc
+def verify_token(token: str, secrets: str | Sequence[str]) -> Caller:
+    """The caller a token names, if one of `secrets` signed it: during a rotation the
+    services accept the secret being replaced beside the new one."""
+    for secret in [secrets] if isinstance(secrets, str) else secrets:
+        try:
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                # A token without an expiry would be good for ever once seen.
+                options={"require": ["exp", "iat", "iss", "aud"]},
+            )
+            return Caller.model_validate(claims["caller"])
+        except jwt.InvalidSignatureError:
+            continue
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            raise Unauthorized("Missing or invalid internal token.") from exc
+    raise Unauthorized("Missing or invalid internal token.")
 
 
 # The dependencies are coroutines: FastAPI would run plain functions on a worker thread,

@@ -43,16 +43,29 @@ class Row(_Part):
 class PortalSettings(_Part):
     """The general settings document (SPEC §4.3), owned by auth."""
 
+    # Each field's docstring is its description in the schemas and in OPERATIONS.md.
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
     # Fractions are allowed (tests use seconds); staff normally give whole minutes.
     session_timeout_minutes: float = Field(30, gt=0, le=24 * 60)
+    """A customer is logged out after this much inactivity."""
     port: int = Field(49148, ge=1, le=65535)
+    """The portal's port, as shown to staff; the gateway listens on `KUNDONLINE_PORT`."""
     public_url: str = "http://localhost:49148"
+    """The portal's address, in links in mails and the calendar feed; https makes cookies
+    Secure."""
     show_order_rows: bool = False
+    """Customers see order rows."""
     fault_report_email: EmailStr | None = None
+    """Every fault report is also mailed here."""
     copy_to_our_reference: bool = False
+    """A copy of each fault report goes to the customer's our reference."""
     show_statistics: bool = False
+    """Customers see the Statistics tab."""
     show_calendar: bool = False
+    """Customers see the Calendar tab and may subscribe to its feed."""
     hide_cancelled: bool = False
+    """Customers see no rejected faults or cancelled orders."""
 
 
 class _OnFacilityOrProject(Event):

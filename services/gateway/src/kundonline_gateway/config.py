@@ -3,28 +3,41 @@ from kundonline_common.settings import CommonSettings
 
 class GatewaySettings(CommonSettings):
     port: int = 49148
+    """The gateway's port, the only public one."""
     auth_url: str = "http://127.0.0.1:49151"
+    """Where the gateway reaches the auth service."""
     faults_url: str = "http://127.0.0.1:49152"
+    """Where the gateway reaches the faults service."""
     orders_url: str = "http://127.0.0.1:49153"
+    """Where the gateway reaches the orders service."""
     notify_url: str = "http://127.0.0.1:49154"
+    """Where the gateway reaches the notify service."""
     # Secure cookies are sent only over TLS; set when the portal is served over https.
     cookie_secure: bool = False
+    """Treat every request as https: Secure, `__Host-` cookies and HSTS."""
     service_timeout_seconds: float = 10.0
+    """How long the gateway waits for a service's answer."""
     # Requests worked on at once; more are answered 503 with Retry-After at once. What two
     # cores serve (about 100 reports/s) times the latency aimed for (250 ms), with room for
     # bursts. With 100, twice that rate admitted so much that the services thrashed: 57
     # reports/s were answered, against 103 with 25.
     max_requests_in_flight: int = 32
+    """Requests worked on at once; more are answered 503 with `Retry-After` at once."""
     # Of those, what one client address may hold: a browser opens at most six connections,
     # and a client that holds more is most likely holding them on purpose.
     max_requests_in_flight_per_client: int = 8
+    """Of those, what one client address may hold."""
     # A session resolved at auth is believed this long without asking again; 0 asks every
     # time. Writes to auth through this gateway forget them all at once.
     session_cache_seconds: float = 2.0
+    """How long a session resolved at auth is believed without asking again."""
     # A photo (5 MB) and its multipart envelope fit; anything larger is refused unread.
     max_body_bytes: int = 6 * 1024 * 1024
+    """The largest request body read; larger is 413."""
     # The whole body must arrive within this long of the request's start (408 otherwise):
     # a full-sized upload at 1 Mbit/s fits, a client that trickles a byte at a time does not.
     request_body_timeout_seconds: float = 60.0
+    """The whole body must arrive within this long; otherwise 408."""
     # Addresses of reverse proxies whose X-Forwarded-For / -Proto headers are believed.
     trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (JSON list)."""
