@@ -100,6 +100,23 @@ class Staff:
         )
         return {**account, "password": body["password"]}
 
+    def portal_account(
+        self, customer_name: str, facility_name: str, *, order_direct: bool
+    ) -> dict[str, Any]:
+        """A customer with one facility and a logged-in account linked to it, once the
+        gateway's services know of the link: customer, facility, account and h (its
+        bearer header)."""
+        customer = self.customer(customer_name)
+        facility = self.facility(customer["id"], facility_name)
+        account = self.account(customer["id"], order_direct=order_direct)
+        self.link(account["id"], [facility["id"]])
+        h = bearer(login(self.http, account["username"], account["password"]))
+        eventually(
+            lambda: self.http.get("/api/facilities", headers=h).json()["items"],
+            what="facility linked",
+        )
+        return {"customer": customer, "facility": facility, "account": account, "h": h}
+
     def link(self, account_id: str, facility_ids: list[str]) -> None:
         def _put() -> bool:
             reply = self.http.put(

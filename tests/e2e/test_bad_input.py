@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Staff, bearer, eventually, login
+from tests.helpers import Staff, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -15,16 +15,8 @@ NOBODY = str(uuid.uuid4())
 
 @pytest.fixture(scope="module")
 def world(staff: Staff, http: httpx.Client) -> dict[str, Any]:
-    customer = staff.customer("Dålig Indata AB")
-    facility = staff.facility(customer["id"], "Panncentral")
-    account = staff.account(customer["id"], order_direct=True)
-    staff.link(account["id"], [facility["id"]])
-    token = login(http, account["username"], account["password"])
-    eventually(
-        lambda: http.get("/api/facilities", headers=bearer(token)).json()["items"],
-        what="facility linked",
-    )
-    return {"customer": customer, "facility": facility, "account": account, "token": token}
+    world = staff.portal_account("Dålig Indata AB", "Panncentral", order_direct=True)
+    return {**world, "token": world["h"]["Authorization"].split()[1]}
 
 
 def _error(reply: httpx.Response, status: int) -> dict[str, Any]:

@@ -8,20 +8,14 @@ import httpx
 import pytest
 
 from kundonline_devstack.system import System
-from tests.helpers import Staff, bearer, eventually, login
+from tests.helpers import Staff, bearer
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def account(staff: Staff, http: httpx.Client) -> dict[str, Any]:
-    customer = staff.customer("Kakburk AB")
-    facility = staff.facility(customer["id"], "Kylrum")
-    account = staff.account(customer["id"], order_direct=False)
-    staff.link(account["id"], [facility["id"]])
-    h = bearer(login(http, account["username"], account["password"]))
-    eventually(lambda: http.get("/api/facilities", headers=h).json()["items"], what="link")
-    return account
+    return staff.portal_account("Kakburk AB", "Kylrum", order_direct=False)["account"]
 
 
 def _set_cookies(reply: httpx.Response) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Staff, bearer, eventually, image, login
+from tests.helpers import Staff, image
 
 pytestmark = pytest.mark.e2e
 
@@ -31,14 +31,9 @@ ODD_SEGMENTS = [
 @pytest.fixture(scope="module")
 def world(staff: Staff, http: httpx.Client) -> Iterator[dict[str, Any]]:
     settings = staff.settings(show_statistics=True, show_calendar=True)
-    customer = staff.customer("Fientlig Indata AB")
-    facility = staff.facility(customer["id"], "Fläktrum")
-    account = staff.account(customer["id"], order_direct=False)
-    staff.link(account["id"], [facility["id"]])
-    token = bearer(login(http, account["username"], account["password"]))
-    eventually(lambda: http.get("/api/facilities", headers=token).json()["items"], what="link")
-    fault = staff.report(token, facility["id"], "Det droppar")
-    yield {"customer": token, "staff": staff.h, "fault": fault["id"]}
+    made = staff.portal_account("Fientlig Indata AB", "Fläktrum", order_direct=False)
+    fault = staff.report(made["h"], made["facility"]["id"], "Det droppar")
+    yield {"customer": made["h"], "staff": staff.h, "fault": fault["id"]}
     staff.settings(**{**settings, "show_statistics": False, "show_calendar": False})
 
 

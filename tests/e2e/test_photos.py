@@ -11,7 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.helpers import Staff, bearer, image, login
+from tests.helpers import Staff, image
 
 pytestmark = pytest.mark.e2e
 
@@ -20,12 +20,7 @@ GPS_IFD, ORIENTATION = 0x8825, 0x0112
 
 @pytest.fixture(scope="module")
 def reporter(staff: Staff, http: httpx.Client) -> dict[str, Any]:
-    customer = staff.customer("Fotografen AB")
-    facility = staff.facility(customer["id"], "Takfläkt 3")
-    account = staff.account(customer["id"], order_direct=False)
-    staff.link(account["id"], [facility["id"]])
-    h = bearer(login(http, account["username"], account["password"]))
-    return {"facility": facility, "h": h}
+    return staff.portal_account("Fotografen AB", "Takfläkt 3", order_direct=False)
 
 
 def phone_photo() -> bytes:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kundonline_devstack.system import System
-from tests.helpers import Staff, bearer, eventually, login
+from tests.helpers import Staff, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -20,13 +20,8 @@ MB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def customer(staff: Staff, http: httpx.Client) -> dict[str, str]:
-    owner = staff.customer("Långsam Klient AB")
-    facility = staff.facility(owner["id"], "Pumprum")
-    account = staff.account(owner["id"], order_direct=False)
-    staff.link(account["id"], [facility["id"]])
-    token = bearer(login(http, account["username"], account["password"]))
-    eventually(lambda: http.get("/api/facilities", headers=token).json()["items"], what="link")
-    return {**token, "facility_id": facility["id"]}
+    made = staff.portal_account("Långsam Klient AB", "Pumprum", order_direct=False)
+    return {**made["h"], "facility_id": made["facility"]["id"]}
 
 
 def _slow_request(address: tuple[str, int]) -> socket.socket:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from kundonline_devstack.system import System
-from tests.helpers import Staff, bearer, eventually, login
+from tests.helpers import Staff, bearer, login
 
 pytestmark = pytest.mark.security
 
@@ -39,14 +39,7 @@ FUZZER_ADDRESS = "192.0.2.77"
 @pytest.fixture(scope="module")
 def callers(staff: Staff, http: httpx.Client) -> Iterator[dict[str, dict[str, str]]]:
     """A customer with a linked facility and an administrator of its own, for the fuzzer."""
-    customer = staff.customer("Fuzz AB")
-    facility = staff.facility(customer["id"], "Fuzzad anläggning")
-    account = staff.account(customer["id"], order_direct=True)
-    staff.link(account["id"], [facility["id"]])
-    token = bearer(login(http, account["username"], account["password"]))
-    eventually(
-        lambda: http.get("/api/facilities", headers=token).json()["items"], what="link known"
-    )
+    token = staff.portal_account("Fuzz AB", "Fuzzad anläggning", order_direct=True)["h"]
     admin = {"username": "fuzz-admin", "password": "fuzz-admin-losen-1", "role": "admin"}
     reply = http.post("/admin/api/staff", json={**admin, "name": "Fuzz"}, headers=staff.h)
     assert reply.status_code == 201, reply.text

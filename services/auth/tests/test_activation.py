@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
 
 from kundonline_auth import accounts, activation, sessions
+from kundonline_auth.config import AuthSettings
 from kundonline_auth.licensing import LicenseTerms, b64, issue
 from kundonline_auth.main import MIGRATIONS
 from kundonline_auth.repository import AuthRepository
 from kundonline_auth.schemas import AccountCreate
 from kundonline_auth.tables import KnownCustomer
-from kundonline_auth.throttle import Limits
 from kundonline_common.db import Database
 from kundonline_common.errors import Conflict, Forbidden, Invalid
 from kundonline_common.migrations import upgrade
@@ -27,13 +27,7 @@ from kundonline_contracts import LicenseChanged
 
 KEY = Ed25519PrivateKey.generate()
 PUBLIC = b64(KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
-LIMITS = Limits(
-    per_username=5,
-    per_user_and_address=10,
-    per_address=30,
-    window=timedelta(minutes=15),
-    max_delay_seconds=4,
-)
+LIMITS = AuthSettings().login_limits  # the defaults an installation runs with
 
 
 def _license(max_accounts: int = 1, licensee: str = "Hiss AB") -> dict:

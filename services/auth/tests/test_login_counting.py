@@ -8,19 +8,14 @@ from typing import Literal
 import pytest
 
 from kundonline_auth import sessions
+from kundonline_auth.config import AuthSettings
 from kundonline_auth.passwords import hash_password
 from kundonline_auth.tables import LoginFailures, StaffUser
 from kundonline_auth.throttle import Limits, TooManyAttempts, keys
 from kundonline_common.uow import UnitOfWorkFactory
 
 RIGHT = "ett-bra-losenord"
-LIMITS = Limits(
-    per_username=5,
-    per_user_and_address=10,
-    per_address=30,
-    window=timedelta(minutes=15),
-    max_delay_seconds=4,
-)
+LIMITS = AuthSettings().login_limits  # the defaults an installation runs with
 UNLIMITED = Limits(
     per_username=1000,
     per_user_and_address=1000,

@@ -2,15 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from kundonline_auth.throttle import Count, Limits, delay, keys, refusal
+from kundonline_auth.config import AuthSettings
+from kundonline_auth.throttle import Count, delay, keys, refusal
 
-LIMITS = Limits(
-    per_username=5,
-    per_user_and_address=10,
-    per_address=30,
-    window=timedelta(minutes=15),
-    max_delay_seconds=4,
-)
+LIMITS = AuthSettings().login_limits  # the defaults an installation runs with
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
