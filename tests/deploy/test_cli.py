@@ -34,3 +34,8 @@ def test_the_healthcheck_finds_the_service_beside_it() -> None:
 
 def test_no_service_no_health() -> None:
     assert served_here(iter([["/bin/sh"], ["kundonline", "healthcheck"]])) is None
+
+
+def test_an_empty_certificate_setting_means_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUNDONLINE_SSL_CERTFILE", "")
+    assert ServeSettings().ssl_certfile is None

@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("auth", "faults", "orders", "notify", "gateway")
@@ -22,18 +23,30 @@ ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
 class ServeSettings(BaseSettings):
-    """Where a service listens; everything else each service's own settings read."""
+    """Where `kundonline <service>` listens; everything else each service's own settings read."""
 
-    model_config = SettingsConfigDict(env_prefix="KUNDONLINE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="KUNDONLINE_",
+        env_file=".env",
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
 
-    # Loopback unless told otherwise; the image sets 0.0.0.0.
     host: str = "127.0.0.1"
-    # The gateway's port (the gateway's own setting); the internal services keep PORTS.
+    """Address `kundonline <service>` listens on; the image sets `0.0.0.0`."""
+    # The gateway's own setting, read here too; the internal services keep PORTS.
     port: int = 49148
-    # The gateway serves https itself when given a certificate and its key (PEM files).
+    """The gateway's port (the services behind it listen on 49151–49154)."""
     # Only the gateway: the services behind it are called over plain http.
     ssl_certfile: Path | None = None
+    """PEM certificate (with its chain) the gateway serves https with; unset: plain http."""
     ssl_keyfile: Path | None = None
+    """PEM key of `KUNDONLINE_SSL_CERTFILE`."""
+
+    @field_validator("ssl_certfile", "ssl_keyfile", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 def listen_port(service: str, settings: ServeSettings, port: int | None = None) -> int:
