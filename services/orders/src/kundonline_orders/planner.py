@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from icalendar import Calendar, Event
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.sql.functions import coalesce
 
 from kundonline_common import projections
@@ -16,10 +16,10 @@ from kundonline_common.projections import AccountView
 from kundonline_common.tables import utcnow
 from kundonline_common.uow import UnitOfWork
 
-from .portal import account_or_404
 from .repository import OrdersRepository
 from .schemas import CalendarEntry
 from .tables import Order
+from .visibility import sight_of
 
 Uow = UnitOfWork[OrdersRepository]
 
@@ -32,20 +32,17 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-async def _planned(uow: Uow, account: AccountView, start: datetime, end: datetime) -> list[Order]:
+async def _planned(
+    uow: Uow, account: AccountView | UUID, start: datetime, end: datetime
+) -> list[Order]:
     """The account's orders whose planned time touches [start, end), by planned start."""
-    settings = await uow.repo.settings()
-    if not settings.show_calendar:
-        raise NotFound("The calendar is not available.")
-    facilities = await uow.repo.linked_facility_ids(account.account_id)
-    project_ids = await uow.repo.linked_project_ids(account.account_id)
+    sight = await sight_of(uow, account)
+    sight.require_calendar()
     query = select(Order).where(
-        or_(Order.facility_id.in_(facilities), Order.project_id.in_(project_ids)),
+        sight.orders(),
         Order.planned_start < end,
         coalesce(Order.planned_end, Order.planned_start) >= start,
     )
-    if settings.hide_cancelled:
-        query = query.where(Order.status != "cancelled")
     return list((await uow.session.scalars(query.order_by(Order.planned_start).limit(2000))).all())
 
 
@@ -55,8 +52,7 @@ async def calendar(*, uow: Uow, account_id: UUID, since: date, until: date) -> P
         raise Invalid(
             f"Give a range of at most {MAX_DAYS} days, from before to.", code="invalid_range"
         )
-    account = await account_or_404(uow, account_id)
-    orders = await _planned(uow, account, _midnight(since), _midnight(until + timedelta(days=1)))
+    orders = await _planned(uow, account_id, _midnight(since), _midnight(until + timedelta(days=1)))
     return Page(items=[CalendarEntry.model_validate(o, from_attributes=True) for o in orders])
 
 

@@ -12,10 +12,10 @@ from kundonline_common.uow import UnitOfWork
 from kundonline_contracts import ProjectChanged, Row
 
 from .masterdata import require_customer
-from .portal import account_or_404, portal_row
 from .repository import OrdersRepository
 from .schemas import PortalProject, ProjectCreate, ProjectPublic, ProjectUpdate
 from .tables import Project
+from .visibility import sight_of
 
 Uow = UnitOfWork[OrdersRepository]
 
@@ -74,28 +74,14 @@ async def list_projects(
     return Page(items=[project_public(p) for p in rows], next_cursor=next_cursor)
 
 
-def portal_project(project: Project, with_purchase_prices: bool) -> PortalProject:
-    return PortalProject(
-        id=project.id,
-        name=project.name,
-        active=project.active,
-        rows=[portal_row(r, with_purchase_prices) for r in project.rows],
-    )
-
-
 async def my_projects(*, uow: Uow, account_id: UUID) -> Page[PortalProject]:
-    account = await account_or_404(uow, account_id)
-    ids = await uow.repo.linked_project_ids(account_id)
-    rows = (
-        await uow.session.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.name))
-    ).all()
-    show = account.show_purchase_prices_on_projects
-    return Page(items=[portal_project(p, show) for p in rows])
+    sight = await sight_of(uow, account_id)
+    query = select(Project).where(Project.id.in_(sight.project_ids)).order_by(Project.name)
+    return Page(items=[sight.project(p) for p in (await uow.session.scalars(query)).all()])
 
 
 async def my_project(*, uow: Uow, account_id: UUID, project_id: UUID) -> PortalProject:
-    account = await account_or_404(uow, account_id)
-    if project_id not in await uow.repo.linked_project_ids(account_id):
+    sight = await sight_of(uow, account_id)
+    if project_id not in sight.project_ids:
         raise NotFound("No such project.")
-    project = await get_project(uow=uow, project_id=project_id)
-    return portal_project(project, account.show_purchase_prices_on_projects)
+    return sight.project(await get_project(uow=uow, project_id=project_id))

@@ -6,14 +6,13 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.sql.functions import coalesce
 
-from kundonline_common.errors import NotFound
 from kundonline_common.pagination import keyset_page
 from kundonline_common.uow import UnitOfWork
 
-from .portal import account_or_404
 from .repository import OrdersRepository
 from .schemas import FacilityTotal, MonthTotal, Statistics, StatisticsOrder, StatusTotal, Total
 from .tables import Facility, Order
+from .visibility import sight_of
 
 Uow = UnitOfWork[OrdersRepository]
 
@@ -25,13 +24,9 @@ def _month(uow: Uow) -> ColumnElement[str]:
 
 
 async def statistics(*, uow: Uow, account_id: UUID, cursor: str | None, limit: int) -> Statistics:
-    await account_or_404(uow, account_id)
-    settings = await uow.repo.settings()
-    if not settings.show_statistics:
-        raise NotFound("Statistics are not available.")
-    where: Any = Order.facility_id.in_(await uow.repo.linked_facility_ids(account_id))
-    if settings.hide_cancelled:
-        where = where & (Order.status != "cancelled")
+    sight = await sight_of(uow, account_id)
+    sight.require_statistics()
+    where = sight.orders(facilities_only=True)
     count, value = func.count(Order.id), coalesce(func.sum(Order.value), 0)
 
     async def grouped(*columns: Any) -> list[Any]:
