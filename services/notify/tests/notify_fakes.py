@@ -99,6 +99,9 @@ class FakeRepository:
     async def preload(self, fault_ids: set[UUID], order_ids: set[UUID]) -> None:
         """Everything is in memory already."""
 
+    async def lock_faults(self, fault_ids: set[UUID]) -> None:
+        """One unit at a time: nothing to wait for."""
+
     async def tracked_order(self, order_id: UUID) -> TrackedOrder | None:
         return self.orders.get(order_id)
 

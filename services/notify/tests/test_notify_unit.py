@@ -11,6 +11,8 @@ from aiosmtplib import SMTPRecipientRefused, SMTPRecipientsRefused
 from notify_fakes import FakeRepository, FakeUnit, FakeUnitOfWork, account, envelope, fault
 from prometheus_client import CollectorRegistry
 
+from kundonline_common import testing
+from kundonline_common.consumer import apply_all
 from kundonline_contracts import (
     AccountChanged,
     CloudEvent,
@@ -40,7 +42,8 @@ NOW = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 async def report(
     repo: FakeRepository, event: FaultReported, cause: CloudEvent | None = None
 ) -> None:
-    await EVENT_HANDLERS[FaultReported](FakeUnit(repo, cause or envelope(event)), event)  # type: ignore[arg-type]
+    cause = cause or envelope(event)
+    await apply_all(FakeUnit(repo, cause), [testing.delivery(EVENT_HANDLERS, cause, event)])  # type: ignore[arg-type]
 
 
 async def given(repo: FakeRepository, event: FaultReported, **settings: Any) -> None:

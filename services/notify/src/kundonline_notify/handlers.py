@@ -1,8 +1,9 @@
 """Event handlers of the notify service: projections, and the mail each event causes."""
 
+from collections.abc import Sequence
 from typing import Any
 
-from kundonline_common.consumer import Handlers
+from kundonline_common.consumer import Batched, Delivery, Handlers
 from kundonline_contracts import (
     AccountChanged,
     CustomerChanged,
@@ -73,9 +74,25 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
     await remember_fault(uow, event, place.name if place else None)
 
 
+async def on_fault_news(uow: NotifyUnit, deliveries: Sequence[Delivery]) -> None:
+    """A run of FaultReported and FaultRejected: their faults locked at once against the
+    replica handling the orders made from them, then each event in turn."""
+    await uow.repo.lock_faults({d.event.fault_id for d in deliveries})  # type: ignore[attr-defined]
+    for delivery in deliveries:
+        uow.caused_by(delivery.envelope, delivery.traceparent)
+        if isinstance(delivery.event, FaultReported):
+            await on_fault_reported(uow, delivery.event)
+        else:
+            await on_fault_rejected(uow, delivery.event)  # type: ignore[arg-type]
+
+
+# Both kinds share one handler, so that a batch of the faults topic is one run whose locks
+# are all taken in one go.
+fault_news = Batched(on_fault_news)  # type: ignore[arg-type]
+
 EVENT_HANDLERS: Handlers = {
-    FaultReported: on_fault_reported,  # type: ignore[dict-item]
-    FaultRejected: on_fault_rejected,  # type: ignore[dict-item]
+    FaultReported: fault_news,
+    FaultRejected: fault_news,
     OrderCreated: order_news,
     OrderChanged: order_news,
     PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
@@ -85,4 +102,4 @@ EVENT_HANDLERS: Handlers = {
     ProjectChanged: on_project_changed,  # type: ignore[dict-item]
 }
 
-__all__: list[Any] = ["EVENT_HANDLERS", "on_fault_reported"]
+__all__: list[Any] = ["EVENT_HANDLERS", "on_fault_news", "on_fault_reported"]

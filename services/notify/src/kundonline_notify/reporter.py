@@ -32,11 +32,16 @@ News = OrderCreated | FaultRejected | OrderChanged
 
 
 async def on_order_news(uow: NotifyUnit, deliveries: Sequence[Delivery]) -> None:
-    """A run of OrderCreated and OrderChanged, as orders publish them: each order's fault
-    and tracked state fetched for the run at once, then each event in turn."""
+    """A run of OrderCreated and OrderChanged, as orders publish them: their faults locked
+    and each order's fault and tracked state fetched for the run at once, then each event
+    in turn."""
     events: list[OrderCreated | OrderChanged] = [d.event for d in deliveries]  # type: ignore[misc]
+    fault_ids = {e.fault_id for e in events if e.fault_id is not None}
+    # Before anything is read: the replica handling the reports of these faults may be
+    # writing them now (NotifyRepository.lock_faults).
+    await uow.repo.lock_faults(fault_ids)
     await uow.repo.preload(
-        {e.fault_id for e in events if e.fault_id is not None},
+        fault_ids,
         {e.order_id for e in events if isinstance(e, OrderChanged) and is_completion(e)},
     )
     for delivery, event in zip(deliveries, events, strict=True):

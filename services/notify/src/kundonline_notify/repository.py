@@ -1,11 +1,11 @@
 """Data access for the notify service; handlers and delivery see only this, so tests can fake it."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
@@ -15,6 +15,13 @@ from kundonline_common.projections import AccountView, ProjectionStore
 from kundonline_contracts import CloudEvent, CustomerChanged
 
 from .tables import CustomerView, HeldEvent, OutgoingMail, PlaceView, ReportedFault, TrackedOrder
+
+# The first key of notify's per-fault locks, pg_advisory_xact_lock(int, int); the second is
+# taken from the fault id. Locks of one bigint key, such as the relay's, never meet these.
+FAULT_LOCKS = 0x6E6F7446  # "notF"
+LOCK_FAULTS = text(
+    "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k"
+)
 
 
 class NotifyRepository(ProjectionStore):
@@ -113,6 +120,25 @@ class NotifyRepository(ProjectionStore):
             self.session.add(row)
         else:
             await self.session.merge(row)
+
+    async def lock_faults(self, fault_ids: Collection[UUID]) -> None:
+        """Hold these faults' locks until the transaction ends, before looking at them.
+
+        A fault report and the orders made from it come on two topics, and two replicas can
+        handle them at once. Unlocked, the order's transaction finds no report and holds
+        the order while the report's finds nothing held, and the order stays held for
+        good. Locked, the second waits for the first to commit and then sees what it wrote
+        (at READ COMMITTED each statement sees every commit made before it began). All of a
+        transaction's locks are taken at once, in ascending order, so that no two
+        transactions wait for each other in a circle.
+
+        Nothing on SQLite: a SQLite database belongs to one process, whose consumer handles
+        one transaction at a time, and the inbox claim (an INSERT) that begins it has taken
+        the database's write lock before any handler reads.
+        """
+        if fault_ids and self.session.bind.dialect.name == "postgresql":
+            keys = sorted({int.from_bytes(f.bytes[:4], "big", signed=True) for f in fault_ids})
+            await self.session.execute(LOCK_FAULTS, {"space": FAULT_LOCKS, "keys": keys})
 
     async def remember_fault(self, fault: ReportedFault) -> None:
         """Written without looking first: nearly always the fault is new."""
