@@ -5,7 +5,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +13,7 @@ from .consumer import EventConsumer, Handlers
 from .db import Database
 from .kafka import KafkaConnection, ServiceProducer, TopicLayout, ensure_topics
 from .metrics import EventMetrics
-from .migrations import upgrade
+from .migrations import Migrations, upgrade
 from .relay import OutboxRelay
 from .settings import CommonSettings
 from .uow import Outbox, UnitOfWorkFactory
@@ -29,7 +28,7 @@ class EventRuntime:
         service: str,
         settings: CommonSettings,
         database_url: str,
-        migrations: Path,
+        migrations: Migrations,
         handlers: Handlers | None = None,
         repositories: Callable[[AsyncSession], Any] | None = None,
         metrics: EventMetrics | None = None,

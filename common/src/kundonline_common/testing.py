@@ -1,10 +1,18 @@
-"""For unit tests of handlers: events handed over as the consumer hands them, over fakes."""
+"""For tests: events handed over as the consumer hands them, and a check of migrations."""
+
+from typing import Any
 
 from aiokafka import ConsumerRecord
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+from sqlmodel import SQLModel
 
 from kundonline_contracts import CloudEvent, Event
 
 from .consumer import Delivery, Handlers
+from .db import Database
+from .migrations import Migrations, upgrade
 
 
 def delivery(
@@ -26,3 +34,25 @@ def delivery(
         headers=headers,
     )
     return Delivery(record, envelope, event, handlers[type(event)])
+
+
+async def migration_drift(url: str, migrations: Migrations, tables: frozenset[str]) -> list[Any]:
+    """What a database migrated to the heads lacks, or has beyond, the models of `tables`:
+    empty when every model change has its revision."""
+    db = Database(url)
+    try:
+        await upgrade(db, migrations)
+
+        def _compare(connection: Connection) -> list[Any]:
+            def include(obj: object, name: str | None, type_: str, *_: object) -> bool:
+                return type_ != "table" or name in tables
+
+            context = MigrationContext.configure(
+                connection, opts={"include_object": include, "compare_type": True}
+            )
+            return list(compare_metadata(context, SQLModel.metadata))
+
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(_compare)
+    finally:
+        await db.dispose()

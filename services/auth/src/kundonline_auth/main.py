@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kundonline_common.app import create_service_app
+from kundonline_common.migrations import Migrations
 from kundonline_common.runtime import EventRuntime
 from kundonline_common.settings import load_settings
 
@@ -16,7 +17,7 @@ from .config import AuthSettings
 from .handlers import EVENT_HANDLERS
 from .repository import AuthRepository
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Migrations(Path(__file__).parent / "migrations")
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kundonline_common.app import create_service_app
+from kundonline_common.migrations import Migrations
 from kundonline_common.settings import load_settings
 
 from .api import customer, staff
@@ -12,7 +13,7 @@ from .config import FaultsSettings
 from .handlers import EVENT_HANDLERS
 from .repository import FaultsRepository
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Migrations(Path(__file__).parent / "migrations", shared=("plumbing", "projections"))
 
 
 def create_app(settings: FaultsSettings | None = None) -> FastAPI:

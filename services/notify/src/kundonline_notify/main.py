@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from kundonline_common.app import create_service_app
+from kundonline_common.migrations import Migrations
 from kundonline_common.runtime import EventRuntime
 from kundonline_common.settings import load_settings
 
@@ -19,7 +20,7 @@ from .handlers import EVENT_HANDLERS
 from .repository import NotifyRepository
 from .smtp import SmtpSender
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Migrations(Path(__file__).parent / "migrations", shared=("plumbing", "projections"))
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
