@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Single-node KRaft Kafka broker assembled from Maven Central (no Docker needed).
+# A KRaft Kafka node (broker and controller in one) assembled from Maven Central (no Docker
+# needed): a single-node cluster by default, or one node of several.
 #
 #   kafka.sh fetch
 #       Download the broker classpath into $KUNDONLINE_CACHE_DIR/kafka/lib
@@ -10,6 +11,16 @@
 #       exec the broker in the foreground (SIGTERM shuts it down cleanly).
 #       One broker per DIR: waits up to S seconds (default 0) for another
 #       broker to let go of it, else exits with code 3 naming that broker.
+#
+#   One node of a cluster (combined broker and controller nodes, a static quorum of voters):
+#       --node-id N              this node's id (default 1)
+#       --voters LIST            every voter, e.g. '1@127.0.0.1:C1,2@127.0.0.1:C2,3@127.0.0.1:C3'
+#                                (default: this node alone)
+#       --cluster-id ID          the same for every node; used when DIR is first formatted
+#                                (default: a random one)
+#       --replication-factor R   copies of the internal topics and of topics made without
+#                                one (default 1)
+#       --min-insync-replicas M  their min.insync.replicas (default 1)
 #
 #   An extra SASL_SSL listener on 127.0.0.1, as production Kafka is reached (the controller
 #   and inter-broker listeners stay PLAINTEXT on loopback):
@@ -40,6 +51,8 @@ usage() {
     cat >&2 <<'EOF'
 usage: kafka.sh fetch
        kafka.sh start --data-dir DIR --port PORT --controller-port PORT [--lock-wait SECONDS]
+                      [--node-id N --voters LIST --cluster-id ID]
+                      [--replication-factor R --min-insync-replicas M]
                       [--sasl-ssl-port PORT --ssl-keystore PEM --ssl-truststore PEM
                        [--ssl-client-auth none|requested|required] [--add-scram SPEC]...]
 EOF
@@ -96,6 +109,7 @@ fi
 
 start() {
     local data_dir="" port="" controller_port="" lock_wait=0
+    local node_id=1 voters="" cluster_id="" replication=1 min_isr=1
     local sasl_ssl_port="" keystore="" truststore="" client_auth="none"
     local -a scram=()
     while (($#)); do
@@ -104,6 +118,11 @@ start() {
             --port) port="${2:?--port needs a value}"; shift 2 ;;
             --controller-port) controller_port="${2:?--controller-port needs a value}"; shift 2 ;;
             --lock-wait) lock_wait="${2:?--lock-wait needs a value}"; shift 2 ;;
+            --node-id) node_id="${2:?--node-id needs a value}"; shift 2 ;;
+            --voters) voters="${2:?--voters needs a value}"; shift 2 ;;
+            --cluster-id) cluster_id="${2:?--cluster-id needs a value}"; shift 2 ;;
+            --replication-factor) replication="${2:?--replication-factor needs a value}"; shift 2 ;;
+            --min-insync-replicas) min_isr="${2:?--min-insync-replicas needs a value}"; shift 2 ;;
             --sasl-ssl-port) sasl_ssl_port="${2:?--sasl-ssl-port needs a value}"; shift 2 ;;
             --ssl-keystore) keystore="${2:?--ssl-keystore needs a value}"; shift 2 ;;
             --ssl-truststore) truststore="${2:?--ssl-truststore needs a value}"; shift 2 ;;
@@ -114,6 +133,12 @@ start() {
     done
     [[ -n "$data_dir" && -n "$port" && -n "$controller_port" ]] || usage
     [[ "$port" != "$controller_port" ]] || die "--port and --controller-port must differ"
+    [[ "$node_id$replication$min_isr" =~ ^[0-9]+$ ]] ||
+        die "--node-id, --replication-factor and --min-insync-replicas take numbers"
+    ((min_isr <= replication)) || die "--min-insync-replicas must not exceed --replication-factor"
+    voters="${voters:-$node_id@127.0.0.1:$controller_port}"
+    [[ ",$voters," == *",$node_id@127.0.0.1:$controller_port,"* ]] ||
+        die "--voters must name this node as $node_id@127.0.0.1:$controller_port"
     if [[ -n "$sasl_ssl_port" ]]; then
         [[ -f "$keystore" && -f "$truststore" ]] ||
             die "--sasl-ssl-port needs --ssl-keystore and --ssl-truststore (PEM files)"
@@ -160,8 +185,8 @@ start() {
     # stays valid because node id and cluster id do not change.
     cat >"$props" <<EOF
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller_port
+node.id=$node_id
+controller.quorum.voters=$voters
 listeners=$listeners
 advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
@@ -170,17 +195,17 @@ listener.security.protocol.map=$protocols
 log.dirs=$log_dirs
 
 num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
+default.replication.factor=$replication
+min.insync.replicas=$min_isr
 auto.create.topics.enable=false
 
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=$replication
 offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$replication
+transaction.state.log.min.isr=$min_isr
 transaction.state.log.num.partitions=4
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor=$replication
+share.coordinator.state.topic.min.isr=$min_isr
 
 # The 3 s default delays every consumer group's first join.
 group.initial.rebalance.delay.ms=0
@@ -214,8 +239,14 @@ EOF
     local cp="$LIB_DIR/*"
     local cluster_id_file="$data_dir/cluster.id"
     if [[ ! -s "$cluster_id_file" ]]; then
-        random_cluster_id >"$cluster_id_file.tmp"
+        if [[ -n "$cluster_id" ]]; then
+            printf '%s\n' "$cluster_id" >"$cluster_id_file.tmp"
+        else
+            random_cluster_id >"$cluster_id_file.tmp"
+        fi
         mv "$cluster_id_file.tmp" "$cluster_id_file"
+    elif [[ -n "$cluster_id" && "$(cat "$cluster_id_file")" != "$cluster_id" ]]; then
+        die "$data_dir belongs to cluster $(cat "$cluster_id_file"), not $cluster_id"
     fi
     # Formatting costs a JVM start, so only do it while meta.properties is missing.
     if [[ ! -f "$log_dirs/meta.properties" ]]; then

@@ -1,10 +1,12 @@
-"""A real single-node Kafka broker (KRaft) for tests and local runs, without Docker.
+"""A real Kafka broker (KRaft, a single node by default) for tests and local runs, without Docker.
 
 The broker is assembled from Maven Central and run with ``java`` by ``deploy/kafka/kafka.sh``;
 this module starts and stops that script and waits until the broker is usable.
 
     with LocalKafka(port=free_port()) as kafka:
         producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+
+Several of them, each a node of one cluster, make ``KafkaCluster`` (kafka_cluster.py).
 
 With ``sasl_ssl=SaslSslListener(...)`` the broker also listens for SASL_SSL (SCRAM-SHA-512
 over TLS) on a port of its own, as production Kafka is reached.
@@ -35,7 +37,7 @@ from typing import IO, Literal, Self
 from kundonline_devstack.lifetime import die_with_parent
 from kundonline_devstack.ports import free_port
 
-__all__ = ["LocalKafka", "SaslSslListener", "ensure_kafka_jars", "free_port"]
+__all__ = ["LocalKafka", "SaslSslListener", "ensure_kafka_jars", "free_port", "start_together"]
 
 READY_LINE = b"Kafka Server started"
 # An ERROR line that says the broker is giving up, e.g. "Exiting Kafka due to fatal exception
@@ -148,6 +150,29 @@ class SaslSslListener:
         return arguments
 
 
+@dataclass(frozen=True)
+class ClusterNode:
+    """What makes a broker one node of several: its id, every voter of the controller
+    quorum ("1@127.0.0.1:9093,2@…"), the cluster's id, and the copies kept of internal
+    topics and of topics made without a replication factor."""
+
+    node_id: int
+    voters: str
+    cluster_id: str
+    replication_factor: int
+    min_insync_replicas: int
+
+    def arguments(self) -> list[str]:
+        """kafka.sh's options for this node."""
+        return [
+            *("--node-id", str(self.node_id)),
+            *("--voters", self.voters),
+            *("--cluster-id", self.cluster_id),
+            *("--replication-factor", str(self.replication_factor)),
+            *("--min-insync-replicas", str(self.min_insync_replicas)),
+        ]
+
+
 class LocalKafka:
     """One broker process; ``start``/``stop`` may be repeated on the same data directory."""
 
@@ -160,9 +185,11 @@ class LocalKafka:
         log_path: Path | None = None,
         lock_wait: float = 15.0,
         sasl_ssl: SaslSslListener | None = None,
+        node: ClusterNode | None = None,
     ) -> None:
         self.port = port
         self.sasl_ssl = sasl_ssl
+        self.node = node  # None: a cluster of this broker alone
         # How long a start waits for another broker to let go of the data directory, such as
         # one a killed run left behind, which stops on its own once it notices.
         self.lock_wait = lock_wait
@@ -203,6 +230,10 @@ class LocalKafka:
         """The broker's exit code once it has died, None while it runs or was stopped."""
         return self._proc.poll() if self._proc is not None else None
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def start(self, timeout: float = 120.0) -> None:
         """Start the broker and block until it accepts clients.
 
@@ -211,29 +242,7 @@ class LocalKafka:
         one a second attempt would meet again (the data directory or the port taken).
         A broker that logs a fatal error is stopped at once, with the error in the exception.
         """
-        if self._proc is not None and self._proc.poll() is None:
-            return
-        self.stop()  # a broker that died: close its log before starting another
-        # Downloading is a one-off that must not eat into the start-up deadline.
-        ensure_kafka_jars()
-        failure, permanent = "", False
-        try:
-            for _attempt in range(2):
-                log_offset = self._launch()
-                failure, permanent = self._wait_ready(log_offset, time.monotonic() + timeout)
-                if not failure:
-                    return
-                # A broker that gave up may hang on in its shutdown: no long grace period.
-                self.stop(timeout=5.0)
-                if permanent:
-                    break
-        except BaseException:  # Ctrl-C while waiting, say: the broker must not outlive it
-            self.stop(timeout=5.0)
-            raise
-        raise RuntimeError(
-            f"Kafka did not start on {self.bootstrap_servers}: {failure}\n"
-            f"--- last lines of {self.log_path} ---\n{self._log_tail()}"
-        )
+        start_together([self], timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the broker: SIGTERM for a clean shutdown, SIGKILL after ``timeout``."""
@@ -295,6 +304,7 @@ class LocalKafka:
                 "--lock-wait",
                 f"{self.lock_wait:g}",
                 *(self.sasl_ssl.arguments() if self.sasl_ssl is not None else ()),
+                *(self.node.arguments() if self.node is not None else ()),
             ),
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
@@ -371,6 +381,54 @@ class LocalKafka:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+
+
+def start_together(brokers: list[LocalKafka], timeout: float = 120.0) -> None:
+    """Start the brokers that are not running, all at once, and block until each accepts
+    clients: nodes of one cluster wait for a majority of the quorum before they are ready.
+
+    ``timeout`` bounds each attempt; a failed first attempt is retried once (all of the
+    brokers it started), because the KRaft quorum can fail to form in time on a loaded
+    machine, unless the cause is one a second attempt would meet again (the data directory
+    or the port taken). A broker that logs a fatal error is stopped at once, with the error
+    in the exception.
+    """
+    brokers = [broker for broker in brokers if not broker.running]
+    for broker in brokers:
+        broker.stop()  # a broker that died: close its log before starting another
+    if not brokers:
+        return
+    # Downloading is a one-off that must not eat into the start-up deadline.
+    ensure_kafka_jars()
+    failed: list[tuple[LocalKafka, str]] = []
+    try:
+        for _attempt in range(2):
+            offsets = [broker._launch() for broker in brokers]
+            deadline = time.monotonic() + timeout
+            failed, permanent = [], False
+            for broker, offset in zip(brokers, offsets, strict=True):
+                failure, gave_up = broker._wait_ready(offset, deadline)
+                if failure:
+                    failed.append((broker, failure))
+                    permanent = permanent or gave_up
+            if not failed:
+                return
+            # A broker that gave up may hang on in its shutdown: no long grace period.
+            for broker in brokers:
+                broker.stop(timeout=5.0)
+            if permanent:
+                break
+    except BaseException:  # Ctrl-C while waiting, say: no broker may outlive it
+        for broker in brokers:
+            broker.stop(timeout=5.0)
+        raise
+    raise RuntimeError(
+        "\n".join(
+            f"Kafka did not start on {broker.bootstrap_servers}: {failure}\n"
+            f"--- last lines of {broker.log_path} ---\n{broker._log_tail()}"
+            for broker, failure in failed
+        )
+    )
 
 
 def _permanent(log: bytes) -> bool:
