@@ -38,7 +38,7 @@ def create_service_app(
     `registry` is where the service registered metrics of its own, if it has any.
     """
     title = f"KundOnline {service}"
-    configure_logging(settings.log_level, service)
+    configure_logging(settings.log_level, service, settings.log_format)
     # The app's own registry, not the process-wide default: apps built side by side
     # (tests) would otherwise register the same metric twice.
     registry = CollectorRegistry() if registry is None else registry

@@ -85,6 +85,9 @@ class CommonSettings(BaseSettings):
     """During a rotation, the secret being replaced: services still accept tokens it signed."""
     log_level: str = "INFO"
     """`DEBUG`, `INFO`, `WARNING` or `ERROR`."""
+    # JSON for whatever collects the logs (containers, Kubernetes); make run writes text.
+    log_format: Literal["json", "text"] = "json"
+    """`json`: one JSON object a line, with `trace_id` and `span_id`; `text`: plain lines."""
     # How often the relay looks for outbox rows written by another process; rows
     # written in this process wake it at once.
     outbox_poll_seconds: float = 0.5

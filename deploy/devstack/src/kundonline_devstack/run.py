@@ -141,7 +141,11 @@ def _run(stack: contextlib.ExitStack) -> None:
         admin_password=password,
         internal_token_secret=secret,
         ports=ports.services,
-        extra_env={"KUNDONLINE_LICENSE_PUBLIC_KEY": vendor.public_key} if vendor else {},
+        extra_env={
+            # The logs in .run/logs/ are read by a person: plain lines unless asked for JSON.
+            "KUNDONLINE_LOG_FORMAT": os.environ.get("KUNDONLINE_LOG_FORMAT", "text"),
+            **({"KUNDONLINE_LICENSE_PUBLIC_KEY": vendor.public_key} if vendor else {}),
+        },
     )
     system = System(config, (RUN_DIR / "logs").resolve())
     print("Starting the five services…")

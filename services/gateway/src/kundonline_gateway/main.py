@@ -45,7 +45,7 @@ from .services import ServiceClients
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or load_settings(GatewaySettings)
-    configure_logging(settings.log_level, "gateway")
+    configure_logging(settings.log_level, "gateway", settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
