@@ -2,6 +2,7 @@
 
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,13 +13,14 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr, ValidationError
+from sqlalchemy import func, select, update
 
 from kundonline_common.app import create_service_app
 from kundonline_common.db import Database
-from kundonline_common.metrics import EventMetrics
+from kundonline_common.gauges import ScrapeGauges
 from kundonline_common.migrations import upgrade
-from kundonline_common.relay import OutboxRelay
 from kundonline_common.settings import CommonSettings
+from kundonline_common.tables import OutboxRecord
 from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
 from kundonline_common.uow import Outbox, UnitOfWorkFactory
 from kundonline_contracts import Contact, FaultReported
@@ -148,29 +150,75 @@ def fault() -> FaultReported:
     )
 
 
-async def test_the_scrape_counts_the_outbox_backlog(tmp_path: Path) -> None:
+def outbox_runtime(db: Database) -> SimpleNamespace:
+    """What the scrape reads of a runtime, with Kafka where nothing listens."""
+    settings = CommonSettings(
+        internal_token_secret=SecretStr(SECRET), kafka_bootstrap_servers="127.0.0.1:1"
+    )
+    return SimpleNamespace(db=db, settings=settings, consumer=None, service="test")
+
+
+async def test_the_scrape_counts_the_outbox_backlog_and_the_age_of_its_oldest_record(
+    tmp_path: Path,
+) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/outbox.db")
     await upgrade(db, MIGRATIONS)
     outbox = Outbox(source="kundonline/test", topic_prefix="t.")
     async with UnitOfWorkFactory(db, outbox)() as uow:
         for _ in range(4):
             uow.publish(fault())
-    relay = OutboxRelay(db, outbox, producer=None)  # type: ignore[arg-type]
+    written = datetime.now(UTC) - timedelta(minutes=10)
+    async with db.sessions() as session, session.begin():
+        oldest = select(func.min(OutboxRecord.seq)).scalar_subquery()
+        await session.execute(
+            update(OutboxRecord).where(OutboxRecord.seq == oldest).values(created_at=written)
+        )
     app = service_app()
-    app.state.runtime = SimpleNamespace(relay=relay)
+    app.state.runtime = outbox_runtime(db)
     try:
         reply = await client(app).get("/metrics", headers=internal())
-        assert "\nkundonline_outbox_backlog 4.0\n" in reply.text
     finally:
         await db.dispose()
+    assert "\nkundonline_outbox_backlog 4.0\n" in reply.text
+    age = sample(reply.text, "kundonline_outbox_oldest_age_seconds")
+    assert 600 <= age < 3600
+    # Kafka did not answer: no lag or dead letters, and the scrape still answers.
+    assert "kundonline_consumer_lag{" not in reply.text
+    assert "kundonline_dlq_records{" not in reply.text
 
 
-async def test_a_backlog_that_cannot_be_counted_is_unknown_not_an_error() -> None:
-    registry = CollectorRegistry()
-    metrics = EventMetrics(registry)
+async def test_an_empty_outbox_has_no_age() -> None:
+    db = Database("sqlite+aiosqlite://")
+    await upgrade(db, MIGRATIONS)
+    gauges = ScrapeGauges(registry := CollectorRegistry())
+    try:
+        await gauges.measure_outbox(db)
+    finally:
+        await db.dispose()
+    assert registry.get_sample_value("kundonline_outbox_backlog") == 0
+    assert registry.get_sample_value("kundonline_outbox_oldest_age_seconds") == 0
 
-    async def database_down() -> int:
-        raise ConnectionRefusedError("database down")
 
-    await metrics.measure_backlog(database_down)
+async def test_an_outbox_that_cannot_be_read_is_unknown_not_an_error() -> None:
+    db = Database("sqlite+aiosqlite://")  # no tables: every query fails
+    gauges = ScrapeGauges(registry := CollectorRegistry())
+    try:
+        await gauges.measure_outbox(db)
+    finally:
+        await db.dispose()
     assert math.isnan(registry.get_sample_value("kundonline_outbox_backlog") or 0.0)
+    assert math.isnan(registry.get_sample_value("kundonline_outbox_oldest_age_seconds") or 0.0)
+
+
+async def test_every_app_shows_its_process_and_garbage_collector() -> None:
+    text = (await client(service_app()).get("/metrics", headers=internal())).text
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds_total"):
+        assert f"\n{name} " in text
+    assert "python_gc_collections_total{generation=" in text
+    assert "python_info{" in text
+
+
+def sample(text: str, name: str) -> float:
+    found = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(f"{name} ")]
+    assert len(found) == 1, f"{name} in {text}"
+    return found[0]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import Handlers
 from .errors import install_error_handlers
+from .gauges import ScrapeGauges
 from .heap import settled_heap
 from .logs import configure_logging
 from .metrics import EventMetrics, HttpMetrics, MetricsMiddleware, exposition, holds_metrics_token
@@ -42,7 +43,7 @@ def create_service_app(
     # The app's own registry, not the process-wide default: apps built side by side
     # (tests) would otherwise register the same metric twice.
     registry = CollectorRegistry() if registry is None else registry
-    events = EventMetrics(registry)
+    events, gauges = EventMetrics(registry), ScrapeGauges(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,9 +79,7 @@ def create_service_app(
         """For the system, like the description above, or a scraper holding the metrics token."""
         if not holds_metrics_token(request, settings.metrics_token):
             await require_system(await current_caller(request))
-        relay = getattr(getattr(request.app.state, "runtime", None), "relay", None)
-        if relay is not None:
-            await events.measure_backlog(relay.backlog)
+        await gauges.measure(getattr(request.app.state, "runtime", None))
         return exposition(request, registry)
 
     add_probes(app, title, lambda request: request.app.state.runtime.ready())

@@ -1,17 +1,18 @@
 """Prometheus metrics: one registry per app, the HTTP middleware, and the scrape itself."""
 
-import asyncio
 import hmac
 import time
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from fastapi import Request, Response
 from prometheus_client import (
     CollectorRegistry,
     Counter,
-    Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     disable_created_metrics,
 )
 from prometheus_client.exposition import choose_encoder
@@ -30,8 +31,21 @@ UNMATCHED = "unmatched"
 disable_created_metrics()
 
 
+def add_runtime_collectors(registry: CollectorRegistry) -> None:
+    """The process's CPU, memory and open files, Python's garbage collections and version:
+    what the default registry would have shown, on an app's own one."""
+    ProcessCollector(registry=registry)
+    GCCollector(registry=registry)
+    PlatformCollector(registry=registry)
+
+
 class HttpMetrics:
+    """Every app, service or gateway, has one on its registry, which it gives the process
+    and GC collectors as well (add_runtime_collectors)."""
+
     def __init__(self, registry: CollectorRegistry | None) -> None:
+        if registry is not None:
+            add_runtime_collectors(registry)
         self.requests = Counter(
             "kundonline_http_requests",
             "HTTP requests answered, by method, route template and status class.",
@@ -73,23 +87,10 @@ class EventMetrics:
             "Outbox records the relay published and Kafka acknowledged.",
             registry=registry,
         )
-        self.backlog = Gauge(
-            "kundonline_outbox_backlog",
-            "Outbox records not yet published, counted when scraped (NaN: database down).",
-            registry=registry,
-        )
 
     def count_handled(self, consumer: str, event_types: Iterable[str]) -> None:
         for event_type, n in Tally(event_types).items():
             self.handled.labels(consumer, event_type).inc(n)
-
-    async def measure_backlog(self, count: Callable[[], Awaitable[int]]) -> None:
-        try:
-            async with asyncio.timeout(2):
-                self.backlog.set(await count())
-        except Exception:
-            # The scrape still answers; readiness is what reports the database.
-            self.backlog.set(float("nan"))
 
 
 def route_template(scope: Scope) -> str:
