@@ -1,4 +1,11 @@
-"""The five services as real processes, started the same way for tests and for `make run`."""
+"""The five services as real processes, started the same way for tests and for `make run`.
+
+Each service may run as several replicas, each a process of its own on a port of its own,
+sharing the service's database and consumer groups as replicas in production do. Replica 0
+is the one callers name by the service alone (`url_of("faults")`); replica r of any service
+finds the other services at their replica r where there is one, else at replica 0, as if a
+load balancer sent each gateway to a replica of its own.
+"""
 
 from __future__ import annotations
 
@@ -38,31 +45,58 @@ class SystemConfig:
     admin_password: str = "admin-password-1"
     # Each system its own: a secret in the repository would open every copy to anyone.
     internal_token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    # Replica 0's port of each service; further replicas get theirs when first started.
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Replicas of each service `System.start` starts (1 for a service not named).
+    replicas: dict[str, int] = field(default_factory=dict)
+
+    def replicas_of(self, service: str) -> int:
+        return self.replicas.get(service, 1)
+
+
+def replica_name(service: str, replica: int = 0) -> str:
+    """`faults` for replica 0, `faults-2` for replica 1, …: its process's and log's name."""
+    return service if replica == 0 else f"{service}-{replica + 1}"
 
 
 class System:
     def __init__(self, config: SystemConfig, log_dir: Path) -> None:
         self.config = config
         self.log_dir = log_dir
+        # By replica_name: "faults", "faults-2", …
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._ports = {(service, 0): port for service, port in config.ports.items()}
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.config.ports['gateway']}"
+        return self.url_of("gateway")
 
-    def url_of(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.config.ports[service]}"
+    @property
+    def gateway_urls(self) -> list[str]:
+        """Every gateway replica's address, replica 0 first."""
+        return [self.url_of("gateway", r) for r in range(self.config.replicas_of("gateway"))]
 
-    def pid_of(self, service: str) -> int:
+    def port_of(self, service: str, replica: int = 0) -> int:
+        if (service, replica) not in self._ports:
+            self._ports[(service, replica)] = free_port()
+        return self._ports[(service, replica)]
+
+    def url_of(self, service: str, replica: int = 0) -> str:
+        return f"http://127.0.0.1:{self.port_of(service, replica)}"
+
+    def pid_of(self, service: str, replica: int = 0) -> int:
         """The running service's process id, for reading its memory from /proc."""
-        return self.processes[service].pid
+        return self.processes[replica_name(service, replica)].pid
 
-    def log_path(self, service: str) -> Path:
-        return self.log_dir / f"{service}.log"
+    def log_path(self, service: str, replica: int = 0) -> Path:
+        return self.log_dir / f"{replica_name(service, replica)}.log"
 
-    def env_for(self, service: str) -> dict[str, str]:
+    def _peer(self, service: str, replica: int) -> str:
+        """Where replica `replica` finds `service`: its own replica of it, else replica 0."""
+        return self.url_of(service, replica if replica < self.config.replicas_of(service) else 0)
+
+    def env_for(self, service: str, replica: int = 0) -> dict[str, str]:
         c = self.config
         env = {
             **SINGLE_BROKER_TOPICS,
@@ -74,16 +108,16 @@ class System:
             "KUNDONLINE_ADMIN_PASSWORD": c.admin_password,
             "KUNDONLINE_SMTP_HOST": c.smtp_host,
             "KUNDONLINE_SMTP_PORT": str(c.smtp_port),
-            "KUNDONLINE_PORT": str(c.ports["gateway"]),
-            **{f"KUNDONLINE_{s.upper()}_URL": self.url_of(s) for s in BACKENDS},
+            "KUNDONLINE_PORT": str(self.port_of("gateway", replica)),
+            **{f"KUNDONLINE_{s.upper()}_URL": self._peer(s, replica) for s in BACKENDS},
             **{f"KUNDONLINE_{s.upper()}_DATABASE_URL": u for s, u in c.database_urls.items()},
             **c.extra_env,
         }
         return env
 
-    def start_service(self, service: str) -> None:
+    def start_service(self, service: str, replica: int = 0) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path(service).open("ab")
+        log = self.log_path(service, replica).open("ab")
         command = [
             sys.executable,
             "-m",
@@ -93,15 +127,15 @@ class System:
             "--host",
             "127.0.0.1",
             "--port",
-            str(self.config.ports[service]),
+            str(self.port_of(service, replica)),
             "--log-level",
             "warning",
             "--timeout-graceful-shutdown",
             "10",
         ]
-        self.processes[service] = subprocess.Popen(
+        self.processes[replica_name(service, replica)] = subprocess.Popen(
             command,
-            env=self.env_for(service),
+            env=self.env_for(service, replica),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -109,21 +143,47 @@ class System:
         )
 
     def start(self, timeout: float = 120.0) -> None:
+        """Every replica of every service. Replica 0 of each first: it makes the database's
+        tables and the first administrator before the others come."""
         for service in SERVICES:
             self.start_service(service)
         self.wait_ready(timeout)
+        more = [(s, r) for s in SERVICES for r in range(1, self.config.replicas_of(s))]
+        for service, replica in more:
+            self.start_service(service, replica)
+        if more:
+            self.wait_ready(timeout)
+
+    def add_replica(self, service: str, timeout: float = 120.0) -> int:
+        """One more replica of `service`, started and ready; returns its number."""
+        replica = self.config.replicas_of(service)
+        self.config.replicas[service] = replica + 1
+        self.start_service(service, replica)
+        self.wait_ready(timeout, services=(service,))
+        return replica
+
+    def running(self, services: tuple[str, ...] = SERVICES) -> list[tuple[str, int]]:
+        """(service, replica) of every process started and not stopped or killed."""
+        return [
+            (s, r)
+            for s in services
+            for r in range(self.config.replicas_of(s))
+            if replica_name(s, r) in self.processes
+        ]
 
     def wait_ready(self, timeout: float = 120.0, services: tuple[str, ...] = SERVICES) -> None:
-        """Poll every service's /readyz (database and Kafka answer) until all say ready."""
+        """Poll /readyz (database and Kafka answer) of every running replica of `services`
+        until all say ready."""
         deadline = time.monotonic() + timeout
-        pending = list(services)
+        pending = self.running(services)
         with httpx.Client(timeout=3) as client:
             while pending:
-                for service in list(pending):
-                    self._check_alive(service)
+                for service, replica in list(pending):
+                    self._check_alive(service, replica)
                     try:
-                        if client.get(f"{self.url_of(service)}/readyz").status_code == 200:
-                            pending.remove(service)
+                        url = f"{self.url_of(service, replica)}/readyz"
+                        if client.get(url).status_code == 200:
+                            pending.remove((service, replica))
                     except httpx.HTTPError:
                         pass
                 if pending and time.monotonic() > deadline:
@@ -133,20 +193,21 @@ class System:
                 if pending:
                     time.sleep(0.2)
 
-    def _check_alive(self, service: str) -> None:
-        process = self.processes.get(service)
+    def _check_alive(self, service: str, replica: int = 0) -> None:
+        name = replica_name(service, replica)
+        process = self.processes.get(name)
         if process is not None and process.poll() is not None:
-            tail = self.log_path(service).read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{service} exited with {process.returncode}:\n{tail}")
+            tail = self.log_path(service, replica).read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
 
-    def kill(self, service: str) -> None:
+    def kill(self, service: str, replica: int = 0) -> None:
         """kill -9, for fault injection."""
-        process = self.processes.pop(service)
+        process = self.processes.pop(replica_name(service, replica))
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
-    def stop_service(self, service: str, timeout: float = 20.0) -> None:
-        process = self.processes.pop(service, None)
+    def stop_service(self, service: str, timeout: float = 20.0, replica: int = 0) -> None:
+        process = self.processes.pop(replica_name(service, replica), None)
         if process is None or process.poll() is not None:
             return
         os.killpg(process.pid, signal.SIGTERM)
@@ -157,9 +218,10 @@ class System:
             process.wait(10)
 
     def stop(self) -> None:
-        # The gateway first, so nothing new is accepted while the others finish their work.
+        # The gateways first, so nothing new is accepted while the others finish their work.
         for service in reversed(SERVICES):
-            self.stop_service(service)
+            for replica in reversed(range(self.config.replicas_of(service))):
+                self.stop_service(service, replica=replica)
 
     def __enter__(self) -> System:
         self.start()
