@@ -7,6 +7,7 @@ queries, however many reports a scenario sends.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -51,25 +52,31 @@ def assert_nothing_lost_nothing_twice(
     database_urls: dict[str, str],
     timeout: float = 300,
     allowed_resends: int = 0,
+    accepted_by_staff: Collection[str] = (),
 ) -> dict[str, Any]:
+    """Every accepted report is in the faults database; each Order direkt report and each
+    one staff accepted (`accepted_by_staff`, fault ids) has exactly one order, the others
+    none; every mail arrived, at most `allowed_resends` twice; every outbox is empty."""
     ids = [UUID(a.fault_id) for a in workload.accepted]
-    direct = {UUID(a.fault_id) for a in workload.direct}
+    ordered = {UUID(a.fault_id) for a in workload.direct} | {UUID(f) for f in accepted_by_staff}
     assert len(set(ids)) == len(ids), "two accepted reports got the same id"
     statuses = _statuses(database_urls, ids)
     assert [i for i, s in statuses.items() if s == "missing"] == [], "an accepted report is gone"
 
     def settled() -> bool:
         statuses = _statuses(database_urls, ids)
-        return all(statuses[f] == "order_created" for f in direct) and all(
-            statuses[f] == "new" for f in ids if f not in direct
+        return all(statuses[f] == "order_created" for f in ordered) and all(
+            statuses[f] == "new" for f in ids if f not in ordered
         )
 
     eventually(settled, timeout=timeout, what="every Order direkt report has its order")
     orders = _orders_by_fault(database_urls, ids)
     assert {f: n for f, n in orders.items() if n != 1} == {}, "a fault has two orders"
-    assert set(orders) == direct, "an Order direkt fault has no order, or a queued one has"
+    assert set(orders) == ordered, "an Order direkt fault has no order, or a queued one has"
 
-    inbox = _Inbox(smtp, {a.contact: 2 if a.order_direct else 1 for a in workload.accepted})
+    # A receipt for every report, and word of the order where there is one.
+    expected = {a.contact: 2 if UUID(a.fault_id) in ordered else 1 for a in workload.accepted}
+    inbox = _Inbox(smtp, expected)
     eventually(inbox.complete, timeout=timeout, what="every e-mail delivered")
     resent = sum(n - 1 for n in inbox.copies.values())
     # Two notifications for one event would carry two Message-IDs; that never passes.

@@ -39,6 +39,9 @@ class Workload:
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     accepted: list[Accepted] = field(default_factory=list)
     refused: int = 0
+    # How the reports reach the gateway; None: straight to base_url. The scale suite spreads
+    # them over several gateways.
+    transport: httpx.BaseTransport | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -71,7 +74,9 @@ class Workload:
         # SSL context each) than the system spends on the report.
         limits = httpx.Limits(max_connections=concurrency)
         with (
-            httpx.Client(base_url=self.base_url, timeout=10, limits=limits) as http,
+            httpx.Client(
+                base_url=self.base_url, timeout=10, limits=limits, transport=self.transport
+            ) as http,
             ThreadPoolExecutor(concurrency) as pool,
         ):
             list(pool.map(lambda i: self._one(http, i, stop_at), range(count)))
