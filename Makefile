@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: run test deps lint format schemas docs unit bench resilience
+.PHONY: run test deps lint format schemas docs unit bench resilience scale
 
 deps:
 	@bash deploy/install-deps.sh
@@ -42,6 +42,12 @@ bench: deps
 # The fault-injection suite at full size (10 000 reports per scenario; make test runs 2 000).
 resilience: deps
 	KUNDONLINE_RESILIENCE=full $(VENV)/pytest tests/resilience
+
+# Three Kafka brokers and two replicas of every service under fault injection, at full size
+# (10 000 reports; make test runs 2 000; KUNDONLINE_SCALE_REPORTS=N sets another size). The
+# counts it checked are printed at the end (-rP).
+scale: deps
+	KUNDONLINE_SCALE=full $(VENV)/pytest -rP tests/scale
 
 # Containers, with podman (none of these is part of make test). container-setup installs
 # podman, runc, debootstrap and podman-compose and writes /etc/containers/containers.conf where
