@@ -222,3 +222,18 @@ def sample(text: str, name: str) -> float:
     found = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(f"{name} ")]
     assert len(found) == 1, f"{name} in {text}"
     return found[0]
+
+
+async def test_lag_and_dead_letters_kafka_does_not_give_are_unknown_not_stale() -> None:
+    gauges = ScrapeGauges(registry := CollectorRegistry())
+    gauges.lag.labels("kundonline-orders", "kundonline.faults", "0").set(7)
+    gauges.dead_letters.labels("kundonline.faults.dlq").set(2)
+    settings = CommonSettings(
+        internal_token_secret=SecretStr(SECRET), kafka_bootstrap_servers="127.0.0.1:1"
+    )
+    runtime = SimpleNamespace(settings=settings, consumer=None, service="test")
+    await gauges.measure_kafka(runtime)  # type: ignore[arg-type]
+    lag = {"group": "kundonline-orders", "topic": "kundonline.faults", "partition": "0"}
+    assert math.isnan(registry.get_sample_value("kundonline_consumer_lag", lag) or 0.0)
+    dead = {"topic": "kundonline.faults.dlq"}
+    assert math.isnan(registry.get_sample_value("kundonline_dlq_records", dead) or 0.0)

@@ -127,7 +127,10 @@ async def clients(
 ) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
     """An admin client and a consumer outside any group, both started, closed on leaving."""
     admin = AIOKafkaAdminClient(**kafka.options(), client_id=client_id)
-    consumer = AIOKafkaConsumer(**kafka.options(), client_id=client_id, enable_auto_commit=False)
+    # A fetch waits at most this long for records: reads end at offsets known beforehand.
+    consumer = AIOKafkaConsumer(
+        **kafka.options(), client_id=client_id, enable_auto_commit=False, fetch_max_wait_ms=50
+    )
     try:
         await asyncio.gather(admin.start(), consumer.start())
         yield admin, consumer
@@ -157,6 +160,9 @@ async def read_positions(
     ]
     if not tps:
         return Positions({}, {})
+    # Assigned, the consumer's metadata holds their leaders; otherwise each offset look-up
+    # waits for a metadata refresh that does not ask for them (about a second).
+    consumer.assign(tps)
     beginning, end = await asyncio.gather(
         consumer.beginning_offsets(tps), consumer.end_offsets(tps)
     )
