@@ -44,7 +44,9 @@ SLIM
     "$root"/var/cache/apt/archives/*.deb "$root"/var/log/* "$root"/tmp/*
   : >"$root/etc/resolv.conf"
   tar --numeric-owner -C "$root" -c . |
-    podman import --change 'CMD ["/bin/bash"]' - "$DEBIAN_IMAGE" >/dev/null
+    podman import --change 'CMD ["/bin/bash"]' \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      - "$DEBIAN_IMAGE" >/dev/null
   rm -rf "$root"
   trap - EXIT
   say "built $DEBIAN_IMAGE"
