@@ -8,6 +8,8 @@ set -euo pipefail
 export POSTGRES_USER
 
 if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
+  # A start that fails half-way leaves nothing behind, so the next one begins afresh.
+  trap 'pg_ctl --pgdata="$PGDATA" --silent --mode=immediate stop 2>/dev/null; rm -rf "${PGDATA:?}"/*' ERR
   initdb --pgdata="$PGDATA" --username="$POSTGRES_USER" --encoding=UTF8 --locale=C.UTF-8 \
     --auth-local=trust --auth-host=scram-sha-256 \
     --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") >/dev/null
@@ -24,6 +26,7 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     esac
   done
   pg_ctl --pgdata="$PGDATA" --wait --silent --mode=fast stop
+  trap - ERR
 fi
 
 if [[ "${1:-}" == postgres ]]; then
