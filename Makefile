@@ -52,7 +52,7 @@ scale: deps
 # Containers, with podman (none of these is part of make test). container-setup installs
 # podman, runc, debootstrap and podman-compose and writes /etc/containers/containers.conf where
 # this machine needs it (deploy/container/setup.sh).
-.PHONY: container-setup image compose-up compose-smoke
+.PHONY: container-setup image compose-up compose-smoke kube-smoke
 
 container-setup:
 	@bash deploy/container/setup.sh
@@ -69,3 +69,8 @@ compose-up: image
 # The one-server install brought up on its own, the first flow through it, then taken down.
 compose-smoke: deps image
 	bash deploy/compose/smoke.sh
+
+# The Kubernetes Deployments (deploy/kubernetes) run with podman kube play beside Kafka and
+# PostgreSQL pods, every replica ready, then the first flow through the gateway's pod.
+kube-smoke: deps image
+	bash deploy/kubernetes/smoke.sh
