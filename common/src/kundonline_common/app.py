@@ -19,6 +19,7 @@ from .probes import add_probes
 from .runtime import EventRuntime
 from .settings import CommonSettings
 from .tokens import SystemDep, current_caller, require_system
+from .tracing import flush, instrument_app, setup_tracing
 
 
 def create_service_app(
@@ -40,6 +41,7 @@ def create_service_app(
     """
     title = f"KundOnline {service}"
     configure_logging(settings.log_level, service, settings.log_format)
+    setup_tracing(service)
     # The app's own registry, not the process-wide default: apps built side by side
     # (tests) would otherwise register the same metric twice.
     registry = CollectorRegistry() if registry is None else registry
@@ -59,14 +61,18 @@ def create_service_app(
         app.state.runtime = runtime
         app.state.settings = settings
         app.state.internal_token_secret = settings.internal_token_secrets
-        async with runtime.running(), extra(app, runtime) if extra else nullcontext():
-            with settled_heap():
-                yield
+        try:
+            async with runtime.running(), extra(app, runtime) if extra else nullcontext():
+                with settled_heap():
+                    yield
+        finally:
+            flush()
 
     # The description is served to the gateway only, which publishes the merged one.
     app = FastAPI(title=title, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
+    instrument_app(app)
     for router in routers:
         app.include_router(router)
 

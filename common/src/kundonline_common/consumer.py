@@ -15,6 +15,7 @@ from kundonline_contracts import CloudEvent, Event, Topic, UnknownEventType, mod
 from .errors import is_outage
 from .kafka import KafkaConnection, Producer
 from .metrics import EventMetrics
+from .tracing import EventSpans
 from .uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -260,20 +261,25 @@ class EventConsumer:
 
     async def _handle_together(self, work: list["Delivery"]) -> bool:
         """The whole batch in one transaction: the fast path when nothing fails. On any
-        failure nothing of it is kept and each record gets its own retries and DLQ."""
-        try:
-            async with self.unit_of_work() as uow:
-                # One statement claims the batch, instead of a look-up and an insert each.
-                fresh = await uow.claim_all(self.name, [d.envelope.id for d in work])
-                todo = []
-                for delivery in work:
-                    if delivery.envelope.id in fresh:  # not handled before, nor earlier here
-                        fresh.discard(delivery.envelope.id)
-                        todo.append(delivery)
-                await apply_all(uow, todo)
-        except Exception as exc:
-            log.info("%s: batch of %d handled one by one after %r", self.name, len(work), exc)
-            return False
+        failure nothing of it is kept and each record gets its own retries and DLQ.
+
+        Each event is handled in a span of its own, in the trace its record brought."""
+        with EventSpans(self.name, work) as spans:
+            try:
+                async with self.unit_of_work(spans=spans) as uow:
+                    # One statement claims the batch, instead of a look-up and an insert each.
+                    fresh = await uow.claim_all(self.name, [d.envelope.id for d in work])
+                    todo = []
+                    for delivery in work:
+                        if delivery.envelope.id in fresh:  # not handled before, nor earlier here
+                            fresh.discard(delivery.envelope.id)
+                            todo.append(delivery)
+                    await apply_all(uow, todo)
+                    spans.switch(None)  # the shared commit, in the first event's span
+            except Exception as exc:
+                spans.fail(exc, "handled again one by one")
+                log.info("%s: batch of %d handled one by one after %r", self.name, len(work), exc)
+                return False
         self.processed += len(work)
         self.metrics.count_handled(self.name, (d.envelope.type for d in work))
         return True
@@ -313,9 +319,10 @@ class EventConsumer:
         return attempt + 1
 
     async def _handle_once(self, delivery: Delivery) -> None:
-        async with self.unit_of_work() as uow:
-            if await uow.claim(self.name, delivery.envelope.id):
-                await apply(uow, delivery.handler, [delivery])
+        with EventSpans(self.name, [delivery]) as spans:
+            async with self.unit_of_work(spans=spans) as uow:
+                if await uow.claim(self.name, delivery.envelope.id):
+                    await apply(uow, delivery.handler, [delivery])
 
     async def dead_letter(self, record: ConsumerRecord, exc: Exception, *, attempts: int) -> None:
         log.error("%s: record %s@%d to DLQ: %s", self.name, record.topic, record.offset, exc)

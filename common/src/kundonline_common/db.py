@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from .tracing import instrument_engine
+
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
@@ -28,6 +30,7 @@ class Database:
         else:
             kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        instrument_engine(self.engine)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

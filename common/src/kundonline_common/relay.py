@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import tracing
 from .db import Database
 from .kafka import Outgoing, Producer, record_headers
 from .metrics import EventMetrics
@@ -24,6 +25,7 @@ RELAY_LOCK_ID = 4_914_801
 class OutboxRelay:
     columns = (
         OutboxRecord.seq,
+        OutboxRecord.event_id,
         OutboxRecord.topic,
         OutboxRecord.key,
         OutboxRecord.value,
@@ -64,11 +66,12 @@ class OutboxRelay:
             rows = await self._take(session)
             if not rows:
                 return 0
-            records = [
-                Outgoing(row.topic, row.key.encode(), row.value, record_headers(row.headers))
-                for row in rows
-            ]
-            await asyncio.gather(*await self.producer.send_batches(records))
+            with tracing.SendSpans(rows) as sent:
+                records = [
+                    Outgoing(row.topic, row.key.encode(), row.value, record_headers(headers))
+                    for row, headers in zip(rows, sent.headers, strict=True)
+                ]
+                await asyncio.gather(*await self.producer.send_batches(records))
             if not self.db.is_postgres:
                 seqs = [row.seq for row in rows]
                 await session.execute(delete(OutboxRecord).where(OutboxRecord.seq.in_(seqs)))

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kundonline_contracts import CloudEvent, Event, wrap
 
+from . import tracing
 from .db import Database, insert_new
 from .tables import OutboxRecord, ProcessedEvent, utcnow
 
@@ -29,14 +30,25 @@ class Outbox:
         self.wakeup = asyncio.Event()
 
     def record(self, event: Event, *, traceparent: str | None = None) -> dict[str, Any]:
-        """The outbox row of `event`, as the values of one INSERT."""
+        """The outbox row of `event`, as the values of one INSERT. Its headers are the trace
+        context current now (the request's or the handled event's span), which the relay
+        sends along; without one, the `traceparent` of the event being handled, as it came
+        (tracing off); without that, a trace begun here."""
         envelope = wrap(event, source=self.source)
+        topic = event.topic.name(self.topic_prefix)
+        headers = tracing.current_headers()
+        if "traceparent" not in headers:
+            headers = {"traceparent": traceparent} if traceparent else {}
+        if "traceparent" not in headers:
+            headers = tracing.new_trace_headers(f"create {topic}")
+        if "traceparent" not in headers:
+            headers = {"traceparent": new_traceparent()}
         return {
             "event_id": envelope.id,
-            "topic": event.topic.name(self.topic_prefix),
+            "topic": topic,
             "key": event.key,
             "value": envelope.to_bytes(),
-            "headers": {"traceparent": traceparent or new_traceparent()},
+            "headers": headers,
             "created_at": utcnow(),
         }
 
@@ -54,19 +66,25 @@ class UnitOfWork(Generic[R]):
         cause: CloudEvent | None = None,
         traceparent: str | None = None,
         repositories: Callable[[AsyncSession], R] | None = None,
+        spans: tracing.EventSpans | None = None,
     ) -> None:
         self.session = session
         self.repo: R = repositories(session) if repositories else None  # type: ignore[assignment]
         # The event being handled; a consumer handling a batch sets it per event.
         self.cause = cause
         self.traceparent = traceparent
+        # The consumer's spans of the events this transaction handles.
+        self.spans = spans
         self._outbox = outbox
         self._rows: list[dict[str, Any]] = []
         self.published: list[Event] = []
 
     def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None:
-        """The event now being handled: what is published next is traced to it."""
+        """The event now being handled: what is published next is traced to it, as its
+        span is now the current one."""
         self.cause, self.traceparent = cause, traceparent
+        if self.spans is not None:
+            self.spans.switch(cause.id if cause is not None else None)
 
     def publish(self, event: Event) -> None:
         """Queue an event; it is written with, and only with, this transaction."""
@@ -115,11 +133,14 @@ class UnitOfWorkFactory:
 
     @asynccontextmanager
     async def __call__(
-        self, cause: CloudEvent | None = None, traceparent: str | None = None
+        self,
+        cause: CloudEvent | None = None,
+        traceparent: str | None = None,
+        spans: tracing.EventSpans | None = None,
     ) -> AsyncIterator[UnitOfWork[Any]]:
         """Commit when the block ends normally, roll back when it raises."""
         async with self.db.sessions() as session:
-            uow = UnitOfWork(session, self.outbox, cause, traceparent, self.repositories)
+            uow = UnitOfWork(session, self.outbox, cause, traceparent, self.repositories, spans)
             try:
                 yield uow
                 await uow.write_outbox()
