@@ -21,6 +21,7 @@ from kundonline_common.metrics import (
 )
 from kundonline_common.probes import NotReady, add_probes
 from kundonline_common.settings import load_settings
+from kundonline_common.tracing import flush, instrument_app, setup_tracing
 
 from .api import router
 from .config import GatewaySettings
@@ -46,6 +47,7 @@ from .services import ServiceClients
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or load_settings(GatewaySettings)
     configure_logging(settings.log_level, "gateway", settings.log_format)
+    setup_tracing("gateway")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +58,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 yield
         finally:
             await app.state.clients.aclose()
+            flush()
 
     app = FastAPI(
         title="KundOnline",
@@ -82,6 +85,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     registry = CollectorRegistry()  # the app's own: apps built side by side never clash
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry), route_of=metrics_route)
+    # The public face: every request starts a trace of its own.
+    instrument_app(app, edge=True)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(router)
     app.include_router(portal.router)

@@ -9,6 +9,7 @@ from fastapi import Request, Response
 
 from kundonline_common.errors import Unauthorized, Unavailable
 from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
+from kundonline_common.tracing import TRACE_HEADERS, instrument_client
 
 from .config import GatewaySettings
 from .routing import Service
@@ -36,6 +37,8 @@ _DROP = frozenset(
         "keep-alive",
         HEADER.lower(),
         "x-csrf-token",
+        # The gateway's own trace context goes to the services, never a caller's.
+        *TRACE_HEADERS,
     }
 )
 
@@ -68,6 +71,8 @@ class ServiceClients:
                 "notify": settings.notify_url,
             }.items()
         }
+        for client in self.clients.values():
+            instrument_client(client)
 
     async def aclose(self) -> None:
         for client in self.clients.values():
