@@ -5,13 +5,15 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Literal, Protocol
 
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from prometheus_client import CollectorRegistry, Counter
 
+from kundonline_common import tracing
 from kundonline_common.tables import utcnow
 from kundonline_contracts import Event, NotificationFailed, NotificationSent
 
@@ -123,15 +125,37 @@ class MailDelivery:
             mail = await uow.repo.next_due(now)
             if mail is None:
                 return "idle"
-            try:
-                await self.send(build_message(mail, self.settings.mail_from))
-            except Exception as exc:
-                log.warning("mail %s (%s) failed: %r", mail.id, mail.template, exc)
-                return record_failure(
-                    uow, mail, exc, now=now, settings=self.settings, jitter=self.jitter()
-                )
-            record_sent(uow, mail, self.clock())
-            return "sent"
+            # In the trace of the event that queued the mail; its outcome event too.
+            with self._span(mail) as span:
+                try:
+                    await self.send(build_message(mail, self.settings.mail_from))
+                except Exception as exc:
+                    log.warning("mail %s (%s) failed: %r", mail.id, mail.template, exc)
+                    if span.is_recording():
+                        span.record_exception(exc)
+                        span.set_status(StatusCode.ERROR, type(exc).__name__)
+                    return record_failure(
+                        uow, mail, exc, now=now, settings=self.settings, jitter=self.jitter()
+                    )
+                record_sent(uow, mail, self.clock())
+                return "sent"
+
+    def _span(self, mail: OutgoingMail) -> AbstractContextManager[Span]:
+        """A client span around one SMTP attempt (never naming the recipient)."""
+        s = self.settings
+        return tracing.current().tracer.start_as_current_span(
+            "smtp send",
+            tracing.stored_context(mail.trace_context),
+            SpanKind.CLIENT,
+            attributes={
+                "server.address": s.smtp_host,
+                "server.port": s.smtp_port,
+                "kundonline.mail.id": str(mail.id),
+                "kundonline.mail.template": mail.template,
+                "kundonline.mail.attempt": mail.attempts + 1,
+            },
+            record_exception=False,
+        )
 
     async def deliver_due(self, unit_of_work: UnitOfWorkFactory) -> int:
         """Send what is due, one by one, until nothing is or a mail must wait for a retry."""

@@ -3,6 +3,7 @@
 from typing import Protocol
 from uuid import UUID
 
+from kundonline_common.tracing import current_headers
 from kundonline_contracts import CloudEvent
 
 from .domain import PlannedMail, mail_id
@@ -38,5 +39,7 @@ async def queue_mail(
             subject=rendered.subject,
             text_body=rendered.text,
             html_body=rendered.html,
+            # The handled event's span is current: the mail is sent in its trace.
+            trace_context=current_headers() or None,
         )
     )

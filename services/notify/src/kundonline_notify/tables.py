@@ -37,6 +37,8 @@ class OutgoingMail(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = timestamp(default_factory=utcnow)
     sent_at: datetime | None = timestamp(default=None)
+    # The W3C trace context of the event that queued it: sending it continues that trace.
+    trace_context: dict[str, str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
 
 
 class ReportedFault(SQLModel, table=True):
