@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from kundonline_auth.config import AuthSettings
+from kundonline_common.cli import ServeSettings
 from kundonline_common.settings import CommonSettings
 from kundonline_contracts import PortalSettings
 from kundonline_faults.config import FaultsSettings
@@ -56,7 +57,7 @@ def _meaning(field: FieldInfo) -> str:
 
 def undocumented() -> list[str]:
     """Settings without a description: each must say what it is for."""
-    classes: list[type[BaseModel]] = [*SERVICES.values(), PortalSettings]
+    classes: list[type[BaseModel]] = [*SERVICES.values(), ServeSettings, PortalSettings]
     return sorted(
         f"{kind.__name__}.{name}"
         for kind in classes
@@ -80,6 +81,13 @@ def tables() -> str:
     for service, kind in SERVICES.items():
         own = {n: f for n, f in kind.model_fields.items() if n not in shared}
         parts += ["", f"### {service}", "", *head, *_rows(own, _env)]
+    parts += [
+        "",
+        "### `kundonline <service>` (the image's command)",
+        "",
+        *head,
+        *_rows(ServeSettings.model_fields, _env),
+    ]
     parts += [
         "",
         "### The general settings document (staff: Inställningar → Diverse, "

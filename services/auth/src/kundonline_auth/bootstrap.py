@@ -15,7 +15,16 @@ from .tables import PortalSettingsRow, StaffUser
 log = logging.getLogger(__name__)
 
 
+# Replicas starting together each run this; on PostgreSQL they take turns, so the second
+# finds the administrator and the settings the first made instead of colliding with them.
+# (A SQLite database belongs to one process.)
+BOOTSTRAP_LOCK = 4914803
+
+
 async def bootstrap(uow: UnitOfWork[AuthRepository], settings: AuthSettings) -> None:
+    if uow.session.bind.dialect.name == "postgresql":
+        # A statement of its own: the reads below then see what the other replica committed.
+        await uow.session.execute(select(func.pg_advisory_xact_lock(BOOTSTRAP_LOCK)))
     if not await uow.session.scalar(select(func.count()).select_from(StaffUser)):
         if settings.admin_password is None:
             log.warning("no staff user exists and KUNDONLINE_ADMIN_PASSWORD is not set")

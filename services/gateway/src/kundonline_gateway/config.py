@@ -1,3 +1,7 @@
+import ipaddress
+
+from pydantic import field_validator
+
 from kundonline_common.settings import CommonSettings
 
 
@@ -40,4 +44,12 @@ class GatewaySettings(CommonSettings):
     """The whole body must arrive within this long; otherwise 408."""
     # Addresses of reverse proxies whose X-Forwarded-For / -Proto headers are believed.
     trusted_proxies: tuple[str, ...] = ()
-    """Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (JSON list)."""
+    """Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: a JSON list
+    of addresses or networks (`["10.0.0.5", "10.244.0.0/16"]`)."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in entries:
+            ipaddress.ip_network(entry, strict=False)  # a ValueError names the bad entry
+        return entries
