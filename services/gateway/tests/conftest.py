@@ -1,0 +1,58 @@
+"""Fixtures of the gateway's page tests: an app whose services are fakes, and its browsers."""
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kundonline_gateway.config import GatewaySettings
+from kundonline_gateway.main import create_app
+
+# --import-mode=importlib puts no test directory on sys.path; the shared fakes need this one.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gateway_fakes import CSRF, FakeServices
+
+
+@pytest.fixture
+def services() -> FakeServices:
+    return FakeServices()
+
+
+async def _client(services: FakeServices, token: str | None) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(GatewaySettings())
+    app.state.settings = GatewaySettings()
+    app.state.clients = services
+    cookies = {"kundonline_csrf": CSRF}
+    if token == "customer-token":
+        cookies["kundonline_session"] = token
+    elif token == "admin-token":
+        cookies["kundonline_staff_session"] = token
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://portal", cookies=cookies
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def customer(services: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser logged in to the portal as CUSTOMER."""
+    async for client in _client(services, "customer-token"):
+        yield client
+
+
+@pytest.fixture
+async def staff(services: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser logged in to the admin as ADMIN."""
+    async for client in _client(services, "admin-token"):
+        yield client
+
+
+@pytest.fixture
+async def visitor(services: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser with no session, only its CSRF cookie."""
+    async for client in _client(services, None):
+        yield client

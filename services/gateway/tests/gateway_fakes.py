@@ -1,0 +1,79 @@
+"""Fake services for the gateway's pages: canned answers by method and path, no process."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from kundonline_common.errors import Unauthorized
+from kundonline_common.tokens import SYSTEM, Caller
+
+CUSTOMER = Caller(
+    subject="5d8f4c52-51a3-4c1c-9a55-0b6a7c3f1e01",
+    role="account",
+    name="Eva Ekbacken",
+    customer_id="0c0ffee0-0000-4000-8000-000000000001",
+)
+ADMIN = Caller(subject="a0000000-0000-4000-8000-000000000001", role="admin", name="Admin")
+TOKENS = {"customer-token": CUSTOMER, "admin-token": ADMIN}
+CSRF = "csrf-token-of-the-browser"
+
+Answer = Any | Callable[[dict[str, Any]], tuple[int, Any]]
+
+
+@dataclass
+class Call:
+    service: str
+    method: str
+    path: str
+    caller: Caller
+    kw: dict[str, Any]
+
+    @property
+    def json(self) -> Any:
+        return self.kw.get("json")
+
+
+@dataclass
+class FakeServices:
+    """Stands in for ServiceClients: answers what a test set with `on`, 404 otherwise."""
+
+    answers: dict[tuple[str, str], Answer] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+
+    def on(self, method: str, path: str, answer: Answer = None, status: int = 200) -> None:
+        """Answer `method path` with JSON `answer`, or with what a callable of the call returns."""
+        self.answers[(method, path)] = answer if callable(answer) else (status, answer)
+
+    def made(self, method: str, path: str) -> list[Call]:
+        return [c for c in self.calls if (c.method, c.path) == (method, path)]
+
+    async def call(
+        self, service: str, method: str, path: str, caller: Caller = SYSTEM, **kw: Any
+    ) -> httpx.Response:
+        self.calls.append(Call(service, method, path, caller, kw))
+        answer = self.answers.get((method, path))
+        if answer is None:
+            status, body = 404, {"error": "not_found", "message": "No such object."}
+        else:
+            status, body = answer(kw) if callable(answer) else answer
+        if body is None:
+            return httpx.Response(status)
+        return httpx.Response(status, json=body)
+
+    async def resolve(self, token: str) -> Caller:
+        if token not in TOKENS:
+            raise Unauthorized("The session has ended; log in again.", code="session_expired")
+        return TOKENS[token]
+
+    async def public_url(self) -> str | None:
+        return None
+
+    async def logout(self, token: str, realm: str) -> None:
+        self.calls.append(Call("auth", "POST", "/internal/logout", SYSTEM, {"token": token}))
+
+
+def refusal(status: int, code: str, details: Any = None) -> Callable[[dict], tuple[int, Any]]:
+    body = {"error": code, "message": code, "details": details}
+    return lambda _: (status, body)

@@ -1,0 +1,153 @@
+"""The staff admin's pages rendered against fake services: what they show and what they send."""
+
+from typing import Any
+
+import httpx
+import pytest
+from gateway_fakes import ADMIN, CSRF, FakeServices, refusal
+
+CUSTOMER = "0c0ffee0-0000-4000-8000-000000000001"
+FACILITY = "f0000000-0000-4000-8000-000000000001"
+FAULT = "d0000000-0000-4000-8000-000000000004"
+
+
+def fault(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": FAULT,
+        "status": "new",
+        "customer_id": CUSTOMER,
+        "facility_id": FACILITY,
+        "project_id": None,
+        "description": "Ingen värme i hus 1",
+        "contact": {"name": "Kalle", "phone": "070-2", "email": None},
+        "reported_at": "2026-03-01T14:37:00+00:00",
+        "photos": [],
+        **fields,
+    }
+
+
+def facility(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": FACILITY,
+        "customer_id": CUSTOMER,
+        "name": "Undercentral Ekbacken 2",
+        "address": "Ekvägen 2",
+        "city": "Västerås",
+        "reference_number": "EK-2",
+        "categories": ["Värme", "Ventilation"],
+        "active": True,
+        **fields,
+    }
+
+
+@pytest.fixture
+def admin(services: FakeServices) -> FakeServices:
+    """Services with one fault waiting, its customer and its facility."""
+    services.on("GET", "/admin/api/faults", {"items": [fault()], "next_cursor": None, "total": 1})
+    services.on("GET", f"/admin/api/customers/{CUSTOMER}", {"id": CUSTOMER, "name": "Ekbacken AB"})
+    services.on("GET", f"/admin/api/facilities/{FACILITY}", facility())
+    return services
+
+
+async def test_a_visitor_without_a_staff_session_is_sent_to_the_staff_login(
+    visitor: httpx.AsyncClient,
+) -> None:
+    reply = await visitor.get("/admin/facilities")
+    assert reply.status_code == 303
+    assert reply.headers["location"] == "/admin/login?next=/admin/facilities"
+
+
+async def test_the_fault_queue_shows_its_count_each_fault_and_the_decisions(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    html = (await staff.get("/admin")).text
+    assert "<h1>Felanmälningar (1)</h1>" in html
+    assert "Felanmälningar (1)</a>" in html  # the count in the menu of every admin page
+    assert "Undercentral Ekbacken 2" in html and "Ekbacken AB" in html
+    assert "Ingen värme i hus 1" in html
+    assert f'action="/admin/faults/{FAULT}/create-order"' in html
+    assert f'action="/admin/faults/{FAULT}/reject"' in html
+    assert all(c.caller == ADMIN for c in admin.calls)
+
+
+async def test_rejecting_a_fault_sends_the_reason_and_a_second_decision_says_so(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    path = f"/admin/api/faults/{FAULT}/reject"
+    admin.on("POST", path, None, status=204)
+    form = {"csrf_token": CSRF, "reason": " Dubblett "}
+    reply = await staff.post(f"/admin/faults/{FAULT}/reject", data=form)
+    assert reply.headers["location"] == "/admin?done=fault_rejected"
+    assert admin.made("POST", path)[0].json == {"reason": "Dubblett"}
+    admin.on("POST", path, refusal(409, "already_handled"))
+    reply = await staff.post(f"/admin/faults/{FAULT}/reject", data=form)
+    assert reply.headers["location"] == "/admin?done=already_handled"
+    page = await staff.get(reply.headers["location"])
+    assert "Felanmälan är redan hanterad." in page.text
+
+
+async def test_the_facility_form_shows_the_facility_and_its_customer(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    html = (await staff.get(f"/admin/facilities/{FACILITY}")).text
+    assert f'<form method="post" action="/admin/facilities/{FACILITY}">' in html
+    assert 'value="Undercentral Ekbacken 2"' in html
+    assert 'value="Värme, Ventilation"' in html
+    assert f'<a href="/admin/customers/{CUSTOMER}">Ekbacken AB</a>' in html
+    assert 'name="active" type="checkbox" value="1" checked' in html
+
+
+async def test_a_facility_saved_goes_to_the_service_as_its_body(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    path = f"/admin/api/facilities/{FACILITY}"
+    admin.on("PATCH", path, facility())
+    form = {"csrf_token": CSRF, "name": " Panncentral ", "categories": "Värme, , Hiss"}
+    reply = await staff.post(f"/admin/facilities/{FACILITY}", data=form)
+    assert reply.headers["location"] == f"/admin/facilities/{FACILITY}?done=saved"
+    assert admin.made("PATCH", path)[0].json == {
+        "name": "Panncentral",
+        "address": "",
+        "city": "",
+        "reference_number": "",
+        "categories": ["Värme", "Hiss"],
+        "active": False,
+    }
+
+
+async def test_a_facility_the_service_refuses_shows_each_error_beside_its_field(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    details = [
+        {"loc": ["body", "name"], "msg": "too long", "type": "string_too_long"},
+        {"loc": ["body", "city"], "msg": "City is too long.", "type": "string_too_long"},
+    ]
+    admin.on("PATCH", f"/admin/api/facilities/{FACILITY}", refusal(422, "invalid_request", details))
+    form = {"csrf_token": CSRF, "name": "N" * 201, "city": "C" * 101, "active": "1"}
+    reply = await staff.post(f"/admin/facilities/{FACILITY}", data=form)
+    assert reply.status_code == 422
+    html = reply.text
+    assert '<small id="name-error" class="field-error">Ange ett namn (högst 200 tecken).' in html
+    assert '<small id="city-error" class="field-error">City is too long.' in html
+    assert 'id="name" name="name" type="text" value="' + "N" * 201 + '"' in html
+    assert 'aria-invalid="true"' in html and "address-error" not in html
+
+
+async def test_a_page_for_admins_only_tells_a_handler_so_in_the_admin_frame(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    admin.on("GET", "/admin/api/settings", refusal(403, "forbidden"))
+    reply = await staff.get("/admin/settings")
+    assert reply.status_code == 403
+    assert "<h1>Bara för administratörer</h1>" in reply.text
+    assert "Felanmälningar (1)" in reply.text
+
+
+async def test_an_unknown_facility_is_not_found_in_the_admin_frame(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    other = "f0000000-0000-4000-8000-0000000000ff"
+    for path in (f"/admin/facilities/{other}", "/admin/facilities/not-an-id"):
+        reply = await staff.get(path)
+        assert reply.status_code == 404
+        assert "<h1>Sidan finns inte.</h1>" in reply.text

@@ -1,0 +1,153 @@
+"""The customer's pages rendered against fake services: what they show and what they send."""
+
+from typing import Any
+
+import httpx
+import pytest
+from gateway_fakes import CSRF, CUSTOMER, FakeServices, refusal
+
+FACILITY = "f0000000-0000-4000-8000-000000000001"
+PROJECT = "b0000000-0000-4000-8000-000000000002"
+ORDER = "c0000000-0000-4000-8000-000000000003"
+FAULT = "d0000000-0000-4000-8000-000000000004"
+
+
+def me(**tabs: bool) -> dict[str, Any]:
+    return {
+        "id": CUSTOMER.subject,
+        "customer_id": str(CUSTOMER.customer_id),
+        "name": "Eva Ekbacken",
+        "username": "eva.ekbacken",
+        "email": "eva@example.com",
+        "language": "sv",
+        "flags": {},
+        "tabs": {"statistics": False, "calendar": False, **tabs},
+        "calendar_url": None,
+    }
+
+
+def order(number: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": ORDER,
+        "order_number": number,
+        "status": "planned",
+        "facility_id": FACILITY,
+        "project_id": None,
+        "fault_id": None,
+        "description": "Fläkten låter <högt>",
+        "planned_start": "2026-03-02T08:00:00+00:00",
+        "planned_end": None,
+        "created_at": "2026-03-01T14:37:00+00:00",
+        **fields,
+    }
+
+
+@pytest.fixture
+def portal(services: FakeServices) -> FakeServices:
+    """Services that know the customer, one facility and one project."""
+    services.on("GET", "/api/me", me(statistics=True))
+    facility = {"id": FACILITY, "name": "Undercentral Ekbacken 2", "city": "Västerås"}
+    services.on("GET", "/api/facilities", {"items": [facility], "next_cursor": None})
+    project = {"id": PROJECT, "name": "Stambyte hus 4", "active": True, "rows": []}
+    services.on("GET", "/api/projects", {"items": [project], "next_cursor": None})
+    return services
+
+
+async def test_a_visitor_without_a_session_is_sent_to_log_in(visitor: httpx.AsyncClient) -> None:
+    reply = await visitor.get("/orders")
+    assert reply.status_code == 303
+    assert reply.headers["location"] == "/login?next=/orders"
+
+
+async def test_the_order_list_shows_each_order_with_its_place_and_a_next_page(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    page = {"items": [order(1042)], "next_cursor": "nästa"}
+    portal.on("GET", "/api/orders", page)
+    reply = await customer.get("/orders", params={"status": "planned"})
+    assert reply.status_code == 200
+    html = reply.text
+    assert f'<a href="/orders/{ORDER}">1042</a>' in html
+    assert "Undercentral Ekbacken 2" in html and "Planerad" in html
+    assert "Fläkten låter &lt;högt&gt;" in html  # what a customer typed is escaped
+    assert "status=planned&amp;cursor=n%C3%A4sta" in html
+    assert '<option value="planned" selected>' in html
+    assert '<a href="/statistics"' in html and '<a href="/calendar"' not in html
+    (asked,) = portal.made("GET", "/api/orders")
+    assert asked.kw["params"] == {"limit": 25, "status": "planned"}
+    assert asked.caller == CUSTOMER
+
+
+async def test_filters_the_service_refuses_show_an_empty_list(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    portal.on("GET", "/api/orders", refusal(422, "invalid_request"))
+    reply = await customer.get("/orders", params={"from": "igår"})
+    assert reply.status_code == 200
+    assert "Inget att visa." in reply.text and 'value="igår"' not in reply.text
+
+
+async def test_an_order_shows_what_the_service_gave_and_nothing_it_left_out(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    rows = [{"article": "Filter", "description": "F7", "quantity": "2", "unit_price": "1234.5"}]
+    portal.on("GET", f"/api/orders/{ORDER}", order(7, rows=rows, value="2469.00"))
+    html = (await customer.get(f"/orders/{ORDER}")).text
+    assert "<h1>Order 7</h1>" in html
+    assert "Undercentral Ekbacken 2" in html
+    assert "1 234,50 kr" in html and "2 469,00 kr" in html
+    assert "Utförd åtgärd" not in html  # absent from the answer: hidden from this account
+    assert "Inköpspris" not in html
+
+
+async def test_an_order_the_account_may_not_see_is_not_found(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    reply = await customer.get(f"/orders/{ORDER}")
+    assert reply.status_code == 404
+    assert "Sidan finns inte." in reply.text
+
+
+async def test_a_report_goes_to_the_service_and_the_page_says_what_happens_next(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    portal.on("POST", "/api/faults", {"id": FAULT, "next_step": "awaiting_handling"})
+    form = {
+        "csrf_token": CSRF,
+        "request_key": "nyckel-1",
+        "target": f"facility:{FACILITY}",
+        "description": "Det droppar",
+        "contact_name": "Eva",
+        "contact_phone": "070-1",
+        "contact_email": "",
+    }
+    reply = await customer.post("/faults/new", data=form)
+    assert reply.status_code == 303
+    assert reply.headers["location"] == f"/faults/{FAULT}?sent=queue"
+    (sent,) = portal.made("POST", "/api/faults")
+    assert sent.json == {
+        "facility_id": FACILITY,
+        "description": "Det droppar",
+        "contact": {"name": "Eva", "phone": "070-1", "email": None},
+    }
+    assert sent.kw["headers"] == {"Idempotency-Key": "nyckel-1"}
+
+
+async def test_a_report_without_the_csrf_token_is_refused_and_not_sent(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    for token in ({}, {"csrf_token": "forged"}):
+        form = {"target": f"facility:{FACILITY}", "description": "CSRF", **token}
+        assert (await customer.post("/faults/new", data=form)).status_code == 403
+    assert portal.made("POST", "/api/faults") == []
+
+
+async def test_a_report_form_shows_the_choice_missing_beside_its_field(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    form = {"csrf_token": CSRF, "target": "", "description": "Det droppar"}
+    reply = await customer.post("/faults/new", data=form)
+    assert reply.status_code == 422
+    assert '<small id="target-error"' in reply.text
+    assert ">Det droppar</textarea>" in reply.text  # what was typed stays
+    assert portal.made("POST", "/api/faults") == []
