@@ -13,6 +13,7 @@ from kundonline_contracts import (
     CloudEvent,
     Contact,
     FaultReported,
+    PortalSettings,
     Topic,
     UnknownEventType,
     unwrap,
@@ -132,3 +133,17 @@ def test_the_key_schema_admits_the_key_an_event_is_sent_with() -> None:
     key = _asyncapi()["components"]["messages"]["FaultReported"]["bindings"]["kafka"]["key"]
     assert key["format"] == "uuid" and str(UUID(event.key)) == event.key
     assert wrap(event, source="kundonline/faults").subject == event.key
+
+
+def test_the_time_zone_is_stockholm_unless_set_and_any_iana_zone() -> None:
+    assert PortalSettings().time_zone == "Europe/Stockholm"
+    for name in ("America/Sao_Paulo", "Asia/Kolkata", "UTC"):
+        assert PortalSettings(time_zone=name).time_zone == name
+    # A settings document from before the setting existed keeps its meaning.
+    assert PortalSettings.model_validate({"show_calendar": True}).time_zone == "Europe/Stockholm"
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "europe/stockholm", "", "localtime", "+01:00"])
+def test_a_time_zone_outside_the_iana_database_is_refused(name: str) -> None:
+    with pytest.raises(ValidationError, match="not an IANA time zone"):
+        PortalSettings(time_zone=name)

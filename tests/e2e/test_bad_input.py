@@ -84,6 +84,7 @@ def test_unknown_ids_and_paths_are_404(
         ("POST", "/admin/api/accounts", {"name": "Utan allt"}),
         ("PUT", "/admin/api/settings", {"session_timeout_minutes": 0}),
         ("PUT", "/admin/api/settings", {"fault_report_email": "inte-en-adress"}),
+        ("PUT", "/admin/api/settings", {"time_zone": "Europe/Sthlm"}),
         ("GET", "/admin/api/faults?status=bogus", None),
         ("GET", "/admin/api/customers?limit=0", None),
         ("GET", "/api/orders?cursor=%%%", None),

@@ -2,10 +2,12 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from functools import cache
+from typing import Annotated, Literal
 from uuid import UUID
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from .base import Event
 from .topics import Topic
@@ -13,6 +15,21 @@ from .topics import Topic
 Language = Literal["sv", "en"]
 OrderStatus = Literal["planned", "started", "completed", "invoiced", "cancelled"]
 OrderOrigin = Literal["order_direct", "fault_accepted", "staff"]
+
+
+@cache
+def _iana_zones() -> frozenset[str]:
+    # The system's zone directory also holds files that name no zone of the IANA database.
+    return frozenset(available_timezones() - {"localtime", "posixrules", "Factory"})
+
+
+def _known_zone(name: str) -> str:
+    if name not in _iana_zones():
+        raise ValueError(f"{name!r} is not an IANA time zone, such as Europe/Stockholm")
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 
 
 class _Part(BaseModel):
@@ -66,6 +83,9 @@ class PortalSettings(_Part):
     """Customers see the Calendar tab and may subscribe to its feed."""
     hide_cancelled: bool = False
     """Customers see no rejected faults or cancelled orders."""
+    time_zone: TimeZoneName = "Europe/Stockholm"
+    """The IANA time zone of every time a person sees or enters: pages, mails, the calendar's
+    days and weeks, the calendar feed and statistics per month."""
 
 
 class _OnFacilityOrProject(Event):
