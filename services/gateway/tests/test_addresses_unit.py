@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from kundonline_gateway.clients import client_address, is_https
+from kundonline_gateway.addresses import client_address, is_https
 from kundonline_gateway.config import GatewaySettings
 
 

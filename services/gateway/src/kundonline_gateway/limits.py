@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kundonline_common.errors import error_body
 
-from .clients import client_address
+from .addresses import client_address
 
 # Probes and scrapes must answer most of all when the gateway is busy.
 EXEMPT = ("/healthz", "/readyz", "/metrics", "/static/")

@@ -7,7 +7,7 @@ from fastapi import Request, Response
 
 from kundonline_common.errors import DomainError
 
-from .clients import client_address
+from .addresses import client_address
 from .routing import Realm
 from .services import ServiceClients
 from .sessions import (

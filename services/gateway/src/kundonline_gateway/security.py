@@ -3,7 +3,7 @@
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .clients import is_https
+from .addresses import is_https
 
 # No inline script or style anywhere, so the policy can forbid both.
 CSP = (
