@@ -143,16 +143,13 @@ class System:
         )
 
     def start(self, timeout: float = 120.0) -> None:
-        """Every replica of every service. Replica 0 of each first: it makes the database's
-        tables and the first administrator before the others come."""
-        for service in SERVICES:
-            self.start_service(service)
+        """Every replica of every service, all at once as a deployment starts them: they
+        race to migrate the database and make the first administrator, and must cope."""
+        for replica in range(max(self.config.replicas_of(s) for s in SERVICES)):
+            for service in SERVICES:
+                if replica < self.config.replicas_of(service):
+                    self.start_service(service, replica)
         self.wait_ready(timeout)
-        more = [(s, r) for s in SERVICES for r in range(1, self.config.replicas_of(s))]
-        for service, replica in more:
-            self.start_service(service, replica)
-        if more:
-            self.wait_ready(timeout)
 
     def add_replica(self, service: str, timeout: float = 120.0) -> int:
         """One more replica of `service`, started and ready; returns its number."""
