@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: run test deps lint format schemas docs unit bench resilience scale
+.PHONY: run test deps lint types format schemas docs unit bench resilience scale
 
 deps:
 	@bash deploy/install-deps.sh
@@ -12,6 +12,7 @@ run: deps
 
 test: deps
 	$(VENV)/ruff check .
+	$(VENV)/mypy
 	$(VENV)/python -m kundonline_contracts.schema --check
 	$(VENV)/pytest
 
@@ -21,6 +22,10 @@ unit: deps
 lint: deps
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
+
+# Types, by mypy over the packages listed in pyproject.toml ([tool.mypy] files).
+types: deps
+	$(VENV)/mypy
 
 format: deps
 	$(VENV)/ruff check --fix .

@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -15,11 +14,13 @@ from .gauges import ScrapeGauges
 from .heap import settled_heap
 from .logs import configure_logging
 from .metrics import EventMetrics, HttpMetrics, MetricsMiddleware, exposition, holds_metrics_token
+from .migrations import Migrations
 from .probes import add_probes
 from .runtime import EventRuntime
 from .settings import CommonSettings
 from .tokens import SystemDep, current_caller, require_system
 from .tracing import flush, instrument_app, setup_tracing
+from .uow import no_repositories
 
 
 def create_service_app(
@@ -27,10 +28,10 @@ def create_service_app(
     service: str,
     settings: CommonSettings,
     database_url: str,
-    migrations: Path,
+    migrations: Migrations,
     routers: list[APIRouter],
     handlers: Handlers | None = None,
-    repositories: Callable[[AsyncSession], Any] | None = None,
+    repositories: Callable[[AsyncSession], Any] = no_repositories,
     extra: Callable[[FastAPI, EventRuntime], AbstractAsyncContextManager[None]] | None = None,
     registry: CollectorRegistry | None = None,
 ) -> FastAPI:

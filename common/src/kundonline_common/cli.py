@@ -59,9 +59,7 @@ def serve(service: str, host: str | None, port: int | None) -> None:
     import uvicorn  # only when serving: the healthcheck should start fast
 
     settings = ServeSettings()
-    tls = {}
-    if service == "gateway" and settings.ssl_certfile:
-        tls = {"ssl_certfile": settings.ssl_certfile, "ssl_keyfile": settings.ssl_keyfile}
+    tls = service == "gateway" and bool(settings.ssl_certfile)
     uvicorn.run(
         f"kundonline_{service}.main:create_app",
         factory=True,
@@ -73,7 +71,8 @@ def serve(service: str, host: str | None, port: int | None) -> None:
         # Requests are counted in the metrics; an access log would only repeat customers' paths.
         access_log=False,
         timeout_graceful_shutdown=10,
-        **tls,
+        ssl_certfile=settings.ssl_certfile if tls else None,
+        ssl_keyfile=settings.ssl_keyfile if tls else None,
     )
 
 

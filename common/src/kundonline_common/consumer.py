@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
@@ -16,7 +17,7 @@ from .errors import is_outage
 from .kafka import KafkaConnection, Producer
 from .metrics import EventMetrics
 from .tracing import EventSpans
-from .uow import UnitOfWork, UnitOfWorkFactory
+from .uow import Unit, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,15 @@ COMMIT_INTERVAL_SECONDS = 0.1
 # Partitions of one topic handled at once, at most, on PostgreSQL.
 PARTITIONS_AT_ONCE = 4
 
-Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+E = TypeVar("E", bound=Event)
+U = TypeVar("U", bound=Unit[Any])
+
+# A handler of one event: the service's unit of work and the event.
+Handler = Callable[[U, E], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Batched:
+class Batched(Generic[U, E]):
     """A handler of many events of one type at once, for set-based SQL where events come
     in bulk (a backlog of fault reports after an outage). The consumer gives it each run of
     such events in a batch, and a single event on the one-by-one path.
@@ -40,11 +45,38 @@ class Batched:
     `wants` tells which events call for any work at all; the others are passed over like
     another service's events, without a claim in the inbox or a transaction."""
 
-    handle: Callable[[UnitOfWork, Sequence["Delivery"]], Awaitable[None]]
-    wants: Callable[[Event], bool] | None = None
+    handle: Callable[[U, Sequence["Delivery[E]"]], Awaitable[None]]
+    wants: Callable[[E], bool] | None = None
 
 
-Handlers = Mapping[type[Event], Handler | Batched]
+AnyHandler = Handler[Any, Any] | Batched[Any, Any]
+# A service's routing, EVENT_HANDLERS: built with `handlers(on(...), ...)`, which checks that
+# each handler takes the events it is routed; the consumer only needs to know it does.
+Handlers = Mapping[type[Event], AnyHandler]
+
+
+Route = tuple[type[Event], AnyHandler]
+
+
+@overload
+def on(event_type: type[E], handler: Batched[U, E]) -> Route: ...
+
+
+@overload
+def on(event_type: type[E], handler: Handler[U, E]) -> Route: ...
+
+
+def on(event_type: type[E], handler: AnyHandler) -> Route:
+    """One route: events of `event_type` go to `handler`, which must take them."""
+    return event_type, handler
+
+
+def handlers(*routes: Route) -> Handlers:
+    """A service's routing; one handler per event type."""
+    routing = dict(routes)
+    if len(routing) < len(routes):
+        raise ValueError("an event type is routed twice")
+    return routing
 
 
 class Poison(Exception):
@@ -71,20 +103,20 @@ def decode(raw: bytes | None, handlers: Handlers) -> tuple[CloudEvent, Event] | 
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(Generic[E]):
     """A decoded record this consumer has a handler for."""
 
     record: ConsumerRecord
     envelope: CloudEvent
-    event: Event
-    handler: Handler | Batched
+    event: E
+    handler: AnyHandler
 
     @property
     def traceparent(self) -> str | None:
         return dict(self.record.headers or ()).get("traceparent", b"").decode() or None
 
 
-async def apply(uow: UnitOfWork, handler: Handler | Batched, run: list[Delivery]) -> None:
+async def apply(uow: Unit[Any], handler: AnyHandler, run: list[Delivery[Event]]) -> None:
     """Hand events of one kind to their handler; what it publishes carries each one's trace."""
     if isinstance(handler, Batched):
         await handler.handle(uow, run)
@@ -94,7 +126,7 @@ async def apply(uow: UnitOfWork, handler: Handler | Batched, run: list[Delivery]
         await handler(uow, delivery.event)
 
 
-async def apply_all(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+async def apply_all(uow: Unit[Any], deliveries: Sequence[Delivery[Event]]) -> None:
     """Hand a batch's events to their handlers: runs of one handler go together, in the
     order the events came."""
     for handler, run in itertools.groupby(deliveries, key=lambda d: d.handler):
@@ -110,7 +142,7 @@ async def commit_owned(consumer: AIOKafkaConsumer, handled: dict[TopicPartition,
         await consumer.commit(owned)
 
 
-class CommitBeforeRevoke(ConsumerRebalanceListener):
+class CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka: no types
     """Partitions leaving this consumer in a rebalance take their handled offsets along, so
     their next owner starts after what was handled here."""
 
@@ -136,7 +168,7 @@ class EventConsumer:
         *,
         name: str,
         handlers: Handlers,
-        unit_of_work: UnitOfWorkFactory,
+        unit_of_work: UnitOfWorkFactory[Any],
         kafka: KafkaConnection,
         topic_prefix: str,
         dlq_producer: Producer,
@@ -259,7 +291,7 @@ class EventConsumer:
             for delivery in work:
                 await self.process(delivery)
 
-    async def _handle_together(self, work: list["Delivery"]) -> bool:
+    async def _handle_together(self, work: list[Delivery[Event]]) -> bool:
         """The whole batch in one transaction: the fast path when nothing fails. On any
         failure nothing of it is kept and each record gets its own retries and DLQ.
 
@@ -284,7 +316,7 @@ class EventConsumer:
         self.metrics.count_handled(self.name, (d.envelope.type for d in work))
         return True
 
-    async def process(self, delivery: "Delivery") -> None:
+    async def process(self, delivery: Delivery[Event]) -> None:
         record, envelope = delivery.record, delivery.envelope
         attempt, outage = 1, 0
         while True:
@@ -318,7 +350,7 @@ class EventConsumer:
         await asyncio.sleep(self.retry_base_seconds * 2 ** (attempt - 1))
         return attempt + 1
 
-    async def _handle_once(self, delivery: Delivery) -> None:
+    async def _handle_once(self, delivery: Delivery[Event]) -> None:
         with EventSpans(self.name, [delivery]) as spans:
             async with self.unit_of_work(spans=spans) as uow:
                 if await uow.claim(self.name, delivery.envelope.id):

@@ -1,9 +1,9 @@
 """Async engines for SQLite (the embedded default) and PostgreSQL, built at start-up only."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import CursorResult, Executable, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -51,10 +51,16 @@ class Database:
         await self.engine.dispose()
 
 
+async def rows_matched(session: AsyncSession, statement: Executable) -> int:
+    """Run an UPDATE or DELETE; how many rows its WHERE matched."""
+    # The result of DML is a CursorResult, which Session.execute does not say.
+    return cast(CursorResult[Any], await session.execute(statement)).rowcount
+
+
 def insert_new(session: AsyncSession, table: Table) -> Any:
     """`INSERT … ON CONFLICT DO NOTHING` for the session's database: rows whose key is taken
     are skipped, and RETURNING names only the rows that went in."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
 
 
@@ -63,7 +69,7 @@ def upsert(session: AsyncSession, table: Table, row: dict[str, Any]) -> Any:
     one statement where `session.merge` looks first. Give every column: one left out is
     reset to its default. Objects of the table already loaded in the session are not
     refreshed, and a column's `onupdate` is not applied."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(row)
     key = [c.name for c in table.primary_key]
     changed = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}

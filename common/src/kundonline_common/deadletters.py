@@ -221,7 +221,9 @@ async def replay(kafka: KafkaConnection, prefix: str, letters: Sequence[DeadLett
         raise UnknownRef(f"not from a topic of this installation: {', '.join(strays)}")
     producer = make_producer(kafka, CLIENT_ID)
     await producer.start()
-    lines, sent, deliveries = [], {}, []
+    lines: list[str] = []
+    sent: dict[tuple[str, str, str], str] = {}
+    deliveries = []
     try:
         for letter in letters:
             if (first := sent.get(letter.original)) is not None:

@@ -37,7 +37,7 @@ class DlqSettings(CommonSettings):
     """The services' own settings, so the command reaches Kafka as they do, with the same
     checks; it signs no internal token, so it runs without the secret."""
 
-    internal_token_secret: SecretStr | None = None  # type: ignore[assignment]
+    internal_token_secret: SecretStr | None = None  # type: ignore[assignment]  # not needed here
     """Not used by this command."""
 
 

@@ -79,7 +79,7 @@ class KafkaConnection:
         """A client TLS context: brokers verified by the CA file (else the system's CAs) and
         their host names checked; the client certificate presented where one is set."""
         try:
-            return create_ssl_context(
+            context: ssl.SSLContext = create_ssl_context(
                 cafile=self.ssl_cafile,
                 certfile=self.ssl_certfile,
                 keyfile=self.ssl_keyfile,
@@ -89,6 +89,7 @@ class KafkaConnection:
             raise KafkaConfigurationError(
                 f"the Kafka TLS files (KUNDONLINE_KAFKA_SSL_*) cannot be used: {exc}"
             ) from exc
+        return context
 
 
 def _reveal(secret: SecretStr | None) -> str | None:
@@ -207,7 +208,7 @@ class ServiceProducer:
         self, topic: str, value: bytes | None = None, **kwargs: Any
     ) -> "asyncio.Future[Any]":
         try:
-            delivery = await (await self._ready()).send(topic, value, **kwargs)
+            delivery: asyncio.Future[Any] = await (await self._ready()).send(topic, value, **kwargs)
         except Exception:
             self.broken()
             raise

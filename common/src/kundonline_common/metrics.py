@@ -98,7 +98,7 @@ def route_template(scope: Scope) -> str:
     ids in labels would make a new series for every object."""
     route = scope.get("route")
     if route is not None:
-        return route.path
+        return str(route.path)
     endpoint = scope.get("endpoint")
     for mounted in getattr(scope.get("app"), "routes", ()):
         if isinstance(mounted, Mount) and mounted.app is endpoint:

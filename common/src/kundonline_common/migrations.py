@@ -8,11 +8,13 @@ revision, not one per service.
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import command, op
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
 from sqlalchemy import Connection, MetaData
 
 from .db import Database
@@ -67,9 +69,10 @@ async def upgrade(db: Database, migrations: Migrations) -> None:
         await conn.run_sync(_run)
 
 
-def run_env(context: EnvironmentContext, metadata: MetaData, tables: frozenset[str]) -> None:
-    """The body of every service's migrations/env.py: only that service's tables count, and
-    of those only its own unless a shared branch's revision is being written."""
+def run_env(context: ModuleType, metadata: MetaData, tables: frozenset[str]) -> None:
+    """The body of every service's migrations/env.py, given the `alembic.context` it sees:
+    only that service's tables count, and of those only its own unless a shared branch's
+    revision is being written."""
     attributes = context.config.attributes
     counted = attributes.get("autogenerate_tables") or tables - attributes["shared_tables"]
 
@@ -90,7 +93,7 @@ def run_env(context: EnvironmentContext, metadata: MetaData, tables: frozenset[s
         context.run_migrations()
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Revisions then need no import of this package; the column type is the same.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
@@ -108,14 +111,14 @@ def create_or_complete(table: sa.Table) -> None:
     columns = {c["name"] for c in inspector.get_columns(table.name)}
     indexes = {i["name"] for i in inspector.get_indexes(table.name)}
     missing = [c for c in table.columns if c.name not in columns]
-    new_indexes = [i for i in table.indexes if i.name not in indexes]
+    new_indexes = {i.name: i for i in table.indexes if i.name and i.name not in indexes}
     if not (missing or new_indexes):
         return
     with op.batch_alter_table(table.name) as batch:
         for column in missing:
             batch.add_column(sa.Column(column.name, column.type, nullable=column.nullable))
-        for index in new_indexes:
-            batch.create_index(index.name, [c.name for c in index.columns], unique=index.unique)
+        for name, index in new_indexes.items():
+            batch.create_index(name, [c.name for c in index.columns], unique=index.unique)
 
 
 TEMPLATE = Path(__file__).parent / "migration_template" / "script.py.mako"
@@ -133,14 +136,20 @@ def autogenerate(migrations: Migrations, message: str, branch: str | None = None
             db = Database(f"sqlite+aiosqlite:///{tmp}/scratch.db")
             await upgrade(db, migrations)
             config = alembic_config(migrations, str(db.url))
-            where = {"head": f"{branch}@head", "version_path": str(SHARED / branch)}
+            head, version_path = "heads", None
             if branch:
+                head, version_path = f"{branch}@head", str(SHARED / branch)
                 config.attributes["autogenerate_tables"] = SHARED_TABLES[branch]
 
             def _revise(connection: Connection) -> None:
                 config.attributes["connection"] = connection
-                kwargs = where if branch else {"head": "heads"}
-                command.revision(config, message=message, autogenerate=True, **kwargs)
+                command.revision(
+                    config,
+                    message=message,
+                    autogenerate=True,
+                    head=head,
+                    version_path=version_path,
+                )
 
             async with db.engine.begin() as conn:
                 await conn.run_sync(_revise)

@@ -181,7 +181,9 @@ async def _group_offsets(
     delay = 0.1
     while True:
         try:
-            return await admin.list_consumer_group_offsets(group)
+            offsets: dict[TopicPartition, OffsetAndMetadata]
+            offsets = await admin.list_consumer_group_offsets(group)
+            return offsets
         except KafkaError as exc:
             if not exc.retriable:
                 raise

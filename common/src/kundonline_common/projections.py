@@ -8,9 +8,9 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col, select
 
 from kundonline_contracts import AccountChanged, PortalSettings
 
@@ -64,7 +64,9 @@ _FLAGS = (
 
 async def save_account(session: AsyncSession, event: AccountChanged) -> None:
     """Replace the copy with the event's full state; a deleted account leaves nothing."""
-    await session.execute(delete(AccountLink).where(AccountLink.account_id == event.account_id))
+    await session.execute(
+        delete(AccountLink).where(col(AccountLink.account_id) == event.account_id)
+    )
     view = await session.get(AccountView, event.account_id)
     if event.deleted:
         if view is not None:

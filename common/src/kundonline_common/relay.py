@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from . import tracing
 from .db import Database
@@ -24,12 +25,12 @@ RELAY_LOCK_ID = 4_914_801
 
 class OutboxRelay:
     columns = (
-        OutboxRecord.seq,
-        OutboxRecord.event_id,
-        OutboxRecord.topic,
-        OutboxRecord.key,
-        OutboxRecord.value,
-        OutboxRecord.headers,
+        col(OutboxRecord.seq),
+        col(OutboxRecord.event_id),
+        col(OutboxRecord.topic),
+        col(OutboxRecord.key),
+        col(OutboxRecord.value),
+        col(OutboxRecord.headers),
     )
 
     def __init__(
@@ -74,7 +75,7 @@ class OutboxRelay:
                 await asyncio.gather(*await self.producer.send_batches(records))
             if not self.db.is_postgres:
                 seqs = [row.seq for row in rows]
-                await session.execute(delete(OutboxRecord).where(OutboxRecord.seq.in_(seqs)))
+                await session.execute(delete(OutboxRecord).where(col(OutboxRecord.seq).in_(seqs)))
             self.metrics.published.inc(len(rows))
             return len(rows)
 
@@ -86,11 +87,12 @@ class OutboxRelay:
         and the batch is deleted once Kafka has it: a write there locks the whole database,
         and every writer would wait while Kafka answers.
         """
+        seq = col(OutboxRecord.seq)
         if self.db.is_postgres:
-            batch = select(OutboxRecord.seq).order_by(OutboxRecord.seq).limit(self.batch_size)
-            taken = delete(OutboxRecord).where(OutboxRecord.seq.in_(batch)).returning(*self.columns)
+            batch = select(seq).order_by(seq).limit(self.batch_size)
+            taken = delete(OutboxRecord).where(seq.in_(batch)).returning(*self.columns)
             return sorted((await session.execute(taken)).all(), key=lambda row: row.seq)
-        oldest = select(*self.columns).order_by(OutboxRecord.seq).limit(self.batch_size)
+        oldest = select(*self.columns).order_by(seq).limit(self.batch_size)
         return list((await session.execute(oldest)).all())
 
     async def backlog(self) -> int:

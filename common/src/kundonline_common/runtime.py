@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ from .metrics import EventMetrics
 from .migrations import Migrations, upgrade
 from .relay import OutboxRelay
 from .settings import CommonSettings
-from .uow import Outbox, UnitOfWorkFactory
+from .uow import Outbox, UnitOfWorkFactory, no_repositories
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class EventRuntime:
         database_url: str,
         migrations: Migrations,
         handlers: Handlers | None = None,
-        repositories: Callable[[AsyncSession], Any] | None = None,
+        repositories: Callable[[AsyncSession], Any] = no_repositories,
         metrics: EventMetrics | None = None,
     ) -> None:
         self.service = service
@@ -38,7 +38,9 @@ class EventRuntime:
         self.db = Database(database_url)
         self.migrations = migrations
         self.outbox = Outbox(source=f"kundonline/{service}", topic_prefix=settings.topic_prefix)
-        self.unit_of_work = UnitOfWorkFactory(self.db, self.outbox, repositories)
+        self.unit_of_work: UnitOfWorkFactory[Any] = UnitOfWorkFactory(
+            self.db, self.outbox, repositories
+        )
         self.handlers = handlers or {}
         self.metrics = metrics or EventMetrics()
         self.producer: ServiceProducer | None = None
@@ -77,9 +79,9 @@ class EventRuntime:
             )
             self._loops.append(asyncio.create_task(self.consumer.run(), name=f"{self.service}-in"))
 
-    def spawn(self, coro: Awaitable[None], name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a service-specific background loop that stops with the runtime."""
-        self._spawned.append(asyncio.create_task(coro, name=name))  # type: ignore[arg-type]
+        self._spawned.append(asyncio.create_task(coro, name=name))
 
     async def stop(self) -> None:
         """Finish in-flight work: the consumer's batch is handled and committed, then the

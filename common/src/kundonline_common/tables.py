@@ -44,6 +44,15 @@ def apply_changes(row: Any, changes: dict[str, Any], clearable: Iterable[str] = 
     row.updated_at = utcnow()
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The table of a table model, for Core statements (SQLModel does not declare
+    `__table__` to type checkers)."""
+    table = sa.inspect(model).local_table
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
+
+
 def timestamp(**kw: Any) -> Any:
     """A timezone-aware column for a SQLModel field."""
     return Field(sa_type=UTCDateTime(), **kw)

@@ -1,6 +1,6 @@
 """For tests: events handed over as the consumer hands them, and a check of migrations."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
 from alembic.autogenerate import compare_metadata
@@ -14,10 +14,12 @@ from .consumer import Delivery, Handlers
 from .db import Database
 from .migrations import Migrations, upgrade
 
+E = TypeVar("E", bound=Event)
+
 
 def delivery(
-    handlers: Handlers, envelope: CloudEvent, event: Event, traceparent: str | None = None
-) -> Delivery:
+    handlers: Handlers, envelope: CloudEvent, event: E, traceparent: str | None = None
+) -> Delivery[E]:
     """`event` in `envelope` as a record of its topic, for its handler in `handlers`."""
     headers = [("traceparent", traceparent.encode())] if traceparent else []
     record: ConsumerRecord[bytes, bytes] = ConsumerRecord(

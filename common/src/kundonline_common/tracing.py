@@ -290,8 +290,8 @@ def instrument_engine(engine: Any) -> None:
     tracing = current()
     if not tracing.exporting:
         return
-    from opentelemetry.instrumentation.sqlalchemy import __version__
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy.version import __version__
 
     # The engine's own listeners, not SQLAlchemyInstrumentor: that one instruments a process
     # once, by patching create_engine, and would miss engines made from a name imported before.

@@ -4,7 +4,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 from uuid import UUID
 
 from sqlalchemy import insert
@@ -14,7 +14,7 @@ from kundonline_contracts import CloudEvent, Event, wrap
 
 from . import tracing
 from .db import Database, insert_new
-from .tables import OutboxRecord, ProcessedEvent, utcnow
+from .tables import OutboxRecord, ProcessedEvent, table_of, utcnow
 
 
 def new_traceparent() -> str:
@@ -54,6 +54,22 @@ class Outbox:
 
 
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Unit(Protocol[R_co]):
+    """What handlers use of a unit of work: the repositories, the event being handled, and
+    the events to publish. UnitOfWork is one; `testing.FakeUnit` is another."""
+
+    @property
+    def repo(self) -> R_co: ...
+
+    @property
+    def cause(self) -> CloudEvent | None: ...
+
+    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None: ...
+
+    def publish(self, event: Event) -> None: ...
 
 
 class UnitOfWork(Generic[R]):
@@ -63,13 +79,13 @@ class UnitOfWork(Generic[R]):
         self,
         session: AsyncSession,
         outbox: Outbox,
+        repositories: Callable[[AsyncSession], R],
         cause: CloudEvent | None = None,
         traceparent: str | None = None,
-        repositories: Callable[[AsyncSession], R] | None = None,
         spans: tracing.EventSpans | None = None,
     ) -> None:
         self.session = session
-        self.repo: R = repositories(session) if repositories else None  # type: ignore[assignment]
+        self.repo = repositories(session)
         # The event being handled; a consumer handling a batch sets it per event.
         self.cause = cause
         self.traceparent = traceparent
@@ -96,7 +112,7 @@ class UnitOfWork(Generic[R]):
         statement: plain rows in one cached executemany, not an ORM object each."""
         if self._rows:
             rows, self._rows = self._rows, []
-            await self.session.execute(insert(OutboxRecord.__table__), rows)  # type: ignore[attr-defined]
+            await self.session.execute(insert(table_of(OutboxRecord)), rows)
 
     async def claim(self, consumer: str, event_id: UUID) -> bool:
         """Record that `consumer` handles `event_id`; False if it already did."""
@@ -113,19 +129,31 @@ class UnitOfWork(Generic[R]):
             {"consumer": consumer, "event_id": i, "processed_at": now}
             for i in dict.fromkeys(event_ids)
         ]
-        table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+        table = table_of(ProcessedEvent)
         # Rows as parameters, not in the statement: compiled once and cached, and sent as
         # multi-row inserts by SQLAlchemy's insertmanyvalues.
         statement = insert_new(self.session, table).returning(table.c.event_id)
         return set((await self.session.scalars(statement, rows)).all())
 
 
-class UnitOfWorkFactory:
+def no_repositories(session: AsyncSession) -> None:
+    """For units of work that use the session alone."""
+
+
+class UnitOfWorkFactory(Generic[R]):
+    @overload
+    def __init__(self: "UnitOfWorkFactory[None]", db: Database, outbox: Outbox) -> None: ...
+
+    @overload
+    def __init__(
+        self, db: Database, outbox: Outbox, repositories: Callable[[AsyncSession], R]
+    ) -> None: ...
+
     def __init__(
         self,
         db: Database,
         outbox: Outbox,
-        repositories: Callable[[AsyncSession], Any] | None = None,
+        repositories: Callable[[AsyncSession], Any] = no_repositories,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -137,10 +165,10 @@ class UnitOfWorkFactory:
         cause: CloudEvent | None = None,
         traceparent: str | None = None,
         spans: tracing.EventSpans | None = None,
-    ) -> AsyncIterator[UnitOfWork[Any]]:
+    ) -> AsyncIterator[UnitOfWork[R]]:
         """Commit when the block ends normally, roll back when it raises."""
         async with self.db.sessions() as session:
-            uow = UnitOfWork(session, self.outbox, cause, traceparent, self.repositories, spans)
+            uow = UnitOfWork(session, self.outbox, self.repositories, cause, traceparent, spans)
             try:
                 yield uow
                 await uow.write_outbox()

@@ -1,12 +1,12 @@
 """CloudEvents 1.0 envelope in structured JSON mode, the value of every Kafka record."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONTENT_TYPE = "application/json"
+CONTENT_TYPE: Final = "application/json"
 # The `content-type` header of every record: the CloudEvents Kafka binding reads a record in
 # structured mode (the whole event in the value) by this header.
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"

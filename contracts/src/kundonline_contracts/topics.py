@@ -19,7 +19,9 @@ class Topic(StrEnum):
         """State-carrying topics keep the latest record per key forever."""
         return self in COMPACTED
 
-    def name(self, prefix: str = DEFAULT_PREFIX) -> str:
+    # Enum's own `name` (the member's, FAULTS) is given up for the topic's: nothing here
+    # reads member names, and `topic.name(prefix)` is what every caller wants.
+    def name(self, prefix: str = DEFAULT_PREFIX) -> str:  # type: ignore[override]  # see above
         return f"{prefix}{self.value}"
 
     def dlq(self, prefix: str = DEFAULT_PREFIX) -> str:

@@ -11,11 +11,13 @@ ports instead of 9092, 1025 and 49151-49154, so that a test can run a copy besid
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import sys
 import time
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 from kundonline_devstack.demo import DemoLogin, SeedFailed, seed
@@ -96,8 +98,8 @@ def _smtp(stack: contextlib.ExitStack, port: int) -> tuple[str, int, Path | None
     return "127.0.0.1", port, mail_dir
 
 
-def _announce(message: object, path: Path) -> None:
-    print(f"  mail to {message['To']}: {message['Subject']} -> {path}")  # type: ignore[index]
+def _announce(message: EmailMessage, path: Path) -> None:
+    print(f"  mail to {message['To']}: {message['Subject']} -> {path}")
 
 
 def _demo(system: System, secret: str, vendor: Vendor | None) -> list[DemoLogin]:
@@ -169,7 +171,8 @@ def _run(stack: contextlib.ExitStack) -> None:
 def main() -> int:
     # Line by line even into a pipe, so that what the supervisor and the signals write
     # (the latter straight to the file descriptor) keeps its order.
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not when a test has replaced it
+        sys.stdout.reconfigure(line_buffering=True)
     signals = StopSignals()
     signals.install()
     try:

@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, cast
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -168,7 +168,7 @@ class SmtpSink:
     def _accept(self, raw: bytes, recipients: list[str]) -> None:
         raw = _normalise(raw, recipients)
         # policy.default makes the parser build EmailMessage, not the legacy Message.
-        message = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw))
+        message = BytesParser(policy=policy.default).parsebytes(raw)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         path = self._mail_dir / f"{stamp}-{next(self._counter)}.eml"
         path.write_bytes(raw)

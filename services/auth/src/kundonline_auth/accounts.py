@@ -3,8 +3,9 @@
 import secrets
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from kundonline_common.errors import Conflict, Invalid, NotFound
 from kundonline_common.pagination import Page, keyset_page

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from kundonline_common.errors import Conflict, Forbidden, Invalid
 from kundonline_common.tables import utcnow
@@ -100,7 +101,7 @@ async def require_room_for_an_account(uow: Uow) -> None:
     """
     await uow.session.execute(
         update(InstalledLicense)
-        .where(InstalledLicense.id == "current")
+        .where(col(InstalledLicense.id) == "current")
         .values(installed_at=InstalledLicense.installed_at)
         .execution_options(synchronize_session=False)
     )

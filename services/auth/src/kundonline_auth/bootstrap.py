@@ -22,7 +22,7 @@ BOOTSTRAP_LOCK = 4914803
 
 
 async def bootstrap(uow: UnitOfWork[AuthRepository], settings: AuthSettings) -> None:
-    if uow.session.bind.dialect.name == "postgresql":
+    if uow.session.get_bind().dialect.name == "postgresql":
         # A statement of its own: the reads below then see what the other replica committed.
         await uow.session.execute(select(func.pg_advisory_xact_lock(BOOTSTRAP_LOCK)))
     if not await uow.session.scalar(select(func.count()).select_from(StaffUser)):

@@ -1,18 +1,15 @@
 """Event handlers of the auth service: what exists to be linked."""
 
-from typing import Protocol
+from uuid import UUID
 
-from kundonline_common.consumer import Handlers
-from kundonline_contracts import CustomerChanged, Event, FacilityChanged, ProjectChanged
+from kundonline_common.consumer import handlers, on
+from kundonline_common.uow import Unit
+from kundonline_contracts import CustomerChanged, FacilityChanged, ProjectChanged
 
 from .repository import FACILITY, PROJECT, AuthRepository
 from .tables import KnownCustomer, KnownTarget
 
-
-class AuthUnit(Protocol):
-    repo: AuthRepository
-
-    def publish(self, event: Event) -> None: ...
+AuthUnit = Unit[AuthRepository]
 
 
 async def on_customer_changed(uow: AuthUnit, event: CustomerChanged) -> None:
@@ -28,7 +25,7 @@ async def on_project_changed(uow: AuthUnit, event: ProjectChanged) -> None:
 
 
 async def _known(
-    uow: AuthUnit, kind: str, id_: object, customer: object, active: bool, deleted: bool
+    uow: AuthUnit, kind: str, id_: UUID, customer: UUID, active: bool, deleted: bool
 ) -> None:
     existing = await uow.repo.session.get(KnownTarget, id_)
     if deleted:
@@ -40,8 +37,8 @@ async def _known(
     )
 
 
-EVENT_HANDLERS: Handlers = {
-    CustomerChanged: on_customer_changed,  # type: ignore[dict-item]
-    FacilityChanged: on_facility_changed,  # type: ignore[dict-item]
-    ProjectChanged: on_project_changed,  # type: ignore[dict-item]
-}
+EVENT_HANDLERS = handlers(
+    on(CustomerChanged, on_customer_changed),
+    on(FacilityChanged, on_facility_changed),
+    on(ProjectChanged, on_project_changed),
+)

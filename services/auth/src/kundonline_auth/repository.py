@@ -4,8 +4,9 @@ import hashlib
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from kundonline_contracts import AccountChanged, PortalSettings
 
@@ -23,9 +24,10 @@ class AuthRepository:
         self.session.add(row)
 
     async def login_subject(self, realm: str, username: str) -> StaffUser | Account | None:
-        model = StaffUser if realm == "staff" else Account
         wanted = username.strip().lower()
-        return await self.session.scalar(select(model).where(model.username == wanted))
+        if realm == "staff":
+            return await self.session.scalar(select(StaffUser).where(StaffUser.username == wanted))
+        return await self.session.scalar(select(Account).where(Account.username == wanted))
 
     async def subject(self, realm: str, subject_id: UUID) -> StaffUser | Account | None:
         return await self.session.get(StaffUser if realm == "staff" else Account, subject_id)
@@ -44,19 +46,19 @@ class AuthRepository:
         rows = await self.session.scalars(
             select(Grant.target_id)
             .where(Grant.account_id == account_id, Grant.kind == kind)
-            .order_by(Grant.target_id)
+            .order_by(col(Grant.target_id))
         )
         return list(rows)
 
     async def replace_grants(self, account_id: UUID, kind: str, ids: list[UUID]) -> None:
         await self.session.execute(
-            delete(Grant).where(Grant.account_id == account_id, Grant.kind == kind)
+            delete(Grant).where(col(Grant.account_id) == account_id, col(Grant.kind) == kind)
         )
         self.session.add_all([Grant(account_id=account_id, kind=kind, target_id=i) for i in ids])
 
     async def known_targets(self, kind: str, ids: list[UUID]) -> list[KnownTarget]:
         rows = await self.session.scalars(
-            select(KnownTarget).where(KnownTarget.kind == kind, KnownTarget.id.in_(ids))
+            select(KnownTarget).where(KnownTarget.kind == kind, col(KnownTarget.id).in_(ids))
         )
         return list(rows)
 
@@ -80,7 +82,7 @@ class AuthRepository:
             name=account.name,
             username=account.username,
             email=account.email,
-            language=account.language,  # type: ignore[arg-type]
+            language=account.language,
             active=account.active,
             order_direct=account.order_direct,
             hide_performed_action=account.hide_performed_action,

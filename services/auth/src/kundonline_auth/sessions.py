@@ -9,6 +9,7 @@ from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import update
+from sqlmodel import col
 
 from kundonline_common.errors import Unauthorized
 from kundonline_common.tables import utcnow
@@ -36,7 +37,7 @@ def _hash(token: str) -> str:
 
 async def login(
     *,
-    uows: UnitOfWorkFactory,
+    uows: UnitOfWorkFactory[AuthRepository],
     realm: Realm,
     username: str,
     password: str,
@@ -129,7 +130,7 @@ def _alive(session: Session, now: datetime, timeout: timedelta) -> bool:
 async def logout(*, uow: Uow, token: str, realm: Realm) -> None:
     await uow.session.execute(
         update(Session)
-        .where(Session.token_hash == _hash(token), Session.realm == realm)
+        .where(col(Session.token_hash) == _hash(token), col(Session.realm) == realm)
         .values(revoked_at=utcnow())
     )
 
@@ -138,14 +139,14 @@ async def end_sessions_of(uow: Uow, subject_id: UUID) -> None:
     """Deactivation and password changes end every open session of that login at once."""
     await uow.session.execute(
         update(Session)
-        .where(Session.subject_id == subject_id, Session.revoked_at.is_(None))
+        .where(col(Session.subject_id) == subject_id, col(Session.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
 
 
 def caller_for(subject: StaffUser | Account) -> Caller:
     if isinstance(subject, StaffUser):
-        return Caller(subject=str(subject.id), role=subject.role, name=subject.name)  # type: ignore[arg-type]
+        return Caller(subject=str(subject.id), role=subject.role, name=subject.name)
     return Caller(
         subject=str(subject.id),
         role="account",

@@ -3,7 +3,8 @@ the fault queue and orders."""
 
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlmodel import select
 
 from kundonline_common.errors import Conflict, NotFound
 from kundonline_common.pagination import Page, keyset_page

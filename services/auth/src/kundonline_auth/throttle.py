@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kundonline_common.errors import DomainError
-from kundonline_common.tables import utcnow
+from kundonline_common.tables import table_of, utcnow
 from kundonline_common.uow import UnitOfWork
 
 from .repository import AuthRepository
@@ -64,7 +64,7 @@ def delay(failures_before: int, limits: Limits) -> float:
     over = failures_before - limits.per_username
     if over < 0:
         return 0.0
-    return min(limits.max_delay_seconds, FIRST_DELAY_SECONDS * 2 ** min(over, 32))
+    return min(limits.max_delay_seconds, FIRST_DELAY_SECONDS * 2.0 ** min(over, 32))
 
 
 def refusal(count: Count, limit: int, window: timedelta, now: datetime) -> TooManyAttempts | None:
@@ -103,7 +103,7 @@ async def succeeded(uow: Uow, keyed: Keys) -> None:
     The address keeps its other failures, or an attacker with one account of their own
     could wipe their address's count between guesses.
     """
-    table = LoginFailures.__table__  # type: ignore[attr-defined]
+    table = table_of(LoginFailures)
     await uow.session.execute(
         update(table)
         .where(table.c.key == keyed.address, table.c.failures > 0)
@@ -115,7 +115,7 @@ async def succeeded(uow: Uow, keyed: Keys) -> None:
 
 async def _increment(session: AsyncSession, key: str, now: datetime, window: timedelta) -> Count:
     """One failure more for `key`, in one statement: concurrent attempts queue on the row."""
-    table = LoginFailures.__table__  # type: ignore[attr-defined]
+    table = table_of(LoginFailures)
     statement = _insert(session).values(key=key, window_started_at=now, failures=1)
     expired = table.c.window_started_at <= now - window
     statement = statement.on_conflict_do_update(
@@ -134,6 +134,6 @@ async def _increment(session: AsyncSession, key: str, now: datetime, window: tim
 
 def _insert(session: AsyncSession) -> Any:
     """The INSERT of the session's database, the one that has ON CONFLICT."""
-    table = LoginFailures.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    table = table_of(LoginFailures)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)

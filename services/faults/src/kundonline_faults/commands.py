@@ -2,9 +2,9 @@
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from kundonline_common import projections
 from kundonline_common.errors import Conflict, NotFound
 from kundonline_common.pagination import Page, keyset_page
 from kundonline_common.tables import utcnow
@@ -33,11 +33,7 @@ async def report_fault(
         return ReportReceipt(
             **customer_fault(earlier).model_dump(), next_step=next_step(earlier.order_direct)
         )
-    kind, target = (
-        (projections.FACILITY, body.facility_id)
-        if body.facility_id
-        else (projections.PROJECT, body.project_id)
-    )
+    kind, target = body.target
     account = await uow.repo.account_linked_to(caller.account_id, kind, target)
     if account is None:
         raise NotFound(f"No such {kind}.")
@@ -79,7 +75,7 @@ def fault_reported(fault: Fault) -> FaultReported:
 
 async def list_customer_faults(
     *, uow: Uow, account_id: UUID, cursor: str | None, limit: int
-) -> Page:
+) -> Page[CustomerFault]:
     settings = await uow.repo.settings()
     where = await uow.repo.visible_condition(account_id, settings.hide_cancelled)
     rows, next_cursor = await _newest_first(uow, select(Fault).where(where), cursor, limit)
@@ -112,7 +108,7 @@ async def staff_queue(*, uow: Uow, status: str, cursor: str | None, limit: int) 
     """The triage queue ("Felanmälningar (N)"), oldest first so nothing waits forever."""
     query = select(Fault).where(Fault.status == status)
     if status == QUEUED:
-        query = query.where(Fault.order_direct.is_(False))
+        query = query.where(col(Fault.order_direct).is_(False))
     rows, next_cursor = await keyset_page(
         uow.session, query, key=Fault.reported_at, cursor=cursor, limit=limit
     )
@@ -122,7 +118,9 @@ async def staff_queue(*, uow: Uow, status: str, cursor: str | None, limit: int) 
     return FaultQueue(items=items, next_cursor=next_cursor, total=total)
 
 
-async def _newest_first(uow: Uow, query: object, cursor: str | None, limit: int) -> tuple:
+async def _newest_first(
+    uow: Uow, query: SelectOfScalar[Fault], cursor: str | None, limit: int
+) -> tuple[list[Fault], str | None]:
     return await keyset_page(
         uow.session, query, key=Fault.reported_at, cursor=cursor, limit=limit, descending=True
     )

@@ -1,17 +1,21 @@
 """Pure rules of fault handling."""
 
+from typing import Final
+
 from .schemas import CustomerStatus, NextStep
 
-QUEUED = "new"
-ACCEPTED = "accepted"
-ORDER_CREATED = "order_created"
-REJECTED = "rejected"
+QUEUED: Final = "new"
+ACCEPTED: Final = "accepted"
+ORDER_CREATED: Final = "order_created"
+REJECTED: Final = "rejected"
 
 
 def customer_status(status: str) -> CustomerStatus:
     """An accepted fault waits for its order; to the customer it is still new."""
-    if status in (ORDER_CREATED, REJECTED):
-        return status  # type: ignore[return-value]
+    if status == ORDER_CREATED:
+        return ORDER_CREATED
+    if status == REJECTED:
+        return REJECTED
     return "new"
 
 

@@ -1,23 +1,19 @@
 """Event handlers of the faults service."""
 
 from collections.abc import Sequence
-from typing import Protocol
 
-from kundonline_common.consumer import Batched, Delivery, Handlers
-from kundonline_contracts import AccountChanged, Event, OrderCreated, PortalSettingsChanged
+from kundonline_common.consumer import Batched, Delivery, handlers, on
+from kundonline_common.uow import Unit
+from kundonline_contracts import AccountChanged, OrderCreated, PortalSettingsChanged
 
 from .repository import FaultsRepository
 
-
-class FaultsUnit(Protocol):
-    repo: FaultsRepository
-
-    def publish(self, event: Event) -> None: ...
+FaultsUnit = Unit[FaultsRepository]
 
 
-async def on_orders_created(uow: FaultsUnit, deliveries: Sequence[Delivery]) -> None:
+async def on_orders_created(uow: FaultsUnit, deliveries: Sequence[Delivery[OrderCreated]]) -> None:
     """The faults became orders (Order direkt or accepted by staff)."""
-    events: list[OrderCreated] = [d.event for d in deliveries]  # type: ignore[misc]
+    events = [d.event for d in deliveries]
     await uow.repo.mark_orders_created([e for e in events if e.fault_id is not None])
 
 
@@ -29,8 +25,8 @@ async def on_settings_changed(uow: FaultsUnit, event: PortalSettingsChanged) -> 
     await uow.repo.save_settings(event.settings)
 
 
-EVENT_HANDLERS: Handlers = {
-    OrderCreated: Batched(on_orders_created),  # type: ignore[arg-type]
-    AccountChanged: on_account_changed,  # type: ignore[dict-item]
-    PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
-}
+EVENT_HANDLERS = handlers(
+    on(OrderCreated, Batched(on_orders_created)),
+    on(AccountChanged, on_account_changed),
+    on(PortalSettingsChanged, on_settings_changed),
+)

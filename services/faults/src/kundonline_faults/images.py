@@ -4,6 +4,7 @@ size, turned upright, scaled down, in sRGB, saved afresh without any of the file
 
 import io
 from dataclasses import dataclass
+from typing import cast
 
 from PIL import Image, ImageCms, ImageOps
 
@@ -80,16 +81,24 @@ def _in_srgb(image: Image.Image) -> Image.Image:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
             srgb = ImageCms.createProfile("sRGB")
-            return ImageCms.profileToProfile(image, source, srgb, outputMode=mode)
+            converted = ImageCms.profileToProfile(image, source, srgb, outputMode=mode)
+            if converted is not None:  # None only when converting in place
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass  # a profile LittleCMS cannot use: the pixels as they are, as a browser shows them
     return image.convert(mode)
 
 
+def _lowest(band: Image.Image) -> float:
+    # A one-band image's extrema are (lowest, highest); Pillow types them for any image.
+    lowest, _ = cast(tuple[float, float], band.getextrema())
+    return lowest
+
+
 def _encode(image: Image.Image) -> Encoded:
     # A transparent picture stays PNG (flattening it could hide what it shows, and JPEG has
     # no alpha); everything else becomes JPEG, which keeps a photo small.
-    transparent = image.mode == "RGBA" and image.getchannel("A").getextrema()[0] < 255
+    transparent = image.mode == "RGBA" and _lowest(image.getchannel("A")) < 255
     if not transparent and image.mode != "RGB":
         image = image.convert("RGB")
     # Pillow writes some metadata from `info` without being asked (a JPEG's comment, a

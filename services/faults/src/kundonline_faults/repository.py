@@ -4,11 +4,14 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from kundonline_common import projections
+from kundonline_common.db import rows_matched
 from kundonline_common.projections import ProjectionStore
+from kundonline_common.tables import table_of
 from kundonline_contracts import OrderCreated
 
 from .domain import QUEUED, REJECTED
@@ -34,11 +37,11 @@ class FaultsRepository(ProjectionStore):
             select(projections.AccountView)
             .join(
                 projections.AccountLink,
-                projections.AccountLink.account_id == projections.AccountView.account_id,
+                col(projections.AccountLink.account_id) == projections.AccountView.account_id,
             )
             .where(
                 projections.AccountView.account_id == account_id,
-                projections.AccountView.active.is_(True),
+                col(projections.AccountView.active).is_(True),
                 projections.AccountLink.kind == kind,
                 projections.AccountLink.target_id == target_id,
             )
@@ -50,12 +53,16 @@ class FaultsRepository(ProjectionStore):
         The status condition in the UPDATE itself is what makes two simultaneous
         handlers produce one winner: the loser's UPDATE matches no row.
         """
-        result = await self.session.execute(
+        statement = (
             update(Fault)
-            .where(Fault.id == fault_id, Fault.status == QUEUED, Fault.order_direct.is_(False))
+            .where(
+                col(Fault.id) == fault_id,
+                col(Fault.status) == QUEUED,
+                col(Fault.order_direct).is_(False),
+            )
             .values(**values)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return await rows_matched(self.session, statement) == 1
 
     async def take_photo_place(self, fault_id: UUID, limit: int) -> bool:
         """Count one more photo on the fault; False if it has `limit` already.
@@ -67,28 +74,28 @@ class FaultsRepository(ProjectionStore):
         row lock of an earlier upload is released, and SQLite takes its one write lock here
         and holds it until the commit.
         """
-        result = await self.session.execute(
+        statement = (
             update(Fault)
-            .where(Fault.id == fault_id, Fault.photo_count < limit)
-            .values(photo_count=Fault.photo_count + 1)
+            .where(col(Fault.id) == fault_id, col(Fault.photo_count) < limit)
+            .values(photo_count=col(Fault.photo_count) + 1)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return await rows_matched(self.session, statement) == 1
 
     async def visible_condition(self, account_id: UUID, hide_rejected: bool) -> Any:
         facilities = await projections.linked_ids(self.session, account_id, projections.FACILITY)
         project_ids = await projections.linked_ids(self.session, account_id, projections.PROJECT)
         where = or_(
-            Fault.account_id == account_id,
-            Fault.facility_id.in_(facilities),
-            Fault.project_id.in_(project_ids),
+            col(Fault.account_id) == account_id,
+            col(Fault.facility_id).in_(facilities),
+            col(Fault.project_id).in_(project_ids),
         )
-        return where & (Fault.status != REJECTED) if hide_rejected else where
+        return where & (col(Fault.status) != REJECTED) if hide_rejected else where
 
     async def count_queue(self, status: str) -> int:
         query = select(func.count()).select_from(Fault).where(Fault.status == status)
         if status == QUEUED:
-            query = query.where(Fault.order_direct.is_(False))
+            query = query.where(col(Fault.order_direct).is_(False))
         return int(await self.session.scalar(query) or 0)
 
     async def by_client_key(self, account_id: UUID, key: str) -> Fault | None:
@@ -99,8 +106,8 @@ class FaultsRepository(ProjectionStore):
     async def photos_of(self, fault_ids: list[UUID]) -> dict[UUID, list[PhotoInfo]]:
         rows = await self.session.execute(
             select(FaultPhoto.id, FaultPhoto.fault_id, FaultPhoto.content_type, FaultPhoto.size)
-            .where(FaultPhoto.fault_id.in_(fault_ids))
-            .order_by(FaultPhoto.created_at)
+            .where(col(FaultPhoto.fault_id).in_(fault_ids))
+            .order_by(col(FaultPhoto.created_at))
         )
         found: dict[UUID, list[PhotoInfo]] = {}
         for id_, fault_id, content_type, size in rows.all():
@@ -114,7 +121,7 @@ class FaultsRepository(ProjectionStore):
         at once, as orders arrive in bulk when a backlog drains."""
         if not orders:
             return
-        table = Fault.__table__  # type: ignore[attr-defined]
+        table = table_of(Fault)
         statement = (
             update(table)
             .where(table.c.id == bindparam("fault"))

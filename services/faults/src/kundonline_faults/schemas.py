@@ -32,6 +32,14 @@ class FaultReport(_Body):
             raise ValueError("give exactly one of facility_id and project_id")
         return self
 
+    @property
+    def target(self) -> tuple[Literal["facility", "project"], UUID]:
+        """What the report is about, the one of the two it names."""
+        if self.facility_id is not None:
+            return "facility", self.facility_id
+        assert self.project_id is not None  # the validator above
+        return "project", self.project_id
+
 
 class Rejection(_Body):
     reason: str = Field(min_length=1, max_length=2000)
