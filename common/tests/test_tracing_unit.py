@@ -1,5 +1,7 @@
 """Traces: the consumer's and the relay's spans, the context outbox rows keep, HTTP in and out."""
 
+from __future__ import annotations
+
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -12,13 +14,13 @@ import httpx
 import pytest
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import select
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from kundonline_common import tracing
 from kundonline_common.consumer import Batched, Delivery, EventConsumer, Handler
@@ -105,19 +107,21 @@ def record(event: Event, parent: str, offset: int) -> ConsumerRecord[bytes, byte
     )
 
 
-async def republish(uow: UnitOfWork, event: FaultReported) -> None:
+async def republish(uow: UnitOfWork[Any], event: FaultReported) -> None:
     """A handler that answers each event with one of its own."""
     uow.publish(event.model_copy(update={"fault_id": uuid4()}))
 
 
-async def republish_all(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+async def republish_all(
+    uow: UnitOfWork[Any], deliveries: Sequence[Delivery[FaultReported]]
+) -> None:
     """A set-based handler, which turns to each event in turn as it publishes (as orders)."""
     for delivery in deliveries:
         uow.caused_by(delivery.envelope, delivery.traceparent)
-        await republish(uow, delivery.event)  # type: ignore[arg-type]
+        await republish(uow, delivery.event)
 
 
-def consumer(db: Database, handler: Handler | Batched) -> EventConsumer:
+def consumer(db: Database, handler: Handler[Any, Any] | Batched[Any, Any]) -> EventConsumer:
     return EventConsumer(
         name="test",
         handlers={FaultReported: handler},
@@ -130,7 +134,8 @@ def consumer(db: Database, handler: Handler | Batched) -> EventConsumer:
 
 async def outbox_headers(db: Database) -> list[dict[str, str]]:
     async with db.sessions() as session:
-        return list((await session.scalars(select(OutboxRecord.headers).order_by("seq"))).all())
+        query = select(col(OutboxRecord.headers)).order_by("seq")
+        return list((await session.scalars(query)).all())
 
 
 def of_kind(spans: Sequence[ReadableSpan], kind: SpanKind) -> list[ReadableSpan]:
@@ -153,7 +158,7 @@ async def test_events_handled_together_each_continue_their_own_trace(
         assert span.context.trace_id == trace_id
         assert span.parent is not None and span.parent.span_id == span_id
         assert span.parent.is_remote
-        assert span.attributes["messaging.batch.message_count"] == 2
+        assert (span.attributes or {})["messaging.batch.message_count"] == 2
     # The shared statements ran in the first event's span, which the second one links.
     assert [link.context for link in processed[1].links] == [processed[0].context]
     statements = of_kind(spans, SpanKind.CLIENT)
@@ -172,7 +177,7 @@ async def test_an_event_handled_alone_after_a_failed_batch_gets_a_new_span_in_it
 ) -> None:
     failed = iter([True])
 
-    async def fails_once(uow: UnitOfWork, event: FaultReported) -> None:
+    async def fails_once(uow: UnitOfWork[Any], event: FaultReported) -> None:
         if next(failed, False):
             raise ValueError("first try")
         await republish(uow, event)
@@ -194,7 +199,7 @@ class CapturingProducer:
     def __init__(self) -> None:
         self.records: list[Outgoing] = []
 
-    async def send_batches(self, records: Sequence[Outgoing]) -> list["asyncio.Future[Any]"]:
+    async def send_batches(self, records: Sequence[Outgoing]) -> list[asyncio.Future[Any]]:
         self.records.extend(records)
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         done.set_result(None)
@@ -213,15 +218,16 @@ async def test_a_request_s_event_is_sent_in_a_producer_span_that_continues_it(
         async with UnitOfWorkFactory(db, outbox)() as uow:
             uow.publish(fault())
     (stored,) = await outbox_headers(db)
-    assert parse(stored["traceparent"]) == (request.context.trace_id, request.context.span_id)
+    context = request.get_span_context()
+    assert parse(stored["traceparent"]) == (context.trace_id, context.span_id)
 
     producer = CapturingProducer()
     assert await OutboxRelay(db, outbox, producer).publish_batch() == 1
 
     (send,) = of_kind(exported.get_finished_spans(), SpanKind.PRODUCER)
     assert send.name == f"send {PREFIX}faults"
-    assert send.parent is not None and send.parent.span_id == request.context.span_id
-    assert send.context.trace_id == request.context.trace_id
+    assert send.parent is not None and send.parent.span_id == context.span_id
+    assert send.context.trace_id == context.trace_id
     (sent,) = producer.records
     headers = dict(sent.headers)
     assert sent.headers[0][0] == "content-type"
@@ -268,7 +274,8 @@ def traced_app(*, edge: bool) -> FastAPI:
 async def ask(app: FastAPI, headers: dict[str, str]) -> dict[str, str]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-        return (await client.get("/where", headers=headers)).json()
+        seen: dict[str, str] = (await client.get("/where", headers=headers)).json()
+        return seen
 
 
 async def test_without_an_exporter_a_service_continues_its_caller_s_trace(
@@ -372,3 +379,33 @@ def test_the_standard_environment_chooses_how_to_trace(monkeypatch: pytest.Monke
     assert not tracing.from_environment("orders").exporting
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     assert not tracing.from_environment("orders").instrumented
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+        {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"},
+        {"traceparent": "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01"},
+        {"traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01"},
+        {"traceparent": "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+        {"traceparent": "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later"},
+        {"traceparent": "not a trace"},
+        {
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "tracestate": "vendor=abc,other=1",
+        },
+        {},
+    ],
+)
+def test_trace_headers_read_directly_mean_what_the_propagators_read(
+    headers: dict[str, str],
+) -> None:
+    came = tracing.carried(headers)
+    expected = trace.get_current_span(propagate.extract(headers)).get_span_context()
+    assert trace.get_current_span(came.context).get_span_context() == expected
+    # Copied on only where injecting the context would write the same.
+    if came.traceparent is not None:
+        written: dict[str, str] = {}
+        propagate.inject(written, context=came.context)
+        assert written == {"traceparent": came.traceparent} == headers
