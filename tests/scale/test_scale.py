@@ -23,10 +23,13 @@ from tests.scale.conftest import REPORTS, ScaleRig
 from tests.scale.kafka_checks import assert_kafka_settled
 
 # Also `integration`: it needs real servers, and `make unit` leaves those out.
-pytestmark = [pytest.mark.scale, pytest.mark.integration, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.scale, pytest.mark.integration, pytest.mark.timeout(5400)]
 
 GROUPS = [f"kundonline-{s}" for s in ("auth", "faults", "orders", "notify")]
 STAFF_ACCEPT_EVERY = 5  # staff turn every fifth queued report into an order
+# How long reporting may take: at full size, about 10 reports a second get through on the
+# 2-core build machine while replicas restart.
+REPORTING_S = 3600
 
 
 class StaffAccepts(threading.Thread):
@@ -125,7 +128,9 @@ def test_three_brokers_and_two_replicas_of_everything_lose_and_double_nothing(
         ),
         add_replica(rig, "orders"),
     ]
-    sender = threading.Thread(target=workload.report, args=(REPORTS,), daemon=True)
+    sender = threading.Thread(
+        target=workload.report, args=(REPORTS,), kwargs={"deadline_s": REPORTING_S}, daemon=True
+    )
     staff = StaffAccepts(rig, workload, STAFF_ACCEPT_EVERY)
     sender.start()
     staff.start()
@@ -137,7 +142,7 @@ def test_three_brokers_and_two_replicas_of_everything_lose_and_double_nothing(
             what=f"{due} reports accepted before {inject.__name__}",
         )
         inject()
-    sender.join(timeout=1800)
+    sender.join(timeout=REPORTING_S)
     assert not sender.is_alive(), "the reports did not finish"
     staff.finish.set()
     staff.join(timeout=600)

@@ -1,6 +1,9 @@
-"""For tests: events handed over as the consumer hands them, and a check of migrations."""
+"""For tests: a unit of work in memory, events handed over as the consumer hands them, and
+a check of migrations."""
 
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
 
 from aiokafka import ConsumerRecord
 from alembic.autogenerate import compare_metadata
@@ -15,6 +18,51 @@ from .db import Database
 from .migrations import Migrations, upgrade
 
 E = TypeVar("E", bound=Event)
+R = TypeVar("R")
+
+
+class FakeUnit(Generic[R]):
+    """A unit of work over in-memory repositories (`repo`). It keeps what it published, each
+    event with the traceparent of the event being handled then, as the outbox row would."""
+
+    def __init__(
+        self, repo: R, cause: CloudEvent | None = None, traceparent: str | None = None
+    ) -> None:
+        self.repo = repo
+        self.cause = cause
+        self.traceparent = traceparent
+        self.published: list[tuple[Event, str | None]] = []
+
+    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None:
+        self.cause, self.traceparent = cause, traceparent
+
+    def publish(self, event: Event) -> None:
+        self.published.append((event, self.traceparent))
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for event, _ in self.published]
+
+
+class FakeUnitOfWork(Generic[R]):
+    """Hands out units over one set of repositories, as UnitOfWorkFactory does over one
+    database, and keeps what each published when its block ended without an error."""
+
+    def __init__(self, repo: R) -> None:
+        self.repo = repo
+        self.published: list[tuple[Event, str | None]] = []
+
+    @asynccontextmanager
+    async def __call__(
+        self, cause: CloudEvent | None = None, traceparent: str | None = None
+    ) -> AsyncIterator[FakeUnit[R]]:
+        unit = FakeUnit(self.repo, cause, traceparent)
+        yield unit
+        self.published.extend(unit.published)
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for event, _ in self.published]
 
 
 def delivery(

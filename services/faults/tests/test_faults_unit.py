@@ -6,8 +6,9 @@ import pytest
 
 from kundonline_common.errors import NotFound
 from kundonline_common.projections import FACILITY, AccountView
+from kundonline_common.testing import FakeUnit
 from kundonline_common.tokens import Caller
-from kundonline_contracts import Event, FaultReported
+from kundonline_contracts import FaultReported
 from kundonline_faults.commands import report_fault
 from kundonline_faults.domain import customer_status, in_staff_queue, next_step
 from kundonline_faults.schemas import FaultReport
@@ -31,16 +32,7 @@ class FakeRepository:
         self.faults.append(fault)
 
 
-class FakeUnit:
-    def __init__(self, repo: FakeRepository) -> None:
-        self.repo = repo
-        self.published: list[Event] = []
-
-    def publish(self, event: Event) -> None:
-        self.published.append(event)
-
-
-def _setup(order_direct: bool) -> tuple[FakeUnit, Caller, UUID]:
+def _setup(order_direct: bool) -> tuple[FakeUnit[FakeRepository], Caller, UUID]:
     account_id, facility = uuid4(), uuid4()
     view = AccountView(account_id=account_id, customer_id=uuid4(), order_direct=False)
     caller = Caller(subject=str(account_id), role="account", flags={"order_direct": order_direct})
@@ -51,10 +43,10 @@ def _setup(order_direct: bool) -> tuple[FakeUnit, Caller, UUID]:
 async def test_a_report_on_a_linked_facility_is_stored_and_published(order_direct: bool) -> None:
     uow, caller, facility = _setup(order_direct)
     body = FaultReport(facility_id=facility, description="Larmet tjuter")
-    receipt = await report_fault(uow=uow, caller=caller, body=body)  # type: ignore[arg-type]
+    receipt = await report_fault(uow=uow, caller=caller, body=body)  # type: ignore[arg-type]  # a fake repository
     assert receipt.status == "new"
     assert receipt.next_step == ("order_created" if order_direct else "awaiting_handling")
-    [event] = uow.published
+    [event] = uow.events
     assert isinstance(event, FaultReported)
     assert event.fault_id == receipt.id and event.order_direct is order_direct
     assert len(uow.repo.faults) == 1
@@ -64,7 +56,7 @@ async def test_an_unlinked_facility_is_not_found_and_nothing_is_published() -> N
     uow, caller, _ = _setup(True)
     body = FaultReport(facility_id=uuid4(), description="Larmet tjuter")
     with pytest.raises(NotFound):
-        await report_fault(uow=uow, caller=caller, body=body)  # type: ignore[arg-type]
+        await report_fault(uow=uow, caller=caller, body=body)  # type: ignore[arg-type]  # a fake repository
     assert uow.published == [] and uow.repo.faults == []
 
 

@@ -1,12 +1,12 @@
-"""In-memory stand-ins for the notify repository and unit of work, and event factories."""
+"""An in-memory stand-in for the notify repository, and event factories."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from kundonline_common.projections import AccountView
+from kundonline_common.testing import FakeUnit as FakeUnit
+from kundonline_common.testing import FakeUnitOfWork as FakeUnitOfWork
 from kundonline_contracts import (
     AccountChanged,
     CloudEvent,
@@ -113,33 +113,6 @@ class FakeRepository:
 
     async def release(self, fault_id: UUID) -> list[CloudEvent]:
         return self.held.pop(fault_id, [])
-
-
-class FakeUnit:
-    def __init__(self, repo: FakeRepository, cause: CloudEvent | None = None) -> None:
-        self.repo = repo
-        self.cause = cause
-        self.published: list[Event] = []
-
-    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None:
-        self.cause = cause
-
-    def publish(self, event: Event) -> None:
-        self.published.append(event)
-
-
-class FakeUnitOfWork:
-    """Hands out units over one repository and keeps everything they published."""
-
-    def __init__(self, repo: FakeRepository) -> None:
-        self.repo = repo
-        self.published: list[Event] = []
-
-    @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[FakeUnit]:
-        unit = FakeUnit(self.repo)
-        yield unit
-        self.published.extend(unit.published)
 
 
 def fault(**overrides: Any) -> FaultReported:

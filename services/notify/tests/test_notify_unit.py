@@ -272,7 +272,7 @@ async def test_a_due_mail_is_sent_marked_and_announced() -> None:
     assert await delivery(smtp).deliver_next(uow) == "sent"
     assert [m["To"] for m in smtp.messages] == [CONTACT]
     assert (mail.status, mail.attempts, mail.sent_at) == ("sent", 1, NOW)
-    (event,) = uow.published
+    (event,) = uow.events
     assert isinstance(event, NotificationSent)
     assert (event.notification_id, event.recipient, event.attempts) == (mail.id, CONTACT, 1)
     assert await delivery(smtp).deliver_next(uow) == "idle"
@@ -302,7 +302,7 @@ async def test_a_failed_send_is_retried_with_backoff_then_given_up() -> None:
     assert uow.published == []
     mail.next_attempt_at = NOW
     assert await mailer.deliver_next(uow) == "failed"
-    (event,) = uow.published
+    (event,) = uow.events
     assert isinstance(event, NotificationFailed)
     assert (mail.status, event.attempts) == ("failed", 3)
     assert event.error == "ConnectionRefusedError: smtp down"

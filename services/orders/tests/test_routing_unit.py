@@ -10,6 +10,7 @@ import pytest
 
 from kundonline_common import testing
 from kundonline_common.consumer import Delivery, apply_all
+from kundonline_common.testing import FakeUnit
 from kundonline_contracts import (
     Contact,
     Event,
@@ -53,33 +54,15 @@ class FakeRepository:
         return stored
 
 
-class FakeUnit:
-    def __init__(self) -> None:
-        self.repo = FakeRepository()
-        self.cause = None
-        self.traceparent: str | None = None
-        self.published: list[tuple[Event, str | None]] = []
-
-    def caused_by(self, cause: Any, traceparent: str | None) -> None:
-        self.cause, self.traceparent = cause, traceparent
-
-    def publish(self, event: Event) -> None:
-        self.published.append((event, self.traceparent))
-
-    @property
-    def events(self) -> list[Event]:
-        return [event for event, _ in self.published]
-
-
 def delivery(event: Event, traceparent: str = "00-trace-01") -> Delivery:
     return testing.delivery(
         EVENT_HANDLERS, wrap(event, source="kundonline/faults"), event, traceparent
     )
 
 
-async def handle(uow: FakeUnit, *events: Event) -> None:
+async def handle(uow: FakeUnit[FakeRepository], *events: Event) -> None:
     """As the consumer does: each run of events of one kind to its handler at once."""
-    await apply_all(uow, [delivery(e, f"00-trace-{i}") for i, e in enumerate(events)])  # type: ignore[arg-type]
+    await apply_all(uow, [delivery(e, f"00-trace-{i}") for i, e in enumerate(events)])
 
 
 def test_order_direct_routes_to_a_planned_order_on_the_faults_facility() -> None:
@@ -102,7 +85,7 @@ def test_a_project_fault_routes_to_the_project() -> None:
 
 
 async def test_handler_creates_one_order_and_publishes_order_created() -> None:
-    uow, event = FakeUnit(), reported(order_direct=True)
+    uow, event = FakeUnit(FakeRepository()), reported(order_direct=True)
     await handle(uow, event)
     assert len(uow.repo.orders) == 1
     order = uow.repo.orders[0]
@@ -115,7 +98,7 @@ async def test_handler_creates_one_order_and_publishes_order_created() -> None:
 
 
 async def test_a_redelivered_report_creates_no_second_order() -> None:
-    uow, event = FakeUnit(), reported(order_direct=True)
+    uow, event = FakeUnit(FakeRepository()), reported(order_direct=True)
     await handle(uow, event)
     await handle(uow, event)
     assert len(uow.repo.orders) == 1
@@ -123,7 +106,7 @@ async def test_a_redelivered_report_creates_no_second_order() -> None:
 
 
 async def test_a_batch_of_reports_orders_each_direct_one_once_with_its_own_trace() -> None:
-    uow = FakeUnit()
+    uow = FakeUnit(FakeRepository())
     direct = [reported(order_direct=True) for _ in range(3)]
     queued = reported(order_direct=False)
     # The same fault twice in one batch (a re-sent report) still makes one order.
@@ -137,13 +120,13 @@ async def test_a_batch_of_reports_orders_each_direct_one_once_with_its_own_trace
 
 
 async def test_handler_ignores_a_report_without_order_direct() -> None:
-    uow = FakeUnit()
+    uow = FakeUnit(FakeRepository())
     await handle(uow, reported(order_direct=False))
     assert uow.repo.orders == [] and uow.published == []
 
 
 async def test_an_accepted_fault_becomes_an_order_once() -> None:
-    uow = FakeUnit()
+    uow = FakeUnit(FakeRepository())
     event = FaultAccepted(
         fault_id=uuid4(),
         accepted_by="staff-1",
