@@ -76,8 +76,9 @@ def _declare_errors(responses: dict[str, Any]) -> None:
 
 async def public_openapi(app: FastAPI, clients: ServiceClients) -> dict[str, Any]:
     parts: dict[Service, dict[str, Any]] = {}
-    for service in ("auth", "faults", "orders", "notify"):
+    services: tuple[Service, ...] = ("auth", "faults", "orders", "notify")
+    for service in services:
         reply = await clients.call(service, "GET", "/internal/openapi.json", SYSTEM)
         reply.raise_for_status()
-        parts[service] = reply.json()  # type: ignore[index]
+        parts[service] = reply.json()
     return merge(app.openapi(), parts)

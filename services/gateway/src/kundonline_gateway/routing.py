@@ -10,18 +10,17 @@ from kundonline_common.metrics import route_template
 Service = Literal["auth", "faults", "orders", "notify"]
 Realm = Literal["account", "staff"]
 
-_ROUTES: list[tuple[re.Pattern[str], Service]] = [
-    (re.compile(p), s)
-    for p, s in [
-        (r"^/api/me(/.*)?$", "auth"),
-        (r"^/api/faults(/.*)?$", "faults"),
-        (r"^/api/(facilities|projects|orders|statistics|calendar)(/.*|\.ics)?$", "orders"),
-        (r"^/admin/api/(staff|license|accounts|settings|about)(/.*)?$", "auth"),
-        (r"^/admin/api/faults(/.*)?$", "faults"),
-        (r"^/admin/api/(customers|facilities|projects|orders)(/.*)?$", "orders"),
-        (r"^/admin/api/notifications(/.*)?$", "notify"),
-    ]
+_TABLE: list[tuple[str, Service]] = [
+    (r"^/api/me(/.*)?$", "auth"),
+    (r"^/api/faults(/.*)?$", "faults"),
+    (r"^/api/(facilities|projects|orders|statistics|calendar)(/.*|\.ics)?$", "orders"),
+    (r"^/admin/api/(staff|license|accounts|settings|about)(/.*)?$", "auth"),
+    (r"^/admin/api/faults(/.*)?$", "faults"),
+    (r"^/admin/api/(customers|facilities|projects|orders)(/.*)?$", "orders"),
+    (r"^/admin/api/notifications(/.*)?$", "notify"),
 ]
+
+_ROUTES = [(re.compile(pattern), service) for pattern, service in _TABLE]
 
 
 PUBLIC_FEEDS = frozenset({"/api/calendar.ics"})

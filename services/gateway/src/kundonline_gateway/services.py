@@ -62,14 +62,15 @@ class ServiceClients:
         # Every connection may stay open: a pool that keeps fewer closes the surplus after
         # each request under load and opens it again for the next.
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        urls: dict[Service, str] = {
+            "auth": settings.auth_url,
+            "faults": settings.faults_url,
+            "orders": settings.orders_url,
+            "notify": settings.notify_url,
+        }
         self.clients: dict[Service, httpx.AsyncClient] = {
             name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
-            for name, url in {
-                "auth": settings.auth_url,
-                "faults": settings.faults_url,
-                "orders": settings.orders_url,
-                "notify": settings.notify_url,
-            }.items()
+            for name, url in urls.items()
         }
         for client in self.clients.values():
             instrument_client(client)
