@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: run test deps lint types format schemas docs unit bench resilience scale
+.PHONY: run test deps lint types format schemas docs i18n unit bench resilience scale
 
 deps:
 	@bash deploy/install-deps.sh
@@ -37,6 +37,28 @@ schemas: deps
 # The settings tables of docs/OPERATIONS.md, from the settings classes.
 docs: deps
 	$(VENV)/python -m kundonline_devstack.settings_doc
+
+# The services whose words people read, each with a babel.cfg and src/<package>/locale/, and
+# the languages translated there (messages are written in English, the source language).
+I18N_SERVICES := services/notify
+I18N_LANGUAGES := sv
+
+# Catalogues: each service's messages extracted from its code and templates (babel.cfg), each
+# language's .po brought up to them (a new message empty, a changed one marked fuzzy, a removed
+# one dropped), then whatever still lacks a translation listed. Translate those and run it
+# again. The .po files are compiled in memory when a service starts: no .mo files.
+i18n: deps
+	@set -e; for service in $(I18N_SERVICES); do \
+		pot=$$(mktemp); \
+		$(VENV)/pybabel -q extract -F $$service/babel.cfg --project=KundOnline \
+			--add-location=file --sort-by-file -o $$pot $$service; \
+		for language in $(I18N_LANGUAGES); do \
+			$(VENV)/pybabel -q update -i $$pot -d $$(echo $$service/src/*/locale) -l $$language \
+				--init-missing --ignore-obsolete --ignore-pot-creation-date; \
+		done; \
+		rm -f $$pot; \
+	done
+	$(VENV)/python -m kundonline_common.i18n_check $(I18N_SERVICES)
 
 # SPEC §7 figures, measured on this machine; results in bench/results/*.json and the table in
 # docs/PERFORMANCE.md. About 30 minutes on the 2-core build machine; one benchmark:

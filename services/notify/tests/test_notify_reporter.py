@@ -109,7 +109,7 @@ async def test_an_order_from_a_fault_tells_the_reporter_its_number_and_place() -
     assert (mail.recipient, mail.language) == (CONTACT, "sv")
     assert mail.id == mail_id(cause, CONTACT, "order_created")
     assert mail.subject == f"Din felanmälan är nu order {NUMBER}: Kv. Eken 4"
-    assert "är planerat" in mail.text_body and "Planerad start: 2025-03-06 08:00" in mail.text_body
+    assert "är planerat" in mail.text_body and "Planerad start: 6 mars 2025 08:00" in mail.text_body
     assert event.description in mail.text_body
     assert f"<strong>{NUMBER}</strong>" in mail.html_body
 

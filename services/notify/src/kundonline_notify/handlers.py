@@ -18,7 +18,7 @@ from kundonline_contracts import (
 
 from .domain import language_of, plan_fault_mails
 from .mailing import NotifyUnit, cause_of, queue_mail
-from .rendering import fault_context, render_mail
+from .rendering import fault_context, localisation, render_mail
 from .reporter import on_fault_rejected, order_news, remember_fault
 
 
@@ -61,16 +61,17 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
     )
     cause = cause_of(uow).id
     for plan in planned:
+        l10n = localisation(plan.language, settings.time_zone)
         context = fault_context(
             event,
-            plan.language,
+            l10n,
             place_name=place.name if place else None,
             customer_name=customer.name if customer else None,
             reporter_name=account.name if account else None,
             our_reference_name=customer.our_reference_name if customer else None,
             public_url=settings.public_url,
         )
-        await queue_mail(uow, cause, plan, render_mail(plan.template, plan.language, context))
+        await queue_mail(uow, cause, plan, render_mail(plan.template, l10n, context))
     await remember_fault(uow, event, place.name if place else None)
 
 

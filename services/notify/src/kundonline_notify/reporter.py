@@ -25,7 +25,7 @@ from .domain import (
     performed_action_shown,
 )
 from .mailing import NotifyUnit, cause_of, queue_mail
-from .rendering import local_time, render_mail, reporter_context
+from .rendering import localisation, render_mail, reporter_context
 from .tables import ReportedFault, TrackedOrder
 
 News = OrderCreated | FaultRejected | OrderChanged
@@ -134,22 +134,25 @@ async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: 
     template, details = news(event, hide=account.hide_performed_action if account else None)
     place = await uow.repo.place(fault.place_id)
     settings = await uow.repo.settings()
+    l10n = localisation(language, settings.time_zone)
     context = reporter_context(
         fault,
-        language,
+        l10n,
         place_name=place.name if place else fault.place_name,
         public_url=settings.public_url,
         **details,
     )
     plan = PlannedMail(normalise_address(fault.contact_email), template, language)
-    await queue_mail(uow, cause, plan, render_mail(template, language, context))
+    await queue_mail(uow, cause, plan, render_mail(template, l10n, context))
 
 
 def news(event: News, *, hide: bool | None) -> tuple[str, dict[str, Any]]:
     """The template an event calls for, and what it adds to the report's details."""
     if isinstance(event, OrderCreated):
-        start = local_time(event.planned_start) if event.planned_start else ""
-        return ORDER_CREATED, {"order_number": event.order_number, "planned_start": start}
+        return ORDER_CREATED, {
+            "order_number": event.order_number,
+            "planned_start": event.planned_start,
+        }
     if isinstance(event, FaultRejected):
         return FAULT_REJECTED, {"reason": event.reason}
     action = performed_action_shown(event.performed_action, hidden_for_account=hide)
