@@ -70,7 +70,7 @@ def accounted(s: Stack, result: Attack, faults_before: int, log: EventLog) -> di
 
 def kundonline_step(
     s: Stack, requests: list[Request], rate: float, duration: float, order_direct: bool
-) -> dict:
+) -> dict[str, Any]:
     prefix = s.system.config.topic_prefix
     log = EventLog(s.system.config.kafka_bootstrap_servers, [Topic.FAULTS.name(prefix)])
     asyncio.run(_mark(log))  # where this step's events begin on Kafka
@@ -90,7 +90,7 @@ async def _mark(log: EventLog) -> None:
     await log.stop()
 
 
-def run_steps(name: str, steps: list[float], step: Any, keep_going: bool) -> list[dict]:
+def run_steps(name: str, steps: list[float], step: Any, keep_going: bool) -> list[dict[str, Any]]:
     done = []
     for rate in steps:
         figures = step(rate)
@@ -108,7 +108,7 @@ def run_steps(name: str, steps: list[float], step: Any, keep_going: bool) -> lis
     return done
 
 
-def highest(steps: list[dict]) -> float:
+def highest(steps: list[dict[str, Any]]) -> float:
     return max((s["offered_per_s"] for s in steps if s["passed"]), default=0.0)
 
 

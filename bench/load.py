@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -62,7 +63,7 @@ class Attack:
     def accepted(self) -> list[Result]:
         return [r for r in self.results if r.ok]
 
-    def figures(self) -> dict[str, object]:
+    def figures(self) -> dict[str, Any]:
         """Offered and achieved rate, errors by kind, and the generator's own CPU cost."""
         accepted = self.accepted
         span = max(r.started for r in self.results) - min(r.started for r in self.results)

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench import bare_app
 from bench.events import settle
@@ -58,7 +59,7 @@ def phases(
     rate: float,
     duration: float,
     idle: Callable[[], object],
-) -> dict[str, dict[str, object]]:
+) -> dict[str, dict[str, Any]]:
     at_rest = snapshot(pids)
     with cpu_use(pids) as idle_cpu:
         time.sleep(IDLE_WINDOW_S)  # the window over which CPU at rest is measured
@@ -111,9 +112,9 @@ def main() -> None:
         "baseline": bare,
     }
     path = write("memory", document)
-    for rate, by_phase in kundonline.items():
+    for label, by_phase in kundonline.items():
         for phase, figures in by_phase.items():
-            print(f"{rate}/s {phase}: {figures} (bare: {bare[rate][phase]})")
+            print(f"{label}/s {phase}: {figures} (bare: {bare[label][phase]})")
     print(f"written to {path}")
 
 

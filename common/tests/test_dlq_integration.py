@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
-from sqlalchemy import select
+from sqlmodel import select
 
 from kundonline_common.consumer import Batched, Delivery, EventConsumer
 from kundonline_common.db import Database
@@ -96,7 +96,7 @@ async def scrape(bootstrap: str, prefix: str, consumer: Any = None) -> Collector
     registry = CollectorRegistry()
     settings = CommonSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
     runtime = SimpleNamespace(settings=settings, consumer=consumer, service="test")
-    await ScrapeGauges(registry).measure_kafka(runtime)  # type: ignore[arg-type]
+    await ScrapeGauges(registry).measure_kafka(runtime)  # type: ignore[arg-type]  # what it reads
     return registry
 
 
@@ -146,7 +146,9 @@ async def test_a_dead_letter_is_listed_with_its_error_and_put_back_once_its_caus
     cause = {"fixed": False}
     handled: list[str] = []
 
-    async def until_fixed(uow: UnitOfWork[Any], deliveries: Sequence[Delivery]) -> None:
+    async def until_fixed(
+        uow: UnitOfWork[Any], deliveries: Sequence[Delivery[FaultReported]]
+    ) -> None:
         if not cause["fixed"]:
             raise RuntimeError("the facility register is unavailable")
         handled.extend(str(d.envelope.id) for d in deliveries)

@@ -14,7 +14,7 @@ DLQ = TopicPartition("kundonline.faults.dlq", 0)
 
 def test_progress_moves_past_every_record_dealt_with_in_a_row() -> None:
     progress = Progress(10).with_done([12, 13])
-    assert (progress.next, progress.beyond) == (10, {12, 13})
+    assert (progress.next, progress.beyond) == (10, frozenset({12, 13}))
     assert [o for o in range(9, 15) if progress.done(o)] == [9, 12, 13]
     assert progress.waiting(end=16) == 4  # 10, 11, 14, 15
     progress = progress.with_done([10, 11])
@@ -31,7 +31,7 @@ def test_progress_survives_the_round_trip_through_the_committed_offset() -> None
 
 def test_records_the_retention_removed_count_as_dealt_with() -> None:
     progress = Progress.of(OffsetAndMetadata(2, "4,9"), beginning=5)
-    assert (progress.next, progress.beyond) == (5, {9})
+    assert (progress.next, progress.beyond) == (5, frozenset({9}))
     assert Progress.of(None, beginning=7) == Progress(7)
     assert Progress.of(OffsetAndMetadata(-1, ""), beginning=7) == Progress(7)
 

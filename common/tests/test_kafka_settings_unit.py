@@ -26,7 +26,7 @@ SECRET = "x" * 48
 
 
 def settings(**values: Any) -> CommonSettings:
-    return CommonSettings(_env_file=None, internal_token_secret=SECRET, **values)  # type: ignore[call-arg]
+    return CommonSettings(_env_file=None, internal_token_secret=SECRET, **values)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_partitions_by_topic_is_read_as_json_from_the_environment(
         ({"topic_partitions_by_topic": {"faults": 0}}, "at least 1 partition"),
     ],
 )
-def test_a_layout_kafka_would_not_serve_is_refused(values: dict, complaint: str) -> None:
+def test_a_layout_kafka_would_not_serve_is_refused(values: dict[str, Any], complaint: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(complaint)):
         settings(**values)
 
@@ -132,7 +132,7 @@ def test_a_layout_kafka_would_not_serve_is_refused(values: dict, complaint: str)
     ],
 )
 def test_security_settings_that_cannot_work_together_are_refused(
-    values: dict, complaint: str
+    values: dict[str, Any], complaint: str
 ) -> None:
     with pytest.raises(ValidationError, match=re.escape(complaint)):
         settings(**values)
@@ -218,10 +218,10 @@ async def test_every_client_kind_is_made_with_the_security_settings(
     event_consumer = EventConsumer(
         name="test",
         handlers={},
-        unit_of_work=None,  # type: ignore[arg-type]
+        unit_of_work=None,  # type: ignore[arg-type]  # not reached: making its client fails
         kafka=connection,
         topic_prefix="p.",
-        dlq_producer=None,  # type: ignore[arg-type]
+        dlq_producer=None,  # type: ignore[arg-type]  # as above
     )
     with pytest.raises(_Made):
         await event_consumer._run_session()

@@ -33,17 +33,17 @@ class FakeConsumer:
 async def test_only_partitions_still_owned_are_committed_and_all_are_forgotten() -> None:
     consumer = FakeConsumer({A, B})
     handled = {A: 10, C: 7}
-    await commit_owned(consumer, handled)  # type: ignore[arg-type]
+    await commit_owned(consumer, handled)
     assert consumer.commits == [{A: 10}]
     assert handled == {}
-    await commit_owned(consumer, handled)  # type: ignore[arg-type]
+    await commit_owned(consumer, handled)
     assert consumer.commits == [{A: 10}]  # nothing new, no empty commit
 
 
 async def test_a_revoked_partition_takes_its_offset_along_and_the_rest_wait() -> None:
     consumer = FakeConsumer({A, B})
     handled = {A: 10, B: 4}
-    await CommitBeforeRevoke(consumer, handled).on_partitions_revoked([B, C])  # type: ignore[arg-type]
+    await CommitBeforeRevoke(consumer, handled).on_partitions_revoked([B, C])
     assert consumer.commits == [{B: 4}]
     assert handled == {A: 10}
 
@@ -51,33 +51,33 @@ async def test_a_revoked_partition_takes_its_offset_along_and_the_rest_wait() ->
 async def test_a_failed_commit_on_revoke_leaves_the_partition_to_its_next_owner() -> None:
     consumer = FakeConsumer({A}, fail=True)
     handled = {A: 3}
-    await CommitBeforeRevoke(consumer, handled).on_partitions_revoked([A])  # type: ignore[arg-type]
+    await CommitBeforeRevoke(consumer, handled).on_partitions_revoked([A])
     assert handled == {}
 
 
-def fetched_consumer(*, postgres: bool, failing: TopicPartition | None = None) -> Any:
+class FetchedConsumer(EventConsumer):
     """An EventConsumer whose partitions are handled by a stand-in that notes how many run
     at once, and fails on `failing`."""
-    consumer = EventConsumer(
-        name="t",
-        handlers={},
-        unit_of_work=SimpleNamespace(db=SimpleNamespace(is_postgres=postgres)),  # type: ignore[arg-type]
-        kafka=KafkaConnection(""),
-        topic_prefix="kundonline.",
-        dlq_producer=None,  # type: ignore[arg-type]
-    )
-    consumer.running, consumer.most = 0, 0  # type: ignore[attr-defined]
 
-    async def handle(records: list[Any]) -> None:
-        consumer.running += 1  # type: ignore[attr-defined]
-        consumer.most = max(consumer.most, consumer.running)  # type: ignore[attr-defined]
+    def __init__(self, *, postgres: bool, failing: TopicPartition | None = None) -> None:
+        super().__init__(
+            name="t",
+            handlers={},
+            unit_of_work=SimpleNamespace(db=SimpleNamespace(is_postgres=postgres)),  # type: ignore[arg-type]  # only db.is_postgres is read
+            kafka=KafkaConnection(""),
+            topic_prefix="kundonline.",
+            dlq_producer=None,  # type: ignore[arg-type]  # nothing is dead-lettered here
+        )
+        self.failing = failing
+        self.running = self.most = 0
+
+    async def _process_partition(self, records: list[Any]) -> None:
+        self.running += 1
+        self.most = max(self.most, self.running)
         await asyncio.sleep(0)  # let the others start: they run side by side or not at all
-        consumer.running -= 1  # type: ignore[attr-defined]
-        if records[0].tp == failing:
+        self.running -= 1
+        if records[0].tp == self.failing:
             raise ConnectionError("database gone")
-
-    consumer._process_partition = handle  # type: ignore[method-assign]
-    return consumer
 
 
 def fetch(*partitions: TopicPartition) -> dict[TopicPartition, list[Any]]:
@@ -85,7 +85,7 @@ def fetch(*partitions: TopicPartition) -> dict[TopicPartition, list[Any]]:
 
 
 async def test_a_fetch_records_the_partitions_handled_and_raises_the_failure() -> None:
-    consumer = fetched_consumer(postgres=True, failing=B)
+    consumer = FetchedConsumer(postgres=True, failing=B)
     handled: dict[TopicPartition, int] = {}
     with pytest.raises(ConnectionError):
         await consumer._process_fetch(fetch(A, B, C), handled)
@@ -94,7 +94,7 @@ async def test_a_fetch_records_the_partitions_handled_and_raises_the_failure() -
 
 
 async def test_on_sqlite_partitions_take_turns() -> None:
-    consumer = fetched_consumer(postgres=False)
+    consumer = FetchedConsumer(postgres=False)
     handled: dict[TopicPartition, int] = {}
     await consumer._process_fetch(fetch(A, B, C), handled)
     assert handled == {A: 9, B: 9, C: 9}

@@ -12,7 +12,8 @@ from uuid import UUID, uuid4
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import CollectorRegistry
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from kundonline_common.consumer import Batched, Delivery, EventConsumer
 from kundonline_common.db import Database
@@ -178,7 +179,7 @@ async def test_the_relay_puts_a_key_where_a_plain_send_puts_it(
             uow.publish(event)
             uow.publish(event)  # a second event of the same aggregate, after the first
     async with db.sessions() as session:
-        query = select(OutboxRecord.key, OutboxRecord.event_id).order_by(OutboxRecord.seq)
+        query = select(OutboxRecord.key, OutboxRecord.event_id).order_by(col(OutboxRecord.seq))
         stored = (await session.execute(query)).all()
     published: dict[bytes, list[UUID]] = {}
     for key, event_id in stored:
@@ -210,9 +211,12 @@ class CrashAfterSending:
     def __init__(self, real: ServiceProducer) -> None:
         self.real = real
 
-    async def send_batches(self, records: Sequence[Outgoing]) -> Any:
+    async def send_batches(self, records: Sequence[Outgoing]) -> list[asyncio.Future[Any]]:
         await asyncio.gather(*await self.real.send_batches(records))
         raise ConnectionError("relay process killed")
+
+    async def send_and_wait(self, topic: str, value: bytes | None = None, **kwargs: Any) -> Any:
+        return await self.real.send_and_wait(topic, value, **kwargs)
 
 
 async def test_a_redelivered_fault_report_creates_no_second_order(
@@ -225,7 +229,7 @@ async def test_a_redelivered_fault_report_creates_no_second_order(
         uow.publish(event)
     async with started(ServiceProducer(KafkaConnection(kafka_bootstrap), "relay-test")) as producer:
         with pytest.raises(ConnectionError):
-            await OutboxRelay(orders_db, outbox, CrashAfterSending(producer)).publish_batch()  # type: ignore[arg-type]
+            await OutboxRelay(orders_db, outbox, CrashAfterSending(producer)).publish_batch()
         # The restarted relay publishes the row again: Kafka now holds it twice.
         assert await OutboxRelay(orders_db, outbox, producer).publish_batch() == 1
         # And another producer reports the same fault under a new event id.
@@ -362,7 +366,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(
             Topic.FAULTS.name(topic_prefix), wrap(event, source="x").to_bytes(), key=b"k"
         )
         consumer = consumer_for(orders_db, kafka_bootstrap, topic_prefix, producer)
-        consumer.handlers = {FaultReported: broken}  # type: ignore[dict-item]
+        consumer.handlers = {FaultReported: broken}
         async with running(consumer):
             await until(lambda: len(calls) >= 4)
     dead = await read_topic(kafka_bootstrap, Topic.FAULTS.dlq(topic_prefix), lambda s: len(s) >= 1)
@@ -384,8 +388,8 @@ async def test_one_bad_record_in_a_batch_does_not_hold_back_the_others(
     orders = EVENT_HANDLERS[FaultReported]
     assert isinstance(orders, Batched)
 
-    async def picky(uow: UnitOfWork[Any], deliveries: Sequence[Delivery]) -> None:
-        if any(d.event.fault_id == bad for d in deliveries):  # type: ignore[attr-defined]
+    async def picky(uow: UnitOfWork[Any], deliveries: Sequence[Delivery[FaultReported]]) -> None:
+        if any(d.event.fault_id == bad for d in deliveries):
             raise ValueError("this one cannot be handled")
         await orders.handle(uow, deliveries)
 

@@ -2,6 +2,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -81,7 +82,7 @@ def test_a_fault_is_on_exactly_one_of_facility_and_project() -> None:
 
 def test_events_are_frozen() -> None:
     with pytest.raises(ValidationError):
-        _fault().description = "changed"  # type: ignore[misc]
+        _fault().description = "changed"  # type: ignore[misc]  # what the test is about
 
 
 def test_every_event_type_is_unique_and_on_a_known_topic() -> None:
@@ -90,8 +91,9 @@ def test_every_event_type_is_unique_and_on_a_known_topic() -> None:
     assert all(isinstance(m.topic, Topic) for m in EVENTS)
 
 
-def _asyncapi() -> dict:
-    return json.loads((OUT_DIR / "asyncapi.json").read_text(encoding="utf-8"))
+def _asyncapi() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((OUT_DIR / "asyncapi.json").read_text(encoding="utf-8"))
+    return document
 
 
 def test_each_message_is_the_envelope_with_its_event_as_data() -> None:

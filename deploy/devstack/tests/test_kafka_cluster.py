@@ -39,7 +39,9 @@ async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[dict[str, 
         await asyncio.sleep(0.2)  # poll interval; the deadline bounds the wait
 
 
-async def _config(admin: AIOKafkaAdminClient, kind: ConfigResourceType, name: str) -> dict:
+async def _config(
+    admin: AIOKafkaAdminClient, kind: ConfigResourceType, name: str
+) -> dict[str, str]:
     [response] = await admin.describe_configs([ConfigResource(kind, name)])
     [(_, _, _, _, entries)] = response.resources
     return {entry[0]: entry[1] for entry in entries}
@@ -91,7 +93,9 @@ async def _in_sync_everywhere(bootstrap: str, nodes: set[int]) -> None:
         await admin.close()
 
 
-async def _layout(cluster: KafkaCluster) -> tuple[list[dict[str, Any]], dict, dict, list]:
+async def _layout(
+    cluster: KafkaCluster,
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str], list[dict[str, Any]]]:
     bootstrap = cluster.bootstrap_servers
     layout = TopicLayout(partitions=4, replication_factor=3, min_insync_replicas=2)
     await ensure_topics(KafkaConnection(bootstrap), PREFIX, layout)

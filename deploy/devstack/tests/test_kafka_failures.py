@@ -25,7 +25,8 @@ async def _make_topic(bootstrap: str, name: str) -> list[str]:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
-        return await admin.list_topics()
+        topics: list[str] = await admin.list_topics()
+        return topics
     finally:
         await admin.close()
 

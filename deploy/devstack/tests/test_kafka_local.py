@@ -56,7 +56,8 @@ async def _consume_one(bootstrap: str, group_id: str, *, commit: bool) -> bytes 
         record = await asyncio.wait_for(consumer.getone(), CLIENT_TIMEOUT)
         if commit:
             await consumer.commit()
-        return record.value
+        value: bytes | None = record.value
+        return value
     finally:
         await consumer.stop()
 
@@ -65,7 +66,8 @@ async def _committed_offset(bootstrap: str, group_id: str) -> int | None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id)
     await consumer.start()
     try:
-        return await consumer.committed(TopicPartition(TOPIC, 0))
+        offset: int | None = await consumer.committed(TopicPartition(TOPIC, 0))
+        return offset
     finally:
         await consumer.stop()
 

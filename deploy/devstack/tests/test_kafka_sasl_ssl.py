@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from email.message import EmailMessage
 from typing import Any, TypeVar
 
 import httpx
@@ -101,13 +102,13 @@ def test_a_report_becomes_an_order_with_every_service_on_sasl_ssl(
     with httpx.Client(base_url=secure_system.base_url, timeout=15) as http:
         staff = _login(http, "/admin/api/auth/login", c.admin_username, c.admin_password)
         assert http.put("/admin/api/license", json=vendor.license(), headers=staff).is_success
-        customer = _created(http, "/admin/api/customers", staff, name="Säker Kund AB")
-        facility = _created(
+        customer = _made(http, "/admin/api/customers", staff, name="Säker Kund AB")
+        facility = _made(
             http, "/admin/api/facilities", staff, customer_id=customer["id"], name="Pannrum"
         )
         # Each step waits for the last one's event: masterdata to auth, accounts to faults.
         username = f"sak-{uuid.uuid4().hex[:8]}"
-        account = eventually(
+        account: dict[str, Any] = eventually(
             lambda: _created(
                 http,
                 "/admin/api/accounts",
@@ -135,7 +136,7 @@ def test_a_report_becomes_an_order_with_every_service_on_sasl_ssl(
             "description": text,
             "contact": {"name": "Eva", "email": "eva@example.com"},
         }
-        report = eventually(
+        report: dict[str, Any] = eventually(
             lambda: _created(http, "/api/faults", customer_login, allow=(404,), **body),
             "report accepted once faults knows the link",
         )
@@ -147,7 +148,7 @@ def test_a_report_becomes_an_order_with_every_service_on_sasl_ssl(
         fault = eventually(order_made, "fault turned into an order")
     assert isinstance(fault["order_number"], int)
     # notify read the report from Kafka too, and mailed its receipt.
-    smtp_sink.wait_for(lambda m: text in m.get_body(("plain",)).get_content(), timeout=30)
+    smtp_sink.wait_for(lambda m: text in _plain_text(m), timeout=30)
     records = run(_read_until_order(connection(secure_kafka), c.topic_prefix, report["id"]))
     for record in records:
         assert record.headers[0] == ("content-type", STRUCTURED)
@@ -233,4 +234,19 @@ def _created(
     if reply.status_code in allow:
         return None
     assert reply.status_code == 201, reply.text
-    return reply.json()
+    created: dict[str, Any] = reply.json()
+    return created
+
+
+def _made(http: httpx.Client, path: str, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    """The created object, of a request that refers only to what the system knows."""
+    created = _created(http, path, headers, **body)
+    assert created is not None
+    return created
+
+
+def _plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None, message
+    text: str = body.get_content()
+    return text

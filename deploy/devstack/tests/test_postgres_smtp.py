@@ -57,8 +57,10 @@ def _mail(subject: str, to: str = "kund@example.test") -> EmailMessage:
     return message
 
 
-async def _send(sink: SmtpSink, message: EmailMessage, **kwargs: object) -> None:
-    await aiosmtplib.send(message, hostname="127.0.0.1", port=sink.port, timeout=10, **kwargs)
+async def _send(sink: SmtpSink, message: EmailMessage, recipients: list[str] | None = None) -> None:
+    await aiosmtplib.send(
+        message, hostname="127.0.0.1", port=sink.port, timeout=10, recipients=recipients
+    )
 
 
 async def test_smtp_sink_records_and_stores_mail(sink: SmtpSink) -> None:

@@ -184,7 +184,9 @@ def test_a_killed_service_is_started_again_and_a_restart_needs_no_public_login(
     assert new != old
 
     # The admin's public login refused at 127.0.0.1, as after someone's failed attempts.
-    base = re.search(r"running at (http://\S+)", out)[1]  # type: ignore[index]
+    running = re.search(r"running at (http://\S+)", out)
+    assert running is not None, out
+    base = running[1]
     deadline = time.monotonic() + 30
     wrong = {"username": "admin", "password": "not-the-password-1"}
     with httpx.Client(base_url=base, timeout=10) as http:

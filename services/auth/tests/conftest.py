@@ -18,7 +18,9 @@ from kundonline_devstack.pytest_plugin import unique_name
 @pytest.fixture(
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)],
 )
-async def uows(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
+async def uows(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[UnitOfWorkFactory[AuthRepository]]:
     if request.param == "sqlite":
         db = Database(f"sqlite+aiosqlite:///{tmp_path}/auth.db")
     else:

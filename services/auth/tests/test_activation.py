@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -30,7 +31,7 @@ PUBLIC = b64(KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
 LIMITS = AuthSettings().login_limits  # the defaults an installation runs with
 
 
-def _license(max_accounts: int = 1, licensee: str = "Hiss AB") -> dict:
+def _license(max_accounts: int = 1, licensee: str = "Hiss AB") -> dict[str, Any]:
     terms = LicenseTerms(
         licensee=licensee,
         modules=("kundonline",),
@@ -41,7 +42,7 @@ def _license(max_accounts: int = 1, licensee: str = "Hiss AB") -> dict:
 
 
 @pytest.fixture
-async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
+async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory[AuthRepository]]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/auth.db")
     await upgrade(db, MIGRATIONS)
     factory = UnitOfWorkFactory(db, Outbox(source="t", topic_prefix="t."), AuthRepository)
@@ -49,7 +50,7 @@ async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
     await db.dispose()
 
 
-async def _customer(uow: UnitOfWorkFactory) -> AccountCreate:
+async def _customer(uow: UnitOfWorkFactory[AuthRepository]) -> AccountCreate:
     customer_id = uuid4()
     async with uow() as u:
         u.session.add(KnownCustomer(id=customer_id, name="Kund"))
@@ -62,7 +63,7 @@ async def _customer(uow: UnitOfWorkFactory) -> AccountCreate:
 
 
 async def test_without_a_license_no_account_is_created_and_no_portal_login(
-    uow: UnitOfWorkFactory,
+    uow: UnitOfWorkFactory[AuthRepository],
 ) -> None:
     body = await _customer(uow)
     with pytest.raises(Conflict) as refused:
@@ -83,7 +84,9 @@ async def test_without_a_license_no_account_is_created_and_no_portal_login(
     assert closed.value.code == "license_required"
 
 
-async def test_a_license_opens_the_portal_up_to_max_accounts(uow: UnitOfWorkFactory) -> None:
+async def test_a_license_opens_the_portal_up_to_max_accounts(
+    uow: UnitOfWorkFactory[AuthRepository],
+) -> None:
     async with uow() as u:
         installed = await activation.install(uow=u, document=_license(1), public_key=PUBLIC)
         assert [type(e) for e in u.published] == [LicenseChanged]
@@ -139,7 +142,7 @@ async def test_a_license_opens_the_portal_up_to_max_accounts(uow: UnitOfWorkFact
     ],
 )
 async def test_a_refused_license_leaves_the_old_one_in_force(
-    uow: UnitOfWorkFactory, document: dict, code: str
+    uow: UnitOfWorkFactory[AuthRepository], document: dict[str, Any], code: str
 ) -> None:
     async with uow() as u:
         await activation.install(uow=u, document=_license(3, "Gällande AB"), public_key=PUBLIC)
@@ -153,7 +156,9 @@ async def test_a_refused_license_leaves_the_old_one_in_force(
 
 
 @pytest.mark.usefixtures("cheap_hashing")
-async def test_parallel_creations_stop_exactly_at_max_accounts(uows: UnitOfWorkFactory) -> None:
+async def test_parallel_creations_stop_exactly_at_max_accounts(
+    uows: UnitOfWorkFactory[AuthRepository],
+) -> None:
     async with uows() as u:
         await activation.install(uow=u, document=_license(3), public_key=PUBLIC)
     bodies = [await _customer(uows) for _ in range(8)]

@@ -1,6 +1,7 @@
 """Password policy, hashing and session lifetime rules."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -33,7 +34,7 @@ def test_policy_accepts_a_long_password() -> None:
 
 def _session(**kw: object) -> Session:
     now = datetime.now(UTC)
-    fields = dict(
+    fields: dict[str, Any] = dict(
         token_hash="x",
         realm="account",
         subject_id=uuid4(),
@@ -74,7 +75,7 @@ def test_the_service_refuses_to_start_with_a_first_administrator_password_agains
     monkeypatch.setenv("KUNDONLINE_ADMIN_USERNAME", username)
     monkeypatch.setenv("KUNDONLINE_ADMIN_PASSWORD", password)
     with pytest.raises(ValidationError) as refused:
-        AuthSettings(_env_file=None)  # type: ignore[call-arg]
+        AuthSettings(_env_file=None)
     [error] = [e for e in refused.value.errors() if e["loc"] == ("admin_password",)]
     assert "breaks the password policy" in error["msg"]
     assert password not in str(refused.value)

@@ -10,6 +10,7 @@ import pytest
 from kundonline_auth import sessions
 from kundonline_auth.config import AuthSettings
 from kundonline_auth.passwords import hash_password
+from kundonline_auth.repository import AuthRepository
 from kundonline_auth.tables import LoginFailures, StaffUser
 from kundonline_auth.throttle import Limits, TooManyAttempts, keys
 from kundonline_common.uow import UnitOfWorkFactory
@@ -34,14 +35,14 @@ class Pauses(list[float]):
         self.append(seconds)
 
 
-async def _staff_user(uows: UnitOfWorkFactory, username: str = "kalle") -> str:
+async def _staff_user(uows: UnitOfWorkFactory[AuthRepository], username: str = "kalle") -> str:
     async with uows() as uow:
         uow.repo.add(StaffUser(username=username, password_hash=hash_password(RIGHT)))
     return username
 
 
 async def _attempt(
-    uows: UnitOfWorkFactory,
+    uows: UnitOfWorkFactory[AuthRepository],
     password: str,
     address: str,
     *,
@@ -66,13 +67,15 @@ async def _attempt(
     return "wrong" if opened is None else "opened"
 
 
-async def _failures(uows: UnitOfWorkFactory, key: str) -> int:
+async def _failures(uows: UnitOfWorkFactory[AuthRepository], key: str) -> int:
     async with uows() as uow:
         row = await uow.session.get(LoginFailures, key)
     return row.failures if row is not None else 0
 
 
-async def test_fifty_parallel_wrong_guesses_count_fifty(uows: UnitOfWorkFactory) -> None:
+async def test_fifty_parallel_wrong_guesses_count_fifty(
+    uows: UnitOfWorkFactory[AuthRepository],
+) -> None:
     await _staff_user(uows)
     guesses = [_attempt(uows, f"gissning-{i}", "10.0.0.1", limits=UNLIMITED) for i in range(50)]
     assert await asyncio.gather(*guesses) == ["wrong"] * 50
@@ -82,7 +85,7 @@ async def test_fifty_parallel_wrong_guesses_count_fifty(uows: UnitOfWorkFactory)
 
 
 async def test_parallel_guesses_past_the_limit_are_refused_before_their_password_is_checked(
-    uows: UnitOfWorkFactory,
+    uows: UnitOfWorkFactory[AuthRepository],
 ) -> None:
     await _staff_user(uows)
     outcomes = await asyncio.gather(
@@ -94,7 +97,7 @@ async def test_parallel_guesses_past_the_limit_are_refused_before_their_password
 
 
 async def test_the_right_password_from_another_address_opens_a_session_after_a_delay(
-    uows: UnitOfWorkFactory,
+    uows: UnitOfWorkFactory[AuthRepository],
 ) -> None:
     await _staff_user(uows)
     attacker = [await _attempt(uows, f"gissning-{i}", "10.0.0.3") for i in range(12)]
@@ -108,7 +111,7 @@ async def test_the_right_password_from_another_address_opens_a_session_after_a_d
 
 
 async def test_a_username_is_slowed_down_more_with_each_failure_but_never_refused(
-    uows: UnitOfWorkFactory,
+    uows: UnitOfWorkFactory[AuthRepository],
 ) -> None:
     await _staff_user(uows)
     pauses = Pauses()
@@ -120,7 +123,7 @@ async def test_a_username_is_slowed_down_more_with_each_failure_but_never_refuse
 
 
 async def test_a_success_takes_back_its_own_count_and_leaves_the_address_its_failures(
-    uows: UnitOfWorkFactory,
+    uows: UnitOfWorkFactory[AuthRepository],
 ) -> None:
     await _staff_user(uows)
     for name in ("anna", "bertil", "cesar"):
@@ -129,7 +132,9 @@ async def test_a_success_takes_back_its_own_count_and_leaves_the_address_its_fai
     assert await _failures(uows, keys("staff", "kalle", "10.0.0.5").address) == 3
 
 
-async def test_an_ended_window_starts_the_count_afresh(uows: UnitOfWorkFactory) -> None:
+async def test_an_ended_window_starts_the_count_afresh(
+    uows: UnitOfWorkFactory[AuthRepository],
+) -> None:
     await _staff_user(uows)
     ended = Limits(
         per_username=0,

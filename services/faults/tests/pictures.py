@@ -13,6 +13,20 @@ GPS_IFD, ORIENTATION = 0x8825, 0x0112
 SECRET = b"kundonline-secret-marker"
 
 
+def level(image: Image.Image, xy: tuple[int, int]) -> float:
+    """A one-band image's value at `xy`."""
+    value = image.getpixel(xy)
+    assert isinstance(value, int | float), value
+    return value
+
+
+def colour(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
+    """A many-band image's values at `xy`."""
+    value = image.getpixel(xy)
+    assert isinstance(value, tuple), value
+    return value
+
+
 def picture(kind: str = "PNG", size: tuple[int, int] = (8, 8), mode: str = "RGB") -> bytes:
     buffer = io.BytesIO()
     colour = (*RED, 128) if mode == "RGBA" else RED if mode == "RGB" else 128
@@ -63,5 +77,5 @@ def assert_turned_upright(data: bytes) -> None:
     """phone_photo() as it is meant to be seen: 20×60, red on top and blue below."""
     image = opened(data).convert("RGB")
     assert image.size == (20, 60)
-    top, bottom = image.getpixel((10, 10)), image.getpixel((10, 50))
+    top, bottom = colour(image, (10, 10)), colour(image, (10, 50))
     assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0], (top, bottom)

@@ -21,10 +21,12 @@ from pictures import (
     png_claiming,
 )
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from kundonline_common.db import Database
 from kundonline_common.errors import install_error_handlers
 from kundonline_common.migrations import alembic_config, upgrade
+from kundonline_common.tables import table_of
 from kundonline_common.tokens import HEADER, Caller, issue_token
 from kundonline_common.uow import Outbox, UnitOfWorkFactory
 from kundonline_devstack.pytest_plugin import unique_name
@@ -41,7 +43,7 @@ MB = 1024 * 1024
 class Service:
     """A faults database with the photo routes in front of it, and one reporter's fault."""
 
-    def __init__(self, db: Database, unit_of_work: UnitOfWorkFactory) -> None:
+    def __init__(self, db: Database, unit_of_work: UnitOfWorkFactory[FaultsRepository]) -> None:
         self.db, self.unit_of_work = db, unit_of_work
         self.account_id = uuid4()
         app = FastAPI()
@@ -54,7 +56,7 @@ class Service:
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://faults")
 
     def as_(self, subject: UUID | str, role: str = "account") -> dict[str, str]:
-        caller = Caller(subject=str(subject), role=role)  # type: ignore[arg-type]
+        caller = Caller(subject=str(subject), role=role)
         return {HEADER: issue_token(caller, SECRET)}
 
     @property
@@ -81,7 +83,7 @@ class Service:
     async def stored(self, fault_id: UUID) -> int:
         async with self.db.sessions() as session:
             query = select(func.count()).select_from(FaultPhoto)
-            return int(await session.scalar(query.where(FaultPhoto.fault_id == fault_id)) or 0)
+            return int(await session.scalar(query.where(col(FaultPhoto.fault_id) == fault_id)) or 0)
 
 
 async def _service(db: Database) -> Service:
@@ -237,7 +239,7 @@ async def test_the_upgrade_reencodes_photos_stored_before_and_counts_them(tmp_pa
         for photo_id, data in [(kept_id, phone_photo()), (bomb_id, png_claiming(8_000, 6_000))]:
             row = {"id": photo_id, "fault_id": fault_id, "content_type": "image/jpeg"}
             await conn.execute(
-                sa.insert(FaultPhoto.__table__).values(  # type: ignore[attr-defined]
+                sa.insert(table_of(FaultPhoto)).values(
                     **row, size=len(data), data=data, created_at=sa.func.now()
                 )
             )
