@@ -6,6 +6,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -255,11 +256,22 @@ def test_statistics_and_calendar_only_when_enabled(
         assert sum(t["count"] for t in stats["by_month"]) == stats["total"]["count"]
         entries = http.get("/api/calendar", params=window, headers=h).json()["items"]
         assert order["id"] in [e["id"] for e in entries]
+        # No range: the current month where the portal is (Europe/Stockholm by default).
+        today = datetime.now(ZoneInfo("Europe/Stockholm")).date()
+        month = {
+            "from": today.replace(day=1).isoformat(),
+            "to": (
+                (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+            ).isoformat(),
+        }
+        this_month = http.get("/api/calendar", params=month, headers=h).json()["items"]
+        assert http.get("/api/calendar", headers=h).json()["items"] == this_month
         feed_url = http.get("/api/me", headers=h).json()["calendar_url"]
         token = feed_url.split("token=")[1]
         feed = http.get("/api/calendar.ics", params={"token": token})
         assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
         assert f"Order {order['order_number']}" in feed.text and "BEGIN:VCALENDAR" in feed.text
+        assert "DTSTART;TZID=Europe/Stockholm:" in feed.text and "BEGIN:VTIMEZONE" in feed.text
         renewed = http.post("/api/me/calendar-token", headers=h).json()["calendar_url"]
         assert renewed != feed_url
         eventually(

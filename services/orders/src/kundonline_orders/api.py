@@ -227,10 +227,11 @@ async def my_statistics(
 async def my_calendar(
     request: Request,
     caller: AccountDep,
-    from_: Annotated[date, Query(alias="from")],
-    to: date,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
 ) -> Page[CalendarEntry]:
-    """Orders by planned date between from and to (inclusive); 404 unless enabled."""
+    """Orders by planned date from `from` to `to`, both whole days in the portal's time zone;
+    without them, the current month there. 404 unless enabled."""
     return await handle(
         request, planner.calendar, account_id=caller.account_id, since=from_, until=to
     )
@@ -267,7 +268,7 @@ async def my_orders(
     limit: Limit = 25,
 ) -> Page[PortalOrder]:
     """Orders on the account's facilities and projects, newest first; filter by status,
-    facility and the date they were created (from/to, inclusive)."""
+    facility and the day they were created (from/to, inclusive, in the portal's time zone)."""
     filters = portal.OrderFilters(status=status, facility_id=facility_id, since=from_, until=to)
     return await handle(
         request,

@@ -2,12 +2,13 @@
 may see)."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
 
+from kundonline_common import localtime
 from kundonline_common.errors import NotFound
 from kundonline_common.pagination import Page, keyset_page
 from kundonline_common.uow import UnitOfWork
@@ -35,27 +36,26 @@ class OrderFilters:
     since: date | None = None
     until: date | None = None
 
-    def apply(self, query: Any) -> Any:
+    def apply(self, query: Any, tz: tzinfo) -> Any:
+        """The filters on `query`; the days are whole days in `tz`, the portal's zone."""
         if self.status:
             query = query.where(Order.status == self.status)
         if self.facility_id:
             query = query.where(Order.facility_id == self.facility_id)
         if self.since:
-            query = query.where(Order.created_at >= _midnight(self.since))
+            query = query.where(Order.created_at >= localtime.day_start(self.since, tz))
         if self.until:
-            query = query.where(Order.created_at < _midnight(self.until + timedelta(days=1)))
+            next_day = localtime.day_start(self.until + timedelta(days=1), tz)
+            query = query.where(Order.created_at < next_day)
         return query
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 async def list_orders(
     *, uow: Uow, account_id: UUID, filters: OrderFilters, cursor: str | None, limit: int
 ) -> Page[PortalOrder]:
     sight = await sight_of(uow, account_id)
-    query = filters.apply(select(Order).where(sight.orders()))
+    tz = localtime.zone(sight.settings.time_zone)
+    query = filters.apply(select(Order).where(sight.orders()), tz)
     rows, next_cursor = await keyset_page(
         uow.session, query, key=Order.created_at, cursor=cursor, limit=limit, descending=True
     )

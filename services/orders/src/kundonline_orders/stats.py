@@ -1,11 +1,14 @@
-"""The Statistics tab (SPEC §4.5): orders on the account's facilities, with values and totals."""
+"""The Statistics tab (SPEC §4.5): orders on the account's facilities, with values and totals;
+the totals per month by the months of the portal's time zone."""
 
+from datetime import datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.sql.functions import coalesce
 
+from kundonline_common import localtime
 from kundonline_common.pagination import keyset_page
 from kundonline_common.uow import UnitOfWork
 
@@ -17,10 +20,25 @@ from .visibility import sight_of
 Uow = UnitOfWork[OrdersRepository]
 
 
-def _month(uow: Uow) -> ColumnElement[str]:
-    if uow.session.bind.dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", Order.created_at), "YYYY-MM")
-    return func.strftime("%Y-%m", Order.created_at)
+def _month(first: datetime, last: datetime, tz: tzinfo) -> ColumnElement[str]:
+    """The local month (`YYYY-MM`) an order was created in, for orders created from `first` to
+    `last`: a binary search, in SQL, through the UTC moments those months begin.
+
+    The zone's rules are Python's (zoneinfo), not the database's: PostgreSQL and SQLite give
+    the same months, SQLite having no time zones at all, and a row costs log2(months)
+    comparisons, no conversion. An order at 23:30 UTC on 31 March is in April in Sweden.
+    """
+    return _search(list(localtime.month_starts(first, last, tz)))
+
+
+def _search(months: list[tuple[str, datetime]]) -> ColumnElement[str]:
+    if len(months) == 1:
+        return literal(months[0][0])
+    middle = len(months) // 2
+    return case(
+        (Order.created_at >= months[middle][1], _search(months[middle:])),
+        else_=_search(months[:middle]),
+    )
 
 
 async def statistics(*, uow: Uow, account_id: UUID, cursor: str | None, limit: int) -> Statistics:
@@ -33,10 +51,11 @@ async def statistics(*, uow: Uow, account_id: UUID, cursor: str | None, limit: i
         query = select(*columns, count, value).where(where).group_by(*columns)
         return list((await uow.session.execute(query)).all())
 
-    total_count, total_value = (await uow.session.execute(select(count, value).where(where))).one()
+    totals = select(count, value, func.min(Order.created_at), func.max(Order.created_at))
+    total_count, total_value, first, last = (await uow.session.execute(totals.where(where))).one()
     facilities = await grouped(Order.facility_id)
     names = await _facility_names(uow, [f for f, *_ in facilities])
-    month = _month(uow).label("month")
+    tz = localtime.zone(sight.settings.time_zone)
     rows, next_cursor = await keyset_page(
         uow.session,
         select(Order).where(where),
@@ -57,13 +76,23 @@ async def statistics(*, uow: Uow, account_id: UUID, cursor: str | None, limit: i
         by_status=[
             StatusTotal(status=s, count=c, value=v) for s, c, v in await grouped(Order.status)
         ],
-        by_month=sorted(
-            (MonthTotal(month=m, count=c, value=v) for m, c, v in await grouped(month)),
-            key=lambda t: t.month,
-        ),
+        by_month=await _by_month(uow, where, first, last, tz) if total_count else [],
         items=[StatisticsOrder.model_validate(o, from_attributes=True) for o in rows],
         next_cursor=next_cursor,
     )
+
+
+async def _by_month(
+    uow: Uow, where: ColumnElement[bool], first: datetime, last: datetime, tz: tzinfo
+) -> list[MonthTotal]:
+    # Grouped outside the subquery that names the month: the search's parameters would
+    # otherwise appear twice, and PostgreSQL cannot tell the GROUP BY is the SELECT's column.
+    months = select(_month(first, last, tz).label("month"), Order.value).where(where).subquery()
+    query = select(months.c.month, func.count(), coalesce(func.sum(months.c.value), 0)).group_by(
+        months.c.month
+    )
+    rows = (await uow.session.execute(query.order_by(months.c.month))).all()
+    return [MonthTotal(month=m, count=c, value=v) for m, c, v in rows]
 
 
 async def _facility_names(uow: Uow, ids: list[UUID]) -> dict[UUID, str]:
