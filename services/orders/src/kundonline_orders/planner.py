@@ -100,12 +100,14 @@ def ical(orders: list[Order], now: datetime, tz: tzinfo) -> bytes:
     cal.add("x-wr-calname", "KundOnline")
     cal.add("x-wr-timezone", str(tz))
     for order in orders:
+        start = order.planned_start
+        assert start is not None  # the calendar holds planned orders only
         # The default length is added in UTC: an hour of work, whatever the clocks do.
-        end = order.planned_end or order.planned_start + PLANNED_LENGTH
+        end = order.planned_end or start + PLANNED_LENGTH
         event = Event()
         event.add("uid", f"{order.id}@kundonline")
         event.add("dtstamp", now)  # always UTC, as RFC 5545 wants
-        event.add("dtstart", _local(order.planned_start, tz))
+        event.add("dtstart", _local(start, tz))
         event.add("dtend", _local(end, tz))
         event.add(
             "summary", f"Order {order.order_number}: {order.description.splitlines()[0][:80]}"

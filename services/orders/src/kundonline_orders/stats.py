@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.sql.functions import coalesce
+from sqlmodel import col
 
 from kundonline_common import localtime
 from kundonline_common.pagination import keyset_page
@@ -36,7 +37,7 @@ def _search(months: list[tuple[str, datetime]]) -> ColumnElement[str]:
         return literal(months[0][0])
     middle = len(months) // 2
     return case(
-        (Order.created_at >= months[middle][1], _search(months[middle:])),
+        (col(Order.created_at) >= months[middle][1], _search(months[middle:])),
         else_=_search(months[:middle]),
     )
 
@@ -51,7 +52,8 @@ async def statistics(*, uow: Uow, account_id: UUID, cursor: str | None, limit: i
         query = select(*columns, count, value).where(where).group_by(*columns)
         return list((await uow.session.execute(query)).all())
 
-    totals = select(count, value, func.min(Order.created_at), func.max(Order.created_at))
+    created = col(Order.created_at)
+    totals = select(count, value, func.min(created), func.max(created))
     total_count, total_value, first, last = (await uow.session.execute(totals.where(where))).one()
     facilities = await grouped(Order.facility_id)
     names = await _facility_names(uow, [f for f, *_ in facilities])
@@ -87,7 +89,8 @@ async def _by_month(
 ) -> list[MonthTotal]:
     # Grouped outside the subquery that names the month: the search's parameters would
     # otherwise appear twice, and PostgreSQL cannot tell the GROUP BY is the SELECT's column.
-    months = select(_month(first, last, tz).label("month"), Order.value).where(where).subquery()
+    month = _month(first, last, tz).label("month")
+    months = select(month, col(Order.value)).where(where).subquery()
     query = select(months.c.month, func.count(), coalesce(func.sum(months.c.value), 0)).group_by(
         months.c.month
     )
