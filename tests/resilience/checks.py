@@ -104,4 +104,12 @@ class _Inbox:
             to = str(message["To"])
             if to in self.expected:
                 self.copies[(to, str(message["Message-ID"]))] += 1
-        return Counter(to for to, _ in self.copies) == self.expected
+        mails = Counter(to for to, _ in self.copies)
+        # Said when the wait ends without them: which are missing, and which are one too many.
+        missing = sorted(to for to, n in self.expected.items() if mails[to] < n)
+        extra = sorted(to for to, n in self.expected.items() if mails[to] > n)
+        assert not missing and not extra, (
+            f"{len(missing)} recipients lack a mail (e.g. {missing[:3]}), "
+            f"{len(extra)} have more mails than expected (e.g. {extra[:3]})"
+        )
+        return True

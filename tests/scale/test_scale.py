@@ -13,14 +13,15 @@ import threading
 import time
 from collections.abc import Callable
 
+import asyncpg
 import httpx
 import pytest
 
-from tests.helpers import eventually
+from tests.helpers import eventually, run_async
 from tests.resilience.checks import assert_nothing_lost_nothing_twice
 from tests.resilience.load import Accepted, Workload
 from tests.scale.conftest import REPORTS, ScaleRig
-from tests.scale.kafka_checks import assert_kafka_settled
+from tests.scale.kafka_checks import assert_kafka_settled, read_positions
 
 # Also `integration`: it needs real servers, and `make unit` leaves those out.
 pytestmark = [pytest.mark.scale, pytest.mark.integration, pytest.mark.timeout(5400)]
@@ -112,6 +113,28 @@ def add_replica(rig: ScaleRig, service: str) -> Callable[[], None]:
     return inject
 
 
+def diagnosis(rig: ScaleRig) -> dict[str, object]:
+    """Where mail or orders may be stuck: orders notify holds for want of their report,
+    notify's mail by status, and records in the DLQs."""
+
+    async def notify() -> dict[str, object]:
+        url = rig.database_urls["notify"].replace("postgresql+asyncpg", "postgresql")
+        conn = await asyncpg.connect(url)
+        try:
+            held = await conn.fetchval("SELECT count(*) FROM held_events")
+            rows = await conn.fetch("SELECT status, count(*) FROM outgoing_mail GROUP BY status")
+            return {"held_events": held, "mail": {r[0]: r[1] for r in rows}}
+        finally:
+            await conn.close()
+
+    positions = run_async(read_positions(rig.cluster.bootstrap_servers, rig.topic_prefix, GROUPS))
+    return {
+        **run_async(notify()),
+        "dead_letters": {t: n for t, n in positions.dead_letters().items() if n},
+        "lag": positions.lag(),
+    }
+
+
 def test_three_brokers_and_two_replicas_of_everything_lose_and_double_nothing(
     scale_rig: ScaleRig,
 ) -> None:
@@ -151,14 +174,17 @@ def test_three_brokers_and_two_replicas_of_everything_lose_and_double_nothing(
 
     # A kill of notify may catch one mail between the SMTP server's "250 OK" and the commit
     # that records it: that one goes again, with the same Message-ID.
-    summary = assert_nothing_lost_nothing_twice(
-        workload,
-        rig.smtp,
-        rig.database_urls,
-        timeout=900,
-        allowed_resends=1,
-        accepted_by_staff=staff.accepted,
-    )
+    try:
+        summary = assert_nothing_lost_nothing_twice(
+            workload,
+            rig.smtp,
+            rig.database_urls,
+            timeout=900,
+            allowed_resends=1,
+            accepted_by_staff=staff.accepted,
+        )
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\nnotify and Kafka then: {diagnosis(rig)}") from None
     read = assert_kafka_settled(rig.cluster.bootstrap_servers, rig.topic_prefix, GROUPS)
     rig.system.wait_ready(timeout=60)  # every replica, the added one too, still up
     print(
