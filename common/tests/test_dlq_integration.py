@@ -30,6 +30,7 @@ from kundonline_common.kafka import (
     make_producer,
 )
 from kundonline_common.migrations import upgrade
+from kundonline_common.offsets import group_offsets
 from kundonline_common.settings import CommonSettings
 from kundonline_common.uow import Outbox, UnitOfWork, UnitOfWorkFactory
 from kundonline_contracts import Contact, FaultReported, Topic, wrap
@@ -116,7 +117,8 @@ async def committed(bootstrap: str, group: str, tp: TopicPartition) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        at = (await admin.list_consumer_group_offsets(group)).get(tp)
+        # As the metrics read it: a group's coordinator is still being chosen on a new broker.
+        at = (await group_offsets(admin, group)).get(tp)
         return at.offset if at is not None else -1
     finally:
         await admin.close()

@@ -168,12 +168,12 @@ async def read_positions(
     )
     committed = {}
     for group in groups:
-        offsets = await _group_offsets(admin, group)
+        offsets = await group_offsets(admin, group)
         committed[group] = {tp: at for tp, at in offsets.items() if tp in beginning}
     return Positions(beginning, end, committed)
 
 
-async def _group_offsets(
+async def group_offsets(
     admin: AIOKafkaAdminClient, group: str
 ) -> dict[TopicPartition, OffsetAndMetadata]:
     """The group's committed offsets; a coordinator still being chosen (a broker just
