@@ -31,9 +31,10 @@ async def _client(services: FakeServices, token: str | None) -> AsyncIterator[ht
     elif token == "admin-token":
         cookies["kundonline_staff_session"] = token
     transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://portal", cookies=cookies
-    ) as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal") as client:
+        for name, value in cookies.items():
+            # For the host the gateway's own cookies are set for, so they replace these.
+            client.cookies.set(name, value, domain="portal.local")
         yield client
 
 

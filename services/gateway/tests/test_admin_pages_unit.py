@@ -151,3 +151,37 @@ async def test_an_unknown_facility_is_not_found_in_the_admin_frame(
         reply = await staff.get(path)
         assert reply.status_code == 404
         assert "<h1>Sidan finns inte.</h1>" in reply.text
+
+
+async def test_a_staff_login_leads_only_to_an_admin_page(
+    visitor: httpx.AsyncClient, services: FakeServices
+) -> None:
+    services.on("POST", "/internal/login", {"token": "admin-token", "expires_in": 1800})
+    form = {"csrf_token": CSRF, "username": "admin", "password": "hemligt", "next": "/orders"}
+    reply = await visitor.post("/admin/login", data=form)
+    assert reply.headers["location"] == "/admin"
+    assert services.made("POST", "/internal/login")[0].json["realm"] == "staff"
+    page = await visitor.get("/admin/login", params={"reason": "session_expired"})
+    assert '<form method="post" action="/admin/login">' in page.text
+    assert "<h1>Logga in – personal</h1>" in page.text
+    assert 'role="alert">Du har loggats ut efter en tids inaktivitet.' in page.text
+
+
+async def test_saving_links_keeps_what_was_not_on_screen(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    account = "a1000000-0000-4000-8000-000000000001"
+    kept, dropped, added = (f"f0000000-0000-4000-8000-00000000001{i}" for i in range(3))
+    admin.on("GET", f"/admin/api/accounts/{account}", {"facility_ids": [kept, dropped]})
+    path = f"/admin/api/accounts/{account}/facilities"
+    admin.on("PUT", path, None, status=204)
+    form = {
+        "csrf_token": CSRF,
+        "shown": [dropped, added, "not-an-id"],
+        "included": [added],
+        "back": "city=Uppsala&show=1&evil=1",
+    }
+    reply = await staff.post(f"/admin/accounts/{account}/facilities", data=form)
+    location = f"/admin/accounts/{account}/facilities?city=Uppsala&show=1&done=saved"
+    assert reply.headers["location"] == location
+    assert admin.made("PUT", path)[0].json == {"facility_ids": sorted([kept, added])}

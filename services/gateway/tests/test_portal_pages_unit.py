@@ -151,3 +151,54 @@ async def test_a_report_form_shows_the_choice_missing_beside_its_field(
     assert '<small id="target-error"' in reply.text
     assert ">Det droppar</textarea>" in reply.text  # what was typed stays
     assert portal.made("POST", "/api/faults") == []
+
+
+async def test_photos_go_to_the_report_made_and_one_refused_leaves_the_report(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    portal.on("POST", "/api/faults", {"id": FAULT, "next_step": "order_created"})
+    photos = f"/api/faults/{FAULT}/photos"
+    portal.on("POST", photos, refusal(422, "invalid_photo"))
+    form = {"csrf_token": CSRF, "target": f"facility:{FACILITY}", "description": "Läcker"}
+    files = [("photos", (f"{i}.png", b"png", "image/png")) for i in range(2)]
+    reply = await customer.post("/faults/new", data=form, files=files)
+    assert reply.headers["location"] == f"/faults/{FAULT}?sent=order"
+    sent = [c.kw["files"]["photo"] for c in portal.made("POST", photos)]
+    assert sent == [("0.png", b"png", "image/png"), ("1.png", b"png", "image/png")]
+
+
+async def test_a_form_with_more_files_than_a_report_takes_is_refused_unread(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    form = {"csrf_token": CSRF, "target": f"facility:{FACILITY}", "description": "Sex"}
+    files = [("photos", (f"{i}.png", b"png", "image/png")) for i in range(6)]
+    assert (await customer.post("/faults/new", data=form, files=files)).status_code == 400
+    assert portal.made("POST", "/api/faults") == []
+
+
+async def test_an_api_write_with_the_session_cookie_needs_the_csrf_header(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    reply = await customer.post("/api/faults", json={"description": "x"})
+    assert reply.status_code == 403
+    assert reply.json()["error"] == "csrf_failed"
+    reply = await customer.post("/api/auth/logout", headers={"X-CSRF-Token": "forged"})
+    assert reply.json()["error"] == "csrf_failed"
+    assert portal.made("POST", "/internal/logout") == []
+
+
+async def test_logging_in_leads_to_a_page_of_the_portal_only(
+    visitor: httpx.AsyncClient, services: FakeServices
+) -> None:
+    services.on("POST", "/internal/login", {"token": "customer-token", "expires_in": 1800})
+    form = {"csrf_token": CSRF, "username": "eva", "password": "hemligt", "next": "//evil.example"}
+    reply = await visitor.post("/login", data=form)
+    assert reply.headers["location"] == "/"
+    assert "kundonline_session=customer-token" in reply.headers["set-cookie"]
+    assert services.made("POST", "/internal/login")[0].json["realm"] == "account"
+    services.on("POST", "/internal/login", refusal(401, "invalid_credentials"))
+    fresh = visitor.cookies["kundonline_csrf"]  # a login gives the browser a new token
+    reply = await visitor.post("/login", data={**form, "csrf_token": fresh, "next": "/orders"})
+    assert reply.status_code == 401
+    assert "Fel användarnamn eller lösenord." in reply.text
+    assert 'name="next" value="/orders"' in reply.text and 'value="eva"' in reply.text

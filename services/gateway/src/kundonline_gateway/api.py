@@ -11,7 +11,7 @@ from kundonline_common.tokens import SYSTEM
 from .login import end_session, open_session
 from .routing import PUBLIC_FEEDS, Realm, has_dot_segments, realm_for, service_for
 from .services import ServiceClients
-from .sessions import caller_for
+from .sessions import caller_for, check_api_csrf, credentials
 
 router = APIRouter()
 
@@ -30,7 +30,8 @@ class Token(BaseModel):
 
 
 async def clients(request: Request) -> ServiceClients:
-    return request.app.state.clients
+    services: ServiceClients = request.app.state.clients
+    return services
 
 
 Clients = Annotated[ServiceClients, Depends(clients)]
@@ -47,10 +48,17 @@ async def portal_login(request: Request, response: Response, body: Login) -> Tok
     return await _login(request, response, "account", body)
 
 
+async def _logout(request: Request, response: Response, realm: Realm) -> None:
+    creds = credentials(request, realm)
+    if creds is not None:
+        check_api_csrf(request, creds)
+    await end_session(request, response, realm)
+
+
 @router.post("/api/auth/logout", status_code=204, tags=["portal"])
 async def portal_logout(request: Request, response: Response) -> None:
     """End the portal session at once."""
-    await end_session(request, response, "account")
+    await _logout(request, response, "account")
 
 
 @router.post("/admin/api/auth/login", tags=["staff"])
@@ -62,7 +70,7 @@ async def staff_login(request: Request, response: Response, body: Login) -> Toke
 @router.post("/admin/api/auth/logout", status_code=204, tags=["staff"])
 async def staff_logout(request: Request, response: Response) -> None:
     """End the staff session at once."""
-    await end_session(request, response, "staff")
+    await _logout(request, response, "staff")
 
 
 @router.api_route(

@@ -10,13 +10,7 @@ from kundonline_common.errors import DomainError
 from .addresses import client_address
 from .routing import Realm
 from .services import ServiceClients
-from .sessions import (
-    check_csrf,
-    clear_session_cookies,
-    credentials,
-    is_secure,
-    set_session_cookies,
-)
+from .sessions import clear_session_cookies, credentials, is_secure, set_session_cookies
 
 
 def _json_or_empty(reply: httpx.Response) -> dict[str, Any]:
@@ -60,14 +54,10 @@ async def open_session(
     return data["token"], data["expires_in"]
 
 
-async def end_session(
-    request: Request, response: Response, realm: Realm, *, form_checked: bool = False
-) -> None:
-    """Log out; `form_checked` when a page already matched its form's CSRF token."""
+async def end_session(request: Request, response: Response, realm: Realm) -> None:
+    """Log out at auth and clear the cookies; the caller checked the CSRF token."""
     creds = credentials(request, realm)
     if creds is not None:
-        if not form_checked:
-            check_csrf(request, creds)
         svc: ServiceClients = request.app.state.clients
         await svc.logout(creds.token, realm)
     clear_session_cookies(response, realm, is_secure(request))

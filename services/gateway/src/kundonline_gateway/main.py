@@ -27,18 +27,9 @@ from .api import router
 from .config import GatewaySettings
 from .limits import BodyLimit, InFlightLimit
 from .openapi import public_openapi
-from .pages import (
-    admin,
-    admin_accounts,
-    admin_customers,
-    admin_links,
-    admin_orders,
-    admin_projects,
-    admin_settings,
-    portal,
-    portal_views,
-)
 from .pages.errors import install_page_errors
+from .pages.forms import FORM_LIMITS
+from .routes import ROUTERS
 from .routing import metrics_route
 from .security import SecurityHeaders
 from .services import ServiceClients
@@ -67,6 +58,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # Pages' forms are parsed by FastAPI within these bounds; the API's bodies are not forms.
+        form_limits=FORM_LIMITS,
     )
     install_page_errors(app)
     # Inside the security headers and metrics, so a refusal carries the one and counts in
@@ -89,15 +82,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     instrument_app(app, edge=True)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(router)
-    app.include_router(portal.router)
-    app.include_router(portal_views.router)
-    app.include_router(admin.router)
-    app.include_router(admin_accounts.router)
-    app.include_router(admin_links.router)
-    app.include_router(admin_settings.router)
-    app.include_router(admin_customers.router)
-    app.include_router(admin_projects.router)
-    app.include_router(admin_orders.router)
+    for pages in ROUTERS:
+        app.include_router(pages)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:

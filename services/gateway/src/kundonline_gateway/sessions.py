@@ -51,14 +51,19 @@ def credentials(request: Request, realm: Realm) -> Credentials | None:
     return Credentials(cookie, from_cookie=True) if cookie else None
 
 
-def check_csrf(request: Request, creds: Credentials) -> None:
-    """Cookie-authenticated writes must echo the CSRF cookie in a header (double submit)."""
-    if not creds.from_cookie or request.method not in UNSAFE:
-        return
+def check_csrf(request: Request, sent: str | None) -> None:
+    """A write made with the session cookie must echo the CSRF cookie (double submit): API
+    clients send it in the X-CSRF-Token header, page forms in their csrf_token field."""
     cookie = read_cookie(request, CSRF_COOKIE) or ""
-    header = request.headers.get(CSRF_HEADER, "")
-    if not cookie or not secrets.compare_digest(cookie, header):
+    if not cookie or not secrets.compare_digest(cookie.encode(), (sent or "").encode()):
         raise Forbidden("Missing or wrong CSRF token.", code="csrf_failed")
+
+
+def check_api_csrf(request: Request, creds: Credentials) -> None:
+    """An API write with the session cookie carries the token in its header; a bearer token
+    cannot be sent by another site, so it needs none."""
+    if creds.from_cookie and request.method in UNSAFE:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
 
 
 async def caller_for(
@@ -67,7 +72,7 @@ async def caller_for(
     creds = credentials(request, realm)
     if creds is None:
         raise Unauthorized("Log in first.", code="not_logged_in")
-    check_csrf(request, creds)
+    check_api_csrf(request, creds)
     caller = await clients.resolve(creds.token)
     if (realm == "staff") != caller.is_staff:
         # The other realm's valid token is as good as none here.

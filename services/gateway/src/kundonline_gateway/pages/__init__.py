@@ -1,1 +1,1 @@
-"""Server-rendered pages: the customer portal at / and the staff admin at /admin."""
+"""What pages are made of: the page being answered, its forms, and its errors."""

@@ -1,5 +1,7 @@
 """How pages answer when something is wrong: HTML for people, never a stack trace."""
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -7,7 +9,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kundonline_common.errors import DomainError, install_error_handlers
 
-from .web import LOGIN, LoginNeeded, page_for
+from ..clients import LoginNeeded
+from ..routing import Realm
+from .page import HOME, LOGIN, page_for
 
 
 def is_page(request: Request) -> bool:
@@ -15,16 +19,17 @@ def is_page(request: Request) -> bool:
     return not (path.startswith("/api/") or path.startswith("/admin/api/"))
 
 
+def invalid_status(exc: RequestValidationError) -> int:
+    """A malformed form is 422; a malformed id or query names no page: 404."""
+    return 422 if any(e.get("loc", ())[:1] == ("body",) for e in exc.errors()) else 404
+
+
 def _error_page(request: Request, status: int) -> Response:
-    realm = "staff" if request.url.path.startswith("/admin") else "account"
+    realm: Realm = "staff" if request.url.path.startswith("/admin") else "account"
     page = page_for(request, realm)
     key = {404: "not_found", 503: "unavailable"}.get(status, "invalid")
     return page.render(
-        "error.html",
-        status=status,
-        heading=page.t(key),
-        text=page.t(key),
-        back="/admin" if realm == "staff" else "/",
+        "error.html", status=status, heading=page.t(key), text=page.t(key), back=HOME[realm]
     )
 
 
@@ -40,14 +45,15 @@ def install_page_errors(app: FastAPI) -> None:
             target += f"&reason={exc.reason}"
         return RedirectResponse(target, status_code=303)
 
-    def either(kind: type[Exception]):  # type: ignore[no-untyped-def]
+    def either(kind: type[Exception]) -> Callable[[Request, Exception], Awaitable[Response]]:
         async def handler(request: Request, exc: Exception) -> Response:
             if not is_page(request):
-                return await json_handlers[kind](request, exc)
+                answer: Response = await json_handlers[kind](request, exc)
+                return answer
             if isinstance(exc, DomainError | StarletteHTTPException):
                 return _error_page(request, exc.status_code)
             if isinstance(exc, RequestValidationError):
-                return _error_page(request, 404)
+                return _error_page(request, invalid_status(exc))
             return _error_page(request, 500)
 
         return handler

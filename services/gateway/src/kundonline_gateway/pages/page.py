@@ -1,6 +1,7 @@
-"""What every page needs: who is logged in, the language, CSRF, calling services, rendering."""
+"""A page being answered: its visitor, language and CSRF token; rendering and redirecting."""
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,24 +13,41 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from kundonline_common.errors import DomainError
+from kundonline_common.errors import Unauthorized
 from kundonline_common.tokens import Caller
 
 from .. import i18n
-from ..routing import Realm, Service
+from ..clients import Api, LoginNeeded
+from ..routing import Realm
 from ..services import ServiceClients
 from ..sessions import COOKIE, CSRF_COOKIE, is_secure, read_cookie, set_csrf_cookie
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 LOGIN = {"account": "/login", "staff": "/admin/login"}
+HOME = {"account": "/", "staff": "/admin"}
+# Keys a redirect may name in `done=`, and how the page after it shows them.
+NOTICES = {
+    "saved": "ok",
+    "added": "ok",
+    "deleted": "ok",
+    "order_created": "ok",
+    "fault_rejected": "ok",
+    "password_reset": "ok",
+    "license_installed": "ok",
+    "already_handled": "error",
+    "reason_needed": "error",
+    "invalid": "error",
+}
+Message = tuple[str, str]  # ("ok" or "error", the text)
 
 
-class LoginNeeded(Exception):
-    """Raised by a page whose visitor has no live session; answered with the login page."""
+@dataclass(frozen=True)
+class Problem:
+    """What a page says about a form it could not save: overall, and at each field."""
 
-    def __init__(self, realm: Realm, reason: str | None = None) -> None:
-        self.realm = realm
-        self.reason = reason
+    status: int
+    messages: list[Message]
+    errors: dict[str, str]
 
 
 @dataclass
@@ -39,36 +57,23 @@ class Page:
     lang: i18n.Lang
     csrf: str
     caller: Caller | None = None
-    token: str | None = None
     new_csrf: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def svc(self) -> ServiceClients:
-        return self.request.app.state.clients
+    def services(self) -> ServiceClients:
+        services: ServiceClients = self.request.app.state.clients
+        return services
+
+    @property
+    def api(self) -> Api:
+        """The services, called as the logged-in visitor."""
+        if self.caller is None:
+            raise LoginNeeded(self.realm)
+        return Api(self.services, self.caller)
 
     def t(self, key: str) -> str:
         return i18n.translate(self.lang, key)
-
-    async def api(self, service: Service, method: str, path: str, **kw: Any) -> Any:
-        """Call a service as the logged-in user; its JSON reply, or a DomainError."""
-        assert self.caller is not None
-        reply = await self.svc.call(service, method, path, self.caller, **kw)
-        if reply.status_code == 401:
-            raise LoginNeeded(self.realm, "session_expired")
-        if reply.status_code >= 400:
-            body = (
-                reply.json()
-                if reply.headers.get("content-type", "").startswith("application/json")
-                else {}
-            )
-            raise DomainError(
-                body.get("message", ""),
-                code=body.get("error"),
-                details=body.get("details"),
-                status_code=reply.status_code,
-            )
-        return reply.json() if reply.content else None
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         response = TEMPLATES.TemplateResponse(
@@ -85,7 +90,27 @@ class Page:
             },
             status_code=status,
         )
-        return self.finish(response)
+        self.finish(response)
+        return response
+
+    def render_form(
+        self,
+        template: str,
+        problem: Problem | None = None,
+        done: str | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
+        """A page with a form: as it is (with what `done=` announces), or with what was
+        wrong with what was sent, overall and beside each field."""
+        if problem is None:
+            return self.render(template, errors={}, messages=self.notice(done), **context)
+        return self.render(
+            template,
+            status=problem.status,
+            errors=problem.errors,
+            messages=problem.messages,
+            **context,
+        )
 
     def finish(self, response: Response) -> Response:
         if self.new_csrf:
@@ -95,6 +120,24 @@ class Page:
     def redirect(self, url: str, **query: str) -> Response:
         target = f"{url}?{urlencode(query)}" if query else url
         return self.finish(RedirectResponse(target, status_code=303))
+
+    def notice(self, done: str | None) -> list[Message]:
+        """What a redirect's `done=` announces on the page it leads to."""
+        return [(NOTICES[done], self.t(done))] if done in NOTICES else []
+
+    def param(self, name: str) -> str:
+        """A query parameter as sent; empty when it was not."""
+        return self.request.query_params.get(name) or ""
+
+    def filters(self, names: Iterable[str]) -> dict[str, str]:
+        """The query parameters among `names` that hold more than blanks, stripped."""
+        query = self.request.query_params
+        return {k: v.strip() for k in names if (v := query.get(k) or "").strip()}
+
+    def pager(self) -> str:
+        """This page's query less its cursor and notice: where the pager's links start."""
+        kept = self.request.query_params.multi_items()
+        return urlencode([(k, v) for k, v in kept if k not in ("cursor", "done")])
 
 
 def page_for(request: Request, realm: Realm) -> Page:
@@ -110,30 +153,13 @@ async def logged_in(request: Request, realm: Realm) -> Page:
     if not token:
         raise LoginNeeded(realm)
     try:
-        caller = await page.svc.resolve(token)
-    except DomainError as exc:
-        if exc.status_code == 401:
-            raise LoginNeeded(realm, "session_expired") from exc
-        raise
+        caller = await page.services.resolve(token)
+    except Unauthorized as exc:
+        raise LoginNeeded(realm, "session_expired") from exc
     if (realm == "staff") != caller.is_staff:
         raise LoginNeeded(realm)
-    page.caller, page.token = caller, token
+    page.caller = caller
     return page
-
-
-# What a page's form may hold: five photos, a checkbox per facility of a large customer, and
-# text fields no larger than a project's rows. Past them the parser answers 400 unread.
-FORM_LIMITS = {"max_files": 5, "max_fields": 2000, "max_part_size": 256 * 1024}
-
-
-async def check_form(page: Page) -> dict[str, Any]:
-    """The posted form, after its CSRF token matched the visitor's CSRF cookie."""
-    form = await page.request.form(**FORM_LIMITS)
-    sent = str(form.get("csrf_token", ""))
-    cookie = read_cookie(page.request, CSRF_COOKIE) or ""
-    if not cookie or not secrets.compare_digest(sent, cookie):
-        raise DomainError("CSRF", code="csrf_failed", status_code=403)
-    return {k: form.getlist(k) if len(form.getlist(k)) > 1 else v for k, v in form.items()}
 
 
 def local_path(value: str | None, fallback: str) -> str:

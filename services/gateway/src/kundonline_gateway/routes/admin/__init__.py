@@ -1,0 +1,29 @@
+"""The staff admin's pages: /admin/<resource> is in <resource>.py (accounts/ for accounts and
+the facilities and projects they include); /admin itself, the fault queue, in faults.py."""
+
+from . import (
+    about,
+    accounts,
+    customers,
+    facilities,
+    faults,
+    license,
+    orders,
+    projects,
+    settings,
+    staff,
+)
+
+ROUTERS = [
+    faults.queue_router,
+    faults.router,
+    *accounts.ROUTERS,
+    customers.router,
+    facilities.router,
+    projects.router,
+    orders.router,
+    settings.router,
+    license.router,
+    staff.router,
+    about.router,
+]

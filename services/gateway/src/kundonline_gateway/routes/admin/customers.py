@@ -1,0 +1,98 @@
+"""/admin/customers: customers with their our reference (Vår referens)."""
+
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from fastapi import Form
+from fastapi.responses import Response
+from pydantic import Field
+
+from ...clients import Json, Refused, orders
+from ...deps import AdminPage, admin_router
+from ...pages.forms import PageForm, explain
+from ...pages.page import Page, Problem
+
+router = admin_router("/admin/customers")
+
+
+class CustomerForm(PageForm):
+    name: str = ""
+    our_reference_name: str = Field("", alias="our_reference.name")
+    our_reference_email: str = Field("", alias="our_reference.email")
+
+    field_messages: ClassVar = {
+        "name": "name_required",
+        "our_reference": "our_reference_help",
+        "our_reference.name": "our_reference_help",
+        "our_reference.email": "invalid_email",
+    }
+    refusals: ClassVar = {"unknown_customer": ("unknown_customer", None)}
+
+    def body(self) -> Json:
+        ref = {
+            "name": self.our_reference_name.strip(),
+            "email": self.our_reference_email.strip() or None,
+        }
+        return {
+            "name": self.name.strip(),
+            "our_reference": ref if ref["name"] or ref["email"] else None,
+        }
+
+
+@router.get("")
+async def customers(
+    page: AdminPage, cursor: str | None = None, done: str | None = None
+) -> Response:
+    name = page.filters(["name"]).get("name", "")
+    found = await orders.list_customers(page.api, name=name, cursor=cursor)
+    return page.render(
+        "admin/customers.html",
+        customers=found["items"],
+        name=name,
+        cursor=cursor,
+        next_cursor=found["next_cursor"],
+        query_without_cursor=page.pager(),
+        messages=page.notice(done),
+    )
+
+
+def _customer_page(
+    page: Page, customer: Json, problem: Problem | None = None, done: str | None = None
+) -> Response:
+    return page.render_form(
+        "admin/customer_form.html",
+        problem,
+        done,
+        customer=customer,
+    )
+
+
+@router.get("/new")
+async def new_customer(page: AdminPage) -> Response:
+    return _customer_page(page, {"name": "", "our_reference": None})
+
+
+@router.post("/new")
+async def create_customer(page: AdminPage, form: Annotated[CustomerForm, Form()]) -> Response:
+    try:
+        made = await orders.create_customer(page.api, form.body())
+    except Refused as exc:
+        return _customer_page(page, form.body(), explain(page, exc, CustomerForm))
+    return page.redirect(f"/admin/customers/{made['id']}", done="added")
+
+
+@router.get("/{customer_id}")
+async def customer(page: AdminPage, customer_id: UUID, done: str | None = None) -> Response:
+    return _customer_page(page, await orders.customer(page.api, customer_id), done=done)
+
+
+@router.post("/{customer_id}")
+async def update_customer(
+    page: AdminPage, customer_id: UUID, form: Annotated[CustomerForm, Form()]
+) -> Response:
+    try:
+        await orders.update_customer(page.api, customer_id, form.body())
+    except Refused as exc:
+        shown = {**form.body(), "id": str(customer_id)}
+        return _customer_page(page, shown, explain(page, exc, CustomerForm))
+    return page.redirect(f"/admin/customers/{customer_id}", done="saved")

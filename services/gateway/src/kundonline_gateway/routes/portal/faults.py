@@ -1,0 +1,127 @@
+"""/faults: the customer's fault reports, and reporting one (with photos)."""
+
+from typing import Annotated, ClassVar
+from uuid import UUID, uuid4
+
+from fastapi import Form, UploadFile
+from fastapi.responses import Response
+from pydantic import Field
+
+from kundonline_common.errors import DomainError, NotFound
+
+from ...clients import Json, Refused, faults, orders
+from ...deps import PortalPage, portal_router
+from ...pages.forms import FormInvalid, PageForm, explain
+from ...pages.page import Page, Problem
+
+router = portal_router("/faults")
+TARGET = "target"  # the one select of a facility or a project, "facility:<id>"
+MAX_PHOTOS = 5
+
+
+class ReportForm(PageForm):
+    target: str = ""
+    description: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    request_key: str = ""
+    photos: list[UploadFile] = Field(default_factory=list)
+
+    field_messages: ClassVar = {
+        "": "choose_target",
+        "facility_id": "choose_target",
+        "project_id": "choose_target",
+        "description": "description_required",
+        "contact.name": "",
+        "contact.phone": "",
+        "contact.email": "invalid_email",
+    }
+    form_fields: ClassVar = {
+        "": TARGET,
+        "facility_id": TARGET,
+        "project_id": TARGET,
+        "contact.name": "contact_name",
+        "contact.phone": "contact_phone",
+        "contact.email": "contact_email",
+    }
+
+    def body(self) -> Json:
+        kind, _, target = self.target.partition(":")
+        if kind not in ("facility", "project"):
+            raise FormInvalid(TARGET, "choose")
+        return {
+            f"{kind}_id": target,
+            "description": self.description,
+            "contact": {
+                "name": self.contact_name,
+                "phone": self.contact_phone,
+                "email": self.contact_email or None,
+            },
+        }
+
+
+@router.get("")
+async def my_faults(page: PortalPage, cursor: str | None = None) -> Response:
+    found = await faults.my_faults(page.api, limit=25, cursor=cursor)
+    return page.render(
+        "portal/faults.html",
+        faults=found["items"],
+        cursor=cursor,
+        next_cursor=found["next_cursor"],
+        query_without_cursor=page.pager(),
+    )
+
+
+@router.get("/new")
+async def report_form(page: PortalPage) -> Response:
+    me = page.extra["me"]
+    form = {"contact_name": me["name"], "contact_email": me.get("email") or ""}
+    return await _report_page(page, form)
+
+
+async def _report_page(page: Page, form: Json, problem: Problem | None = None) -> Response:
+    # One key per form shown: a double click or a resent form makes one report, not two.
+    key = str(form.get("request_key") or uuid4())
+    return page.render_form(
+        "portal/report.html",
+        problem,
+        form=form,
+        facilities=await orders.my_facilities(page.api),
+        projects=await orders.my_projects(page.api),
+        request_key=key,
+    )
+
+
+@router.post("/new")
+async def report(page: PortalPage, form: Annotated[ReportForm, Form()]) -> Response:
+    try:
+        receipt = await faults.report(page.api, form.body(), request_key=form.request_key)
+    except (FormInvalid, Refused, NotFound) as exc:
+        # An unknown or unlinked facility is not found: the choice was not one offered.
+        problem = FormInvalid(TARGET, "invalid") if isinstance(exc, NotFound) else exc
+        shown = form.model_dump(exclude={"photos"})
+        return await _report_page(page, shown, explain(page, problem, ReportForm))
+    await _attach_photos(page, receipt["id"], form.photos)
+    sent = "order" if receipt["next_step"] == "order_created" else "queue"
+    return page.redirect(f"/faults/{receipt['id']}", sent=sent)
+
+
+async def _attach_photos(page: Page, fault_id: str, uploads: list[UploadFile]) -> None:
+    for upload in [u for u in uploads if u.filename][:MAX_PHOTOS]:
+        data, name = await upload.read(), upload.filename or ""
+        try:
+            await faults.add_photo(page.api, fault_id, name, data, upload.content_type)
+        except DomainError:
+            continue  # the report stands; an unreadable photo is simply not attached
+
+
+@router.get("/{fault_id}")
+async def my_fault(page: PortalPage, fault_id: UUID, sent: str | None = None) -> Response:
+    found = await faults.my_fault(page.api, fault_id)
+    messages = {
+        "order": [("ok", page.t("fault_sent_order"))],
+        "queue": [("ok", page.t("fault_sent_queue"))],
+    }.get(sent or "", [])
+    places = await orders.my_place_names(page.api)
+    return page.render("portal/fault.html", fault=found, places=places, messages=messages)

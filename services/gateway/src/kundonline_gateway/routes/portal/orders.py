@@ -1,0 +1,36 @@
+"""/orders: the orders on the account's facilities and projects, and one order."""
+
+from uuid import UUID
+
+from fastapi.responses import Response
+
+from ...clients import filtered, orders
+from ...deps import PortalPage, portal_router
+
+router = portal_router("/orders")
+FILTERS = ("status", "facility_id", "from", "to")
+
+
+@router.get("")
+async def my_orders(page: PortalPage, cursor: str | None = None) -> Response:
+    filters = page.filters(FILTERS)
+    found, filters = await filtered(
+        orders.my_orders(page.api, filters, limit=25, cursor=cursor), filters
+    )
+    return page.render(
+        "portal/orders.html",
+        orders=found["items"],
+        filters=filters,
+        facilities=await orders.my_facilities(page.api),
+        places=await orders.my_place_names(page.api),
+        cursor=cursor,
+        next_cursor=found["next_cursor"],
+        query_without_cursor=page.pager(),
+    )
+
+
+@router.get("/{order_id}")
+async def my_order(page: PortalPage, order_id: UUID) -> Response:
+    found = await orders.my_order(page.api, order_id)
+    places = await orders.my_place_names(page.api)
+    return page.render("portal/order.html", order=found, places=places)
