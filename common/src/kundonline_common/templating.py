@@ -29,7 +29,7 @@ def environment(loader: BaseLoader, **options: Any) -> Environment:
     )
     # New style: translations are format strings filled and escaped by gettext itself, so a
     # translator's `%(name)s` may move and customer text in it is escaped in HTML.
-    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.newstyle_gettext = True  # type: ignore[attr-defined]  # jinja2.ext.i18n reads it
     # `{% trans %}` blocks span lines in templates; their msgids are one line.
     env.policies["ext.i18n.trimmed"] = True
     env.filters.update(
