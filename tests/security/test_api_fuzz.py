@@ -76,6 +76,8 @@ def schemathesis(
     )
 
 
+# Each run takes 1–3 minutes on two quiet cores; the runner's own timeout bounds it below.
+@pytest.mark.timeout(960)
 @pytest.mark.parametrize("who", ["customer", "staff"])
 def test_the_public_api_keeps_its_contract(
     system: System, callers: dict[str, dict[str, str]], who: str, tmp_path: Path
