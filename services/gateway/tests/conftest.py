@@ -1,19 +1,13 @@
 """Fixtures of the gateway's page tests: an app whose services are fakes, and its browsers."""
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
+from gateway_fakes import CSRF, FakeServices
 
 from kundonline_gateway.config import GatewaySettings
 from kundonline_gateway.main import create_app
-
-# --import-mode=importlib puts no test directory on sys.path; the shared fakes need this one.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from gateway_fakes import CSRF, FakeServices
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ class FakeServices:
     ) -> httpx.Response:
         self.calls.append(Call(service, method, path, caller, kw))
         answer = self.answers.get((method, path))
+        body: Any
         if answer is None:
             status, body = 404, {"error": "not_found", "message": "No such object."}
         else:
@@ -74,6 +75,8 @@ class FakeServices:
         self.calls.append(Call("auth", "POST", "/internal/logout", SYSTEM, {"token": token}))
 
 
-def refusal(status: int, code: str, details: Any = None) -> Callable[[dict], tuple[int, Any]]:
+def refusal(
+    status: int, code: str, details: Any = None
+) -> Callable[[dict[str, Any]], tuple[int, Any]]:
     body = {"error": code, "message": code, "details": details}
     return lambda _: (status, body)

@@ -19,7 +19,7 @@ def request(peer: str, forwarded_for: str = "", proto: str = "") -> Request:
         "query_string": b"",
         "server": ("portal", 80),
     }
-    return Request(scope)  # type: ignore[arg-type]
+    return Request(scope)
 
 
 @pytest.mark.parametrize(

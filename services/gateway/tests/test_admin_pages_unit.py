@@ -167,6 +167,55 @@ async def test_a_staff_login_leads_only_to_an_admin_page(
     assert 'role="alert">Du har loggats ut efter en tids inaktivitet.' in page.text
 
 
+async def test_an_order_form_names_the_line_of_rows_it_cannot_read(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    order_id = "c0000000-0000-4000-8000-000000000003"
+    order = {
+        "id": order_id,
+        "order_number": 12,
+        "status": "planned",
+        "customer_id": CUSTOMER,
+        "facility_id": FACILITY,
+        "project_id": None,
+        "origin": "staff",
+        "description": "Byt filter",
+        "planned_start": None,
+        "planned_end": None,
+        "performed_action": None,
+        "rows": [],
+        "value": "0",
+        "created_at": "2026-03-01T14:37:00+00:00",
+    }
+    admin.on("GET", f"/admin/api/orders/{order_id}", order)
+    rows = "Filter; F7; 2; 100\nFel rad"
+    form = {"csrf_token": CSRF, "status": "started", "description": "Byt filter", "rows": rows}
+    reply = await staff.post(f"/admin/orders/{order_id}", data=form)
+    assert reply.status_code == 422
+    assert '<small id="rows-error" class="field-error">Rad 2: ' in reply.text
+    assert admin.made("PATCH", f"/admin/api/orders/{order_id}") == []
+    admin.on("PATCH", f"/admin/api/orders/{order_id}", refusal(409, "invalid_transition"))
+    reply = await staff.post(f"/admin/orders/{order_id}", data={**form, "rows": ""})
+    assert reply.status_code == 409
+    assert '<small id="status-error" class="field-error">' in reply.text
+    sent = admin.made("PATCH", f"/admin/api/orders/{order_id}")[0].json
+    assert sent["status"] == "started" and sent["rows"] == [] and sent["planned_start"] is None
+
+
+async def test_a_taken_username_is_said_beside_it(
+    staff: httpx.AsyncClient, admin: FakeServices
+) -> None:
+    admin.on("GET", "/admin/api/staff", {"items": [], "next_cursor": None})
+    admin.on("POST", "/admin/api/staff", refusal(409, "username_taken"))
+    form = {"csrf_token": CSRF, "username": "kalle", "name": "Kalle", "password": "x" * 12}
+    reply = await staff.post("/admin/staff", data=form)
+    assert reply.status_code == 409
+    assert (
+        '<small id="username-error" class="field-error">Användarnamnet är upptaget.' in reply.text
+    )
+    assert 'value="kalle"' in reply.text and 'value="xxxxxxxxxxxx"' not in reply.text
+
+
 async def test_saving_links_keeps_what_was_not_on_screen(
     staff: httpx.AsyncClient, admin: FakeServices
 ) -> None:

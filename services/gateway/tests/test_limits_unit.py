@@ -60,7 +60,7 @@ async def test_a_failing_request_gives_its_place_back() -> None:
     async def broken(scope: object, receive: object, send: object) -> None:
         raise RuntimeError("downstream broke")
 
-    app = InFlightLimit(broken, limit=1, per_client=1)  # type: ignore[arg-type]
+    app = InFlightLimit(broken, limit=1, per_client=1)
     scope = {"type": "http", "path": "/api/x", "headers": [], "client": ("10.0.0.1", 5)}
     for _ in range(3):
         with pytest.raises(RuntimeError):

@@ -153,6 +153,43 @@ async def test_a_report_form_shows_the_choice_missing_beside_its_field(
     assert portal.made("POST", "/api/faults") == []
 
 
+async def test_what_the_service_refuses_in_a_report_is_shown_beside_its_field(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    details = [
+        {"loc": ["body", "description"], "msg": "too short", "type": "string_too_short"},
+        {"loc": ["body", "contact", "email"], "msg": "not an e-mail", "type": "value_error"},
+    ]
+    portal.on("POST", "/api/faults", refusal(422, "invalid_request", details))
+    form = {
+        "csrf_token": CSRF,
+        "target": f"project:{PROJECT}",
+        "description": " ",
+        "contact_email": "kalle@",
+    }
+    reply = await customer.post("/faults/new", data=form)
+    assert reply.status_code == 422
+    html = reply.text
+    assert 'role="alert">Kontrollera uppgifterna.</p>' in html
+    assert '<small id="description-error" class="field-error">Ange en beskrivning' in html
+    assert (
+        '<small id="contact_email-error" class="field-error">Ange en giltig e-postadress.' in html
+    )
+    assert 'aria-describedby="contact_email-error" aria-invalid="true"' in html
+    assert "target-error" not in html
+    assert f'<option value="project:{PROJECT}" selected>' in html
+    assert 'value="kalle@"' in html
+
+
+async def test_a_report_on_a_facility_the_account_may_not_use_is_an_error_at_the_choice(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    form = {"csrf_token": CSRF, "target": f"facility:{ORDER}", "description": "Det droppar"}
+    reply = await customer.post("/faults/new", data=form)
+    assert reply.status_code == 422
+    assert '<small id="target-error" class="field-error">Kontrollera uppgifterna.' in reply.text
+
+
 async def test_photos_go_to_the_report_made_and_one_refused_leaves_the_report(
     customer: httpx.AsyncClient, portal: FakeServices
 ) -> None:
@@ -174,6 +211,19 @@ async def test_a_form_with_more_files_than_a_report_takes_is_refused_unread(
     files = [("photos", (f"{i}.png", b"png", "image/png")) for i in range(6)]
     assert (await customer.post("/faults/new", data=form, files=files)).status_code == 400
     assert portal.made("POST", "/api/faults") == []
+
+
+async def test_a_wrong_current_password_is_said_beside_it(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    portal.on("POST", "/api/me/password", refusal(422, "wrong_password"))
+    form = {"csrf_token": CSRF, "current_password": "fel", "new_password": "ett-nytt-losen"}
+    reply = await customer.post("/account/password", data=form)
+    assert reply.status_code == 422
+    expected = '<small id="current_password-error" class="field-error">Nuvarande lösenord'
+    assert expected in reply.text and "new_password-error" not in reply.text
+    sent = portal.made("POST", "/api/me/password")[0].json
+    assert sent == {"current_password": "fel", "new_password": "ett-nytt-losen"}
 
 
 async def test_an_api_write_with_the_session_cookie_needs_the_csrf_header(

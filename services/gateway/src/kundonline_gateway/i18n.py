@@ -588,4 +588,4 @@ def translate(lang: Lang, key: str) -> str:
 
 
 def pick(value: str | None) -> Lang:
-    return value if value in LANGUAGES else "sv"  # type: ignore[return-value]
+    return value if value in LANGUAGES else "sv"

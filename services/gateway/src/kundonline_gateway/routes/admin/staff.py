@@ -24,7 +24,6 @@ class StaffForm(PageForm):
         "username": "username_help",
         "name": "name_required",
         "password": "password_help",
-        "role": "",
     }
     refusals: ClassVar = {
         "username_taken": ("username_taken", "username"),

@@ -43,7 +43,6 @@ class AccountForm(PageForm):
         "username": "username_help",
         "password": "password_help",
         "email": "invalid_email",
-        "language": "",
     }
     refusals: ClassVar = {
         "weak_password": ("password_help", "password"),
