@@ -4,6 +4,7 @@
     python -m bench intake memory        # some of them
     python -m bench --quick              # shorter runs, to try the benchmarks out
     python -m bench --table              # only rewrite the table from bench/results/*.json
+    python -m bench scale                # the scale-out figures (3 brokers, replicas), on request
 
 Each benchmark runs in a process of its own with a system of its own, so that one's
 leftovers (a backlog, a grown heap) do not colour the next.
@@ -20,6 +21,9 @@ from bench import report
 from bench.harness import RECORDED, RESULTS
 
 BENCHMARKS = ["load_generator", "order_direct", "intake", "memory", "read_latency", "drain"]
+# Run only when named (`python -m bench scale`): the scale-out figures of docs/PERFORMANCE.md,
+# about 20 minutes more, not a row of the SPEC §7 table.
+ON_REQUEST = ["scale"]
 QUICK = {
     "load_generator": ["--duration", "5"],
     "order_direct": ["--duration", "15", "--kafka-records", "20000"],
@@ -27,16 +31,17 @@ QUICK = {
     "memory": ["--duration", "10"],
     "read_latency": ["--orders", "100000", "--requests", "200"],
     "drain": ["--events", "5000"],
+    "scale": ["--events", "5000", "--duration", "15"],
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)}")
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS + ON_REQUEST)}")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--table", action="store_true", help="only rewrite the table")
     args = parser.parse_args()
-    if unknown := set(args.names) - set(BENCHMARKS):
+    if unknown := set(args.names) - set(BENCHMARKS + ON_REQUEST):
         parser.error(f"no benchmark {', '.join(sorted(unknown))}")
     failed = []
     for name in [] if args.table else args.names or BENCHMARKS:

@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 
 from kundonline_devstack.kafka import LocalKafka
+from kundonline_devstack.kafka_cluster import KafkaCluster
 from kundonline_devstack.licenses import Vendor
 from kundonline_devstack.ports import free_port
 from kundonline_devstack.postgres import LocalPostgres
 from kundonline_devstack.smtp_sink import SmtpSink
-from kundonline_devstack.system import BACKENDS, SERVICES, System, SystemConfig
+from kundonline_devstack.system import BACKENDS, System, SystemConfig, replica_name
 
 RECORDED = Path(__file__).parent / "results"
 # A trial run can write elsewhere and leave the recorded figures alone.
@@ -43,7 +44,14 @@ class Stack:
     postgres: LocalPostgres
     vendor: Vendor
     database_urls: dict[str, str]
-    kafka: LocalKafka
+    kafka: LocalKafka | KafkaCluster
+
+    @property
+    def topic_replication(self) -> tuple[int, int]:
+        """Copies of each topic and min.insync.replicas, as the services make their topics."""
+        if isinstance(self.kafka, KafkaCluster):
+            return self.kafka.replication_factor, self.kafka.min_insync_replicas
+        return 1, 1
 
     def staff(self) -> httpx.Client:
         c = self.system.config
@@ -61,12 +69,18 @@ class Stack:
         return client
 
     def pids(self) -> dict[str, int]:
-        """Each service's process, PostgreSQL's postmaster (its backends are children) and
-        the Kafka broker."""
-        pids = {service: self.system.pid_of(service) for service in SERVICES}
+        """Each running service replica's process ("orders", "orders-2", …), PostgreSQL's
+        postmaster (its backends are children) and the Kafka broker or brokers."""
+        pids = {
+            replica_name(service, r): self.system.pid_of(service, r)
+            for service, r in self.system.running()
+        }
         postmaster = (self.postgres.data_dir / "postmaster.pid").read_text().split()[0]
-        broker = {"kafka": self.kafka.pid} if self.kafka.pid is not None else {}
-        return pids | {"postgresql": int(postmaster)} | broker
+        if isinstance(self.kafka, KafkaCluster):
+            brokers = {f"kafka-{i + 1}": pid for i, pid in enumerate(self.kafka.pids)}
+        else:
+            brokers = {"kafka": self.kafka.pid} if self.kafka.pid is not None else {}
+        return pids | {"postgresql": int(postmaster)} | brokers
 
     def reporters(self, count: int, *, order_direct: bool = True) -> list[Reporter]:
         """Accounts with a facility each, logged in, whose first report faults has accepted.
@@ -108,9 +122,12 @@ def _reporter(
 
 
 @contextlib.contextmanager
-def stack(work: Path) -> Iterator[Stack]:
+def stack(work: Path, *, brokers: int = 1) -> Iterator[Stack]:
+    """The system on one broker, or on a cluster of `brokers` whose topics keep 3 copies."""
     vendor = Vendor.generate()
-    with LocalKafka(port=free_port()) as kafka, LocalPostgres() as pg, SmtpSink() as smtp:
+    cluster = KafkaCluster(brokers, base_dir=work / "kafka") if brokers > 1 else None
+    kafka_server = cluster or LocalKafka(port=free_port())
+    with kafka_server as kafka, LocalPostgres() as pg, SmtpSink() as smtp:
         urls = {s: pg.create_database(f"bench_{s}") for s in BACKENDS}
         config = SystemConfig(
             kafka_bootstrap_servers=kafka.bootstrap_servers,
@@ -118,6 +135,7 @@ def stack(work: Path) -> Iterator[Stack]:
             smtp_port=smtp.port,
             database_urls=urls,
             extra_env={
+                **(cluster.topic_env() if cluster is not None else {}),
                 "KUNDONLINE_LICENSE_PUBLIC_KEY": vendor.public_key,
                 "KUNDONLINE_LOG_LEVEL": "WARNING",
             },

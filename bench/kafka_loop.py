@@ -21,13 +21,18 @@ TOPIC = "bench.baseline"
 RECORD_BYTES = 800  # about a FaultReported or OrderCreated CloudEvent
 
 
-async def _ready_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
-    """A consumer placed at the end of `topic` before anything is produced."""
+async def _ready_consumer(
+    bootstrap: str, topic: str, replication: tuple[int, int] = (1, 1)
+) -> AIOKafkaConsumer:
+    """A consumer placed at the end of `topic` before anything is produced; the topic, if
+    new, with `replication` (copies, min.insync.replicas) as the services make theirs."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         if topic not in await admin.list_topics():
-            await admin.create_topics([NewTopic(topic, 4, 1)])
+            copies, in_sync = replication
+            configs = {"min.insync.replicas": str(in_sync)}
+            await admin.create_topics([NewTopic(topic, 4, copies, topic_configs=configs)])
     finally:
         await admin.close()
     tps = await partitions(bootstrap, [topic])
@@ -40,9 +45,11 @@ async def _ready_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
     return consumer
 
 
-async def latency(bootstrap: str, *, rate: float, duration: float) -> dict[str, float]:
+async def latency(
+    bootstrap: str, *, rate: float, duration: float, replication: tuple[int, int] = (1, 1)
+) -> dict[str, float]:
     """Milliseconds from send() to the record read back, one record every 1/rate s."""
-    consumer = await _ready_consumer(bootstrap, TOPIC)
+    consumer = await _ready_consumer(bootstrap, TOPIC, replication)
     producer = make_producer(KafkaConnection(bootstrap), "bench-baseline")
     await producer.start()
     sent: dict[bytes, float] = {}

@@ -133,11 +133,16 @@ async def update_order(api: Api, order_id: UUID, changes: Json) -> None:
     await api.send("PATCH", f"/admin/api/orders/{order_id}", json=changes)
 
 
+async def owner_names(api: Api, items: list[Json]) -> dict[str, str]:
+    """Names of the customers that accounts, facilities, projects or orders belong to."""
+    return await names_of(api, "customers", (i["customer_id"] for i in items))
+
+
 async def owners_and_places(api: Api, items: list[Json]) -> tuple[dict[str, str], dict[str, str]]:
     """Names of the customers, and of the facilities and projects, that faults or orders
     are on, by id."""
     customers, facilities, projects = await asyncio.gather(
-        names_of(api, "customers", (i["customer_id"] for i in items)),
+        owner_names(api, items),
         names_of(api, "facilities", (i["facility_id"] for i in items)),
         names_of(api, "projects", (i["project_id"] for i in items)),
     )

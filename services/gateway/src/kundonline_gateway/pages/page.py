@@ -1,7 +1,7 @@
 """A page being answered: its visitor, language and CSRF token; rendering and redirecting."""
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -109,6 +109,25 @@ class Page:
             status=problem.status,
             errors=problem.errors,
             messages=problem.messages,
+            **context,
+        )
+
+    def render_list(
+        self,
+        template: str,
+        listing: Mapping[str, Any],
+        cursor: str | None,
+        done: str | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
+        """A page of a list: the pager's links from this page's query, and what `done=`
+        announces."""
+        return self.render(
+            template,
+            cursor=cursor,
+            next_cursor=listing.get("next_cursor"),
+            query_without_cursor=self.pager(),
+            messages=self.notice(done),
             **context,
         )
 

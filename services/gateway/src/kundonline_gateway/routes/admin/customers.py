@@ -45,14 +45,13 @@ async def customers(
 ) -> Response:
     name = page.filters(["name"]).get("name", "")
     found = await orders.list_customers(page.api, name=name, cursor=cursor)
-    return page.render(
+    return page.render_list(
         "admin/customers.html",
+        found,
+        cursor,
+        done,
         customers=found["items"],
         name=name,
-        cursor=cursor,
-        next_cursor=found["next_cursor"],
-        query_without_cursor=page.pager(),
-        messages=page.notice(done),
     )
 
 

@@ -54,17 +54,15 @@ async def facilities(
     found, filters = await filtered(
         orders.list_facilities(page.api, filters, cursor=cursor), filters
     )
-    owners = (f["customer_id"] for f in found["items"])
-    return page.render(
+    return page.render_list(
         "admin/facilities.html",
+        found,
+        cursor,
+        done,
         facilities=found["items"],
         filters=filters,
         customers=await orders.customer_choices(page.api, page.param("customer_q")),
-        customer_names=await orders.names_of(page.api, "customers", owners),
-        cursor=cursor,
-        next_cursor=found["next_cursor"],
-        query_without_cursor=page.pager(),
-        messages=page.notice(done),
+        customer_names=await orders.owner_names(page.api, found["items"]),
     )
 
 

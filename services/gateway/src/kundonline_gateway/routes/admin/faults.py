@@ -27,16 +27,15 @@ async def queue(page: AdminPage, cursor: str | None = None, done: str | None = N
     found = await faults.queue(page.api, limit=25, cursor=cursor)
     items = found["items"]
     customers, places = await orders.owners_and_places(page.api, items)
-    return page.render(
+    return page.render_list(
         "admin/queue.html",
+        found,
+        cursor,
+        done,
         faults=items,
         total=found["total"],
         customers=customers,
         places=places,
-        cursor=cursor,
-        next_cursor=found["next_cursor"],
-        query_without_cursor=page.pager(),
-        messages=page.notice(done),
     )
 
 

@@ -95,17 +95,16 @@ async def order_list(
     found, filters = await filtered(orders.list_orders(page.api, filters, cursor=cursor), filters)
     items = found["items"]
     customers, places = await orders.owners_and_places(page.api, items)
-    return page.render(
+    return page.render_list(
         "admin/orders.html",
+        found,
+        cursor,
+        done,
         orders=items,
         filters=filters,
         statuses=STATUSES,
         customer_names=customers,
         places=places,
-        cursor=cursor,
-        next_cursor=found["next_cursor"],
-        query_without_cursor=page.pager(),
-        messages=page.notice(done),
     )
 
 

@@ -42,17 +42,15 @@ class ProjectForm(PageForm):
 async def projects(page: AdminPage, cursor: str | None = None, done: str | None = None) -> Response:
     filters = page.filters(FILTERS)
     found, filters = await filtered(orders.list_projects(page.api, filters, cursor=cursor), filters)
-    owners = (p["customer_id"] for p in found["items"])
-    return page.render(
+    return page.render_list(
         "admin/projects.html",
+        found,
+        cursor,
+        done,
         projects=found["items"],
         filters=filters,
         customers=await orders.customer_choices(page.api, page.param("customer_q")),
-        customer_names=await orders.names_of(page.api, "customers", owners),
-        cursor=cursor,
-        next_cursor=found["next_cursor"],
-        query_without_cursor=page.pager(),
-        messages=page.notice(done),
+        customer_names=await orders.owner_names(page.api, found["items"]),
     )
 
 

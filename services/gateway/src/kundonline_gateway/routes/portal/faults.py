@@ -64,12 +64,11 @@ class ReportForm(PageForm):
 @router.get("")
 async def my_faults(page: PortalPage, cursor: str | None = None) -> Response:
     found = await faults.my_faults(page.api, limit=25, cursor=cursor)
-    return page.render(
+    return page.render_list(
         "portal/faults.html",
+        found,
+        cursor,
         faults=found["items"],
-        cursor=cursor,
-        next_cursor=found["next_cursor"],
-        query_without_cursor=page.pager(),
     )
 
 

@@ -17,15 +17,14 @@ async def my_orders(page: PortalPage, cursor: str | None = None) -> Response:
     found, filters = await filtered(
         orders.my_orders(page.api, filters, limit=25, cursor=cursor), filters
     )
-    return page.render(
+    return page.render_list(
         "portal/orders.html",
+        found,
+        cursor,
         orders=found["items"],
         filters=filters,
         facilities=await orders.my_facilities(page.api),
         places=await orders.my_place_names(page.api),
-        cursor=cursor,
-        next_cursor=found["next_cursor"],
-        query_without_cursor=page.pager(),
     )
 
 

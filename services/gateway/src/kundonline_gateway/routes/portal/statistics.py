@@ -11,9 +11,9 @@ router = portal_router("/statistics")
 @router.get("")
 async def statistics(page: PortalPage, cursor: str | None = None) -> Response:
     found = await orders.statistics(page.api, limit=50, cursor=cursor)
-    return page.render(
+    return page.render_list(
         "portal/statistics.html",
+        found,
+        cursor,
         stats=found,
-        cursor=cursor,
-        query_without_cursor=page.pager(),
     )

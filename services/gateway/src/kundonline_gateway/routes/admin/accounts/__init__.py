@@ -88,18 +88,16 @@ async def accounts(page: AdminPage, cursor: str | None = None, done: str | None 
     q, customer_id = wanted.get("q", ""), wanted.get("customer_id", "")
     listing = auth.list_accounts(page.api, q=q, customer_id=customer_id, cursor=cursor)
     found, filters = await filtered(listing, wanted)
-    owners = (a["customer_id"] for a in found["items"])
-    return page.render(
+    return page.render_list(
         "admin/accounts.html",
+        found,
+        cursor,
+        done,
         accounts=found["items"],
         q=q,
         customer_id=filters.get("customer_id", ""),
         customers=await orders.customer_choices(page.api, page.param("customer_q")),
-        customer_names=await orders.names_of(page.api, "customers", owners),
-        cursor=cursor,
-        next_cursor=found["next_cursor"],
-        query_without_cursor=page.pager(),
-        messages=page.notice(done),
+        customer_names=await orders.owner_names(page.api, found["items"]),
     )
 
 
