@@ -89,7 +89,7 @@ def test_each_mail_is_written_wholly_in_its_readers_language(
 async def deliver(repo: FakeRepository, *events: Event) -> None:
     for event in events:
         cause = envelope(event)
-        await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, event)])  # type: ignore[arg-type]
+        await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, event)])
 
 
 def settings(**fields: Any) -> PortalSettingsChanged:

@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from notify_fakes import fault
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from kundonline_common.consumer import apply_all
 from kundonline_common.db import Database
@@ -45,7 +47,7 @@ def notify_url(postgres: PostgresServer) -> str:
 
 
 @pytest.fixture
-async def notify_db(notify_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+async def notify_db(notify_url: str) -> AsyncIterator[UnitOfWorkFactory[NotifyRepository]]:
     db = Database(notify_url)
     await upgrade(db, MIGRATIONS)
     outbox = Outbox(source="kundonline/notify", topic_prefix="kundonline.")
@@ -53,7 +55,7 @@ async def notify_db(notify_url: str) -> AsyncIterator[UnitOfWorkFactory]:
     await db.dispose()
 
 
-async def handle(uow: UnitOfWork[NotifyRepository], envelope: CloudEvent) -> None:
+async def handle(uow: UnitOfWork[Any], envelope: CloudEvent) -> None:
     """As the consumer does: claim the event in the inbox, then hand it to its handler."""
     event = unwrap(envelope)
     assert await uow.claim_all(CONSUMER, [envelope.id]) == {envelope.id}
@@ -61,18 +63,20 @@ async def handle(uow: UnitOfWork[NotifyRepository], envelope: CloudEvent) -> Non
 
 
 async def backend_pid(uow: UnitOfWork[NotifyRepository]) -> int:
-    return int(await uow.session.scalar(select(func.pg_backend_pid())))  # type: ignore[arg-type]
+    return int((await uow.session.execute(select(func.pg_backend_pid()))).scalar_one())
 
 
-async def waiting_for_a_lock(factory: UnitOfWorkFactory, pid: int) -> bool:
+async def waiting_for_a_lock(factory: UnitOfWorkFactory[NotifyRepository], pid: int) -> bool:
     async with factory.db.engine.connect() as conn:
-        wait = await conn.scalar(
+        wait: str | None = await conn.scalar(
             text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
         )
     return wait == "Lock"
 
 
-async def interleave(factory: UnitOfWorkFactory, first: CloudEvent, second: CloudEvent) -> None:
+async def interleave(
+    factory: UnitOfWorkFactory[NotifyRepository], first: CloudEvent, second: CloudEvent
+) -> None:
     """`first` handled, not committed; then `second` in a transaction of its own; `first`
     commits once `second` has committed or waits for a lock `first` holds."""
     handled_first = asyncio.Event()
@@ -117,7 +121,7 @@ def order_for(report: FaultReported) -> OrderCreated:
 @pytest.mark.integration
 @pytest.mark.parametrize("first", ["order", "report"])
 async def test_an_order_and_its_report_in_concurrent_transactions_mail_the_order(
-    notify_db: UnitOfWorkFactory, first: str
+    notify_db: UnitOfWorkFactory[NotifyRepository], first: str
 ) -> None:
     report = fault()
     events = {
@@ -129,9 +133,9 @@ async def test_an_order_and_its_report_in_concurrent_transactions_mail_the_order
 
     async with notify_db() as uow:
         held = await uow.session.scalars(
-            select(HeldEvent).where(HeldEvent.fault_id == report.fault_id)
+            select(HeldEvent).where(col(HeldEvent.fault_id) == report.fault_id)
         )
-        mails = await uow.session.scalars(select(OutgoingMail.template))
+        mails = await uow.session.scalars(select(col(OutgoingMail.template)))
         assert list(held) == [], "the order is held with its report already in"
         assert sorted(mails) == sorted([RECEIPT, ORDER_CREATED])
 

@@ -32,7 +32,7 @@ NUMBER = 4711
 async def deliver(repo: FakeRepository, event: Event, source: str = "kundonline/orders") -> UUID:
     """Hand one event to its handler as the consumer would; returns the envelope id."""
     cause = envelope(event, source)
-    await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, event)])  # type: ignore[arg-type]
+    await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, event)])
     return cause.id
 
 
@@ -40,7 +40,7 @@ async def reported(repo: FakeRepository, **overrides: Any) -> FaultReported:
     """A fault on a named facility, reported by a known Swedish account."""
     event = fault(**overrides)
     facility = FacilityChanged(
-        facility_id=event.facility_id,  # type: ignore[arg-type]
+        facility_id=event.facility_id,
         customer_id=event.customer_id,
         name="Kv. Eken 4",
     )
@@ -152,7 +152,7 @@ async def test_the_same_order_event_delivered_twice_queues_one_mail() -> None:
     order = created(event)
     cause = envelope(order, "kundonline/orders")
     for _ in range(2):
-        await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, order)])  # type: ignore[arg-type]
+        await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, order)])
     assert len(mails(repo, "order_created")) == 1
 
 
@@ -168,7 +168,7 @@ async def test_a_batch_of_order_news_tells_each_reporter_in_the_order_it_came() 
     ]
     batch = [delivery(EVENT_HANDLERS, envelope(e, "kundonline/orders"), e) for e in news]
     assert len({d.handler for d in batch}) == 1  # one run, not runs of one
-    await apply_all(FakeUnit(repo), batch)  # type: ignore[arg-type]
+    await apply_all(FakeUnit(repo), batch)
     assert sorted(m.cause_event_id for m in mails(repo, "order_created")) == sorted(
         [batch[0].envelope.id, batch[2].envelope.id]
     )
@@ -321,7 +321,7 @@ async def test_the_place_name_known_at_report_time_outlives_the_place() -> None:
     await deliver(
         repo,
         FacilityChanged(
-            facility_id=event.facility_id,  # type: ignore[arg-type]
+            facility_id=event.facility_id,
             customer_id=event.customer_id,
             name="",
             deleted=True,

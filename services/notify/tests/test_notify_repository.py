@@ -7,6 +7,7 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from kundonline_common.db import Database
 from kundonline_common.migrations import upgrade
@@ -35,7 +36,9 @@ def mail(cause: UUID | None = None, minutes: int = 0) -> OutgoingMail:
     )
 
 
-async def database(tmp_path: Path, rings: list[int]) -> tuple[Database, UnitOfWorkFactory]:
+async def database(
+    tmp_path: Path, rings: list[int]
+) -> tuple[Database, UnitOfWorkFactory[NotifyRepository]]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/notify.db")
     await upgrade(db, MIGRATIONS)
     outbox = Outbox(source="kundonline/notify", topic_prefix="kundonline.")
@@ -78,8 +81,8 @@ async def test_delivery_marks_sent_and_writes_the_event_to_the_outbox(tmp_path: 
     mailer = MailDelivery(settings=NotifySettings(), send=send)
     assert await mailer.deliver_due(unit_of_work) == 1
     async with db.sessions() as session:
-        statuses = sorted(await session.scalars(select(OutgoingMail.status)))
-        topics = list(await session.scalars(select(OutboxRecord.topic)))
+        statuses = sorted(await session.scalars(select(col(OutgoingMail.status))))
+        topics = list(await session.scalars(select(col(OutboxRecord.topic))))
     assert statuses == ["queued", "sent"]
     assert topics == ["kundonline.notifications"]
     assert len(sent) == 1
@@ -98,6 +101,7 @@ async def test_customer_projection_is_replaced_and_deleted(tmp_path: Path) -> No
             await uow.repo.save_customer(event)
     async with unit_of_work() as uow:
         view = await uow.repo.customer(customer_id)
+        assert view is not None
         assert (view.name, view.our_reference_email) == ("Kund AB", None)
         await uow.repo.save_customer(
             CustomerChanged(customer_id=customer_id, name="", deleted=True)

@@ -21,7 +21,7 @@ from kundonline_common.uow import Outbox, UnitOfWorkFactory
 from kundonline_contracts import FaultRejected, FaultReported, OrderCreated, wrap
 from kundonline_devstack.pytest_plugin import unique_name
 from kundonline_notify.api import staff
-from kundonline_notify.domain import mail_id
+from kundonline_notify.domain import mail_id, place_of
 from kundonline_notify.main import MIGRATIONS
 from kundonline_notify.repository import NotifyRepository
 from kundonline_notify.tables import OutgoingMail, ReportedFault
@@ -31,13 +31,15 @@ T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 
 
 def token(role: str = "handler") -> dict[str, str]:
-    return {HEADER: issue_token(Caller(subject="s1", role=role), SECRET)}  # type: ignore[arg-type]
+    return {HEADER: issue_token(Caller(subject="s1", role=role), SECRET)}
 
 
 class Log:
     """A notify database with the staff router in front of it."""
 
-    def __init__(self, db: Database, unit_of_work: UnitOfWorkFactory, rings: list[int]) -> None:
+    def __init__(
+        self, db: Database, unit_of_work: UnitOfWorkFactory[NotifyRepository], rings: list[int]
+    ) -> None:
         self.db, self.unit_of_work, self.rings = db, unit_of_work, rings
         app = FastAPI()
         install_error_handlers(app)
@@ -206,7 +208,7 @@ def reported(event: FaultReported, contact_name: str) -> ReportedFault:
         account_id=event.account_id,
         customer_id=event.customer_id,
         place_kind="facility",
-        place_id=event.facility_id,  # type: ignore[arg-type]
+        place_id=place_of(event),
         description=event.description,
         contact_name=contact_name,
         contact_email="anna@kund.se",

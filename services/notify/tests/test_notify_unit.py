@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry
 from kundonline_common import testing
 from kundonline_common.consumer import apply_all
 from kundonline_contracts import (
-    AccountChanged,
     CloudEvent,
     Contact,
     CustomerChanged,
+    Event,
     FacilityChanged,
     FaultReported,
     NotificationFailed,
@@ -43,18 +43,20 @@ async def report(
     repo: FakeRepository, event: FaultReported, cause: CloudEvent | None = None
 ) -> None:
     cause = cause or envelope(event)
-    await apply_all(FakeUnit(repo, cause), [testing.delivery(EVENT_HANDLERS, cause, event)])  # type: ignore[arg-type]
+    await apply_all(FakeUnit(repo, cause), [testing.delivery(EVENT_HANDLERS, cause, event)])
+
+
+async def handle(repo: FakeRepository, event: Event) -> None:
+    """Hand the event to its handler as the consumer would."""
+    cause = envelope(event)
+    await apply_all(FakeUnit(repo, cause), [testing.delivery(EVENT_HANDLERS, cause, event)])
 
 
 async def given(repo: FakeRepository, event: FaultReported, **settings: Any) -> None:
     """The portal settings and the reporter's customer (with our reference) are known."""
-    unit = FakeUnit(repo)
-    await EVENT_HANDLERS[PortalSettingsChanged](
-        unit,  # type: ignore[arg-type]
-        PortalSettingsChanged(settings=PortalSettings(**settings)),
-    )
-    await EVENT_HANDLERS[CustomerChanged](
-        unit,  # type: ignore[arg-type]
+    await handle(repo, PortalSettingsChanged(settings=PortalSettings(**settings)))
+    await handle(
+        repo,
         CustomerChanged(
             customer_id=event.customer_id,
             name="Fastighets AB Kund",
@@ -141,7 +143,7 @@ async def test_the_same_event_queues_each_mail_once_under_a_stable_id() -> None:
 async def test_receipt_in_the_reporters_language_staff_mail_in_swedish() -> None:
     repo, event = FakeRepository(), fault()
     await given(repo, event, fault_report_email=STAFF)
-    await EVENT_HANDLERS[AccountChanged](FakeUnit(repo), account(event, language="en"))  # type: ignore[arg-type]
+    await handle(repo, account(event, language="en"))
     await report(repo, event)
     receipt, staff = mail_to(repo, CONTACT), mail_to(repo, STAFF)
     assert (receipt.language, staff.language) == ("en", "sv")
@@ -192,8 +194,8 @@ async def test_subject_names_the_facility_once_it_is_known() -> None:
     await given(repo, event, fault_report_email=STAFF)
     facility = FacilityChanged(
         facility_id=event.facility_id, customer_id=event.customer_id, name="Kv. Eken 4"
-    )  # type: ignore[arg-type]
-    await EVENT_HANDLERS[FacilityChanged](FakeUnit(repo), facility)  # type: ignore[arg-type]
+    )
+    await handle(repo, facility)
     await report(repo, event)
     assert (
         mail_to(repo, STAFF).subject == "Felanmälan: Kv. Eken 4: Ventilationen i trapphus B låter"
@@ -222,8 +224,10 @@ def test_a_message_built_twice_has_the_same_message_id() -> None:
     mail = queued_mail_for_delivery()
     first, second = build_message(mail, "KundOnline <k@x>"), build_message(mail, "KundOnline <k@x>")
     assert first["Message-ID"] == second["Message-ID"] == message_id(mail.id)
-    assert first.get_body(("plain",)).get_content() == "text\n"  # type: ignore[union-attr]
-    assert first.get_body(("html",)).get_content() == "<p>html</p>\n"  # type: ignore[union-attr]
+    plain, html = first.get_body(("plain",)), first.get_body(("html",))
+    assert plain is not None and html is not None
+    assert plain.get_content() == "text\n"
+    assert html.get_content() == "<p>html</p>\n"
     assert first["Content-Language"] == "sv"
 
 

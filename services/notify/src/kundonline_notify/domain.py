@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
-from kundonline_contracts import Language, OrderStatus
+from kundonline_contracts import FaultReported, Language, OrderStatus
 
 STAFF = "fault_report_staff"
 OUR_REFERENCE = "fault_report_our_reference"
@@ -34,6 +34,13 @@ def normalise_address(address: str) -> str:
     """Domains are case-insensitive, local parts formally not: lower only the domain."""
     local, _, domain = address.strip().rpartition("@")
     return f"{local}@{domain.lower()}" if local else address.strip()
+
+
+def place_of(event: FaultReported) -> UUID:
+    """The facility or project a fault is reported on."""
+    place = event.facility_id or event.project_id
+    assert place is not None  # the event's validator: exactly one of the two is set
+    return place
 
 
 def plan_fault_mails(
@@ -91,7 +98,8 @@ def message_id(mail: UUID) -> str:
 
 def retry_delay(attempts: int, *, base: float, jitter: float, cap: float = 3600.0) -> float:
     """Seconds to wait after the `attempts`-th failure: doubling, capped, plus jitter in [0, 1)."""
-    delay = min(base * 2 ** (attempts - 1), cap)
+    # 2.0, not 2: typeshed cannot tell the sign of an int exponent, so int ** int is Any.
+    delay = min(base * 2.0 ** (attempts - 1), cap)
     return delay * (1 + JITTER_SHARE * jitter)
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from kundonline_common.consumer import Batched, Delivery, Handlers
+from kundonline_common.consumer import Batched, Delivery, handlers, on
 from kundonline_contracts import (
     AccountChanged,
     CustomerChanged,
@@ -16,7 +16,7 @@ from kundonline_contracts import (
     ProjectChanged,
 )
 
-from .domain import language_of, plan_fault_mails
+from .domain import language_of, place_of, plan_fault_mails
 from .mailing import NotifyUnit, cause_of, queue_mail
 from .rendering import fault_context, localisation, render_mail
 from .reporter import on_fault_rejected, order_news, remember_fault
@@ -51,7 +51,7 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
     settings = await uow.repo.settings()
     customer = await uow.repo.customer(event.customer_id)
     account = await uow.repo.account(event.account_id)
-    place = await uow.repo.place(event.facility_id or event.project_id)  # type: ignore[arg-type]
+    place = await uow.repo.place(place_of(event))
     planned = plan_fault_mails(
         staff_email=settings.fault_report_email,
         copy_to_our_reference=settings.copy_to_our_reference,
@@ -75,32 +75,34 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
     await remember_fault(uow, event, place.name if place else None)
 
 
-async def on_fault_news(uow: NotifyUnit, deliveries: Sequence[Delivery]) -> None:
+async def on_fault_news(
+    uow: NotifyUnit, deliveries: Sequence[Delivery[FaultReported | FaultRejected]]
+) -> None:
     """A run of FaultReported and FaultRejected: their faults locked at once against the
     replica handling the orders made from them, then each event in turn."""
-    await uow.repo.lock_faults({d.event.fault_id for d in deliveries})  # type: ignore[attr-defined]
+    await uow.repo.lock_faults({d.event.fault_id for d in deliveries})
     for delivery in deliveries:
         uow.caused_by(delivery.envelope, delivery.traceparent)
         if isinstance(delivery.event, FaultReported):
             await on_fault_reported(uow, delivery.event)
         else:
-            await on_fault_rejected(uow, delivery.event)  # type: ignore[arg-type]
+            await on_fault_rejected(uow, delivery.event)
 
 
 # Both kinds share one handler, so that a batch of the faults topic is one run whose locks
 # are all taken in one go.
-fault_news = Batched(on_fault_news)  # type: ignore[arg-type]
+fault_news = Batched(on_fault_news)
 
-EVENT_HANDLERS: Handlers = {
-    FaultReported: fault_news,
-    FaultRejected: fault_news,
-    OrderCreated: order_news,
-    OrderChanged: order_news,
-    PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
-    CustomerChanged: on_customer_changed,  # type: ignore[dict-item]
-    AccountChanged: on_account_changed,  # type: ignore[dict-item]
-    FacilityChanged: on_facility_changed,  # type: ignore[dict-item]
-    ProjectChanged: on_project_changed,  # type: ignore[dict-item]
-}
+EVENT_HANDLERS = handlers(
+    on(FaultReported, fault_news),
+    on(FaultRejected, fault_news),
+    on(OrderCreated, order_news),
+    on(OrderChanged, order_news),
+    on(PortalSettingsChanged, on_settings_changed),
+    on(CustomerChanged, on_customer_changed),
+    on(AccountChanged, on_account_changed),
+    on(FacilityChanged, on_facility_changed),
+    on(ProjectChanged, on_project_changed),
+)
 
 __all__: list[Any] = ["EVENT_HANDLERS", "on_fault_news", "on_fault_reported"]

@@ -1,9 +1,9 @@
 """Queueing a rendered mail under its exactly-once key, for the event being handled."""
 
-from typing import Protocol
 from uuid import UUID
 
 from kundonline_common.tracing import current_headers
+from kundonline_common.uow import Unit
 from kundonline_contracts import CloudEvent
 
 from .domain import PlannedMail, mail_id
@@ -11,12 +11,7 @@ from .rendering import RenderedMail
 from .repository import NotifyRepository
 from .tables import OutgoingMail
 
-
-class NotifyUnit(Protocol):
-    repo: NotifyRepository
-    cause: CloudEvent | None
-
-    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None: ...
+NotifyUnit = Unit[NotifyRepository]
 
 
 def cause_of(uow: NotifyUnit) -> CloudEvent:

@@ -6,7 +6,6 @@ from uuid import UUID
 
 from kundonline_common.consumer import Batched, Delivery
 from kundonline_contracts import (
-    Event,
     FaultRejected,
     FaultReported,
     OrderChanged,
@@ -23,6 +22,7 @@ from .domain import (
     language_of,
     normalise_address,
     performed_action_shown,
+    place_of,
 )
 from .mailing import NotifyUnit, cause_of, queue_mail
 from .rendering import localisation, render_mail, reporter_context
@@ -31,11 +31,13 @@ from .tables import ReportedFault, TrackedOrder
 News = OrderCreated | FaultRejected | OrderChanged
 
 
-async def on_order_news(uow: NotifyUnit, deliveries: Sequence[Delivery]) -> None:
+async def on_order_news(
+    uow: NotifyUnit, deliveries: Sequence[Delivery[OrderCreated | OrderChanged]]
+) -> None:
     """A run of OrderCreated and OrderChanged, as orders publish them: their faults locked
     and each order's fault and tracked state fetched for the run at once, then each event
     in turn."""
-    events: list[OrderCreated | OrderChanged] = [d.event for d in deliveries]  # type: ignore[misc]
+    events = [d.event for d in deliveries]
     fault_ids = {e.fault_id for e in events if e.fault_id is not None}
     # Before anything is read: the replica handling the reports of these faults may be
     # writing them now (NotifyRepository.lock_faults).
@@ -52,13 +54,13 @@ async def on_order_news(uow: NotifyUnit, deliveries: Sequence[Delivery]) -> None
             await on_order_changed(uow, event)
 
 
-def is_news(event: Event) -> bool:
-    return isinstance(event, OrderCreated) or is_completion(event)  # type: ignore[arg-type]
+def is_news(event: OrderCreated | OrderChanged) -> bool:
+    return isinstance(event, OrderCreated) or is_completion(event)
 
 
 # Both kinds share one handler, so a batch's alternating OrderCreated and OrderChanged
 # form one run rather than runs of one. Most order changes are no news to anyone here.
-order_news = Batched(on_order_news, wants=is_news)  # type: ignore[arg-type]
+order_news = Batched(on_order_news, wants=is_news)
 
 
 async def on_order_created(uow: NotifyUnit, event: OrderCreated) -> None:
@@ -79,7 +81,7 @@ def is_completion(event: OrderChanged) -> bool:
 async def on_order_changed(uow: NotifyUnit, event: OrderChanged) -> None:
     """The first time an order is seen completed, the reporter is told; never again, even
     if it is reopened and completed anew. Other changes are no news and are not kept."""
-    if not is_completion(event):
+    if not is_completion(event) or event.fault_id is None:  # is_completion: it has a fault
         return
     known = await uow.repo.tracked_order(event.order_id)
     if not announces_completion(event.status, known.completion_announced if known else False):
@@ -87,12 +89,12 @@ async def on_order_changed(uow: NotifyUnit, event: OrderChanged) -> None:
     await uow.repo.save_order(
         TrackedOrder(
             order_id=event.order_id,
-            fault_id=event.fault_id,  # type: ignore[arg-type]
+            fault_id=event.fault_id,
             status=event.status,
             completion_announced=True,
         )
     )
-    await tell_reporter(uow, event.fault_id, event)  # type: ignore[arg-type]
+    await tell_reporter(uow, event.fault_id, event)
 
 
 async def tell_reporter(uow: NotifyUnit, fault_id: UUID, event: News) -> None:
@@ -113,7 +115,7 @@ async def remember_fault(uow: NotifyUnit, event: FaultReported, place_name: str 
         account_id=event.account_id,
         customer_id=event.customer_id,
         place_kind="facility" if event.facility_id else "project",
-        place_id=event.facility_id or event.project_id,  # type: ignore[arg-type]
+        place_id=place_of(event),
         place_name=place_name,
         description=event.description,
         contact_name=event.contact.name,
@@ -122,7 +124,9 @@ async def remember_fault(uow: NotifyUnit, event: FaultReported, place_name: str 
     )
     await uow.repo.remember_fault(fault)
     for envelope in await uow.repo.release(event.fault_id):
-        await queue_news(uow, fault, unwrap(envelope), envelope.id)  # type: ignore[arg-type]
+        held = unwrap(envelope)
+        assert isinstance(held, News)  # only news of the fault is held for it (tell_reporter)
+        await queue_news(uow, fault, held, envelope.id)
 
 
 async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: UUID) -> None:

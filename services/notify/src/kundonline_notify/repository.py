@@ -2,16 +2,18 @@
 
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
+from sqlmodel import col
 
-from kundonline_common.db import insert_new, upsert
+from kundonline_common.db import insert_new, rows_matched, upsert
 from kundonline_common.pagination import keyset_page
 from kundonline_common.projections import AccountView, ProjectionStore
+from kundonline_common.tables import table_of
 from kundonline_contracts import CloudEvent, CustomerChanged
 
 from .tables import CustomerView, HeldEvent, OutgoingMail, PlaceView, ReportedFault, TrackedOrder
@@ -22,6 +24,8 @@ FAULT_LOCKS = 0x6E6F7446  # "notF"
 LOCK_FAULTS = text(
     "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k"
 )
+
+T = TypeVar("T")
 
 
 class NotifyRepository(ProjectionStore):
@@ -38,7 +42,7 @@ class NotifyRepository(ProjectionStore):
 
     async def queue(self, mail: OutgoingMail) -> None:
         """Insert unless the same (cause, recipient, template) is already queued."""
-        table = OutgoingMail.__table__  # type: ignore[attr-defined]
+        table = table_of(OutgoingMail)
         await self.session.execute(insert_new(self.session, table).values(mail.model_dump()))
         self._ring_after_commit()
 
@@ -55,11 +59,11 @@ class NotifyRepository(ProjectionStore):
         """The mail that has waited longest, locked so that other replicas skip it."""
         query = (
             select(OutgoingMail)
-            .where(OutgoingMail.status == "queued", OutgoingMail.next_attempt_at <= now)
-            .order_by(OutgoingMail.next_attempt_at)
+            .where(col(OutgoingMail.status) == "queued", col(OutgoingMail.next_attempt_at) <= now)
+            .order_by(col(OutgoingMail.next_attempt_at))
             .limit(1)
         )
-        if self.session.bind.dialect.name == "postgresql":
+        if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return await self.session.scalar(query)
 
@@ -72,9 +76,9 @@ class NotifyRepository(ProjectionStore):
         """Mail newest first, optionally of one status or to one recipient."""
         query = select(OutgoingMail)
         if status is not None:
-            query = query.where(OutgoingMail.status == status)
+            query = query.where(col(OutgoingMail.status) == status)
         if recipient is not None:
-            query = query.where(OutgoingMail.recipient == recipient)
+            query = query.where(col(OutgoingMail.recipient) == recipient)
         return await keyset_page(
             self.session,
             query,
@@ -86,12 +90,12 @@ class NotifyRepository(ProjectionStore):
 
     async def requeue_failed(self, mail_id: UUID, now: datetime) -> bool:
         """Queue a failed mail afresh; False unless it was failed (one of two resends wins)."""
-        result = await self.session.execute(
+        statement = (
             update(OutgoingMail)
-            .where(OutgoingMail.id == mail_id, OutgoingMail.status == "failed")
+            .where(col(OutgoingMail.id) == mail_id, col(OutgoingMail.status) == "failed")
             .values(status="queued", attempts=0, next_attempt_at=now, last_error=None)
         )
-        requeued = bool(result.rowcount)  # type: ignore[attr-defined]
+        requeued = bool(await rows_matched(self.session, statement))
         if requeued:
             self._ring_after_commit()
         return requeued
@@ -100,16 +104,17 @@ class NotifyRepository(ProjectionStore):
         """Fetch a batch's reported faults and tracked orders in one query each, so the
         look-ups of the events that follow need no round trip each."""
         for model, key, ids in (
-            (ReportedFault, ReportedFault.fault_id, fault_ids),
-            (TrackedOrder, TrackedOrder.order_id, order_ids),
+            (ReportedFault, "fault_id", fault_ids),
+            (TrackedOrder, "order_id", order_ids),
         ):
             if ids:
-                found = list(await self.session.scalars(select(model).where(key.in_(ids))))
+                column = col(getattr(model, key))
+                found = list(await self.session.scalars(select(model).where(column.in_(ids))))
                 self._preloaded += found
-                present = {getattr(row, key.key) for row in found}
+                present = {getattr(row, key) for row in found}
                 self._absent |= {(model, id_) for id_ in ids - present}
 
-    async def _get(self, model: type[Any], id_: UUID) -> Any:
+    async def _get(self, model: type[T], id_: UUID) -> T | None:
         if (model, id_) in self._absent:
             return None
         return await self.session.get(model, id_)
@@ -136,14 +141,14 @@ class NotifyRepository(ProjectionStore):
         one transaction at a time, and the inbox claim (an INSERT) that begins it has taken
         the database's write lock before any handler reads.
         """
-        if fault_ids and self.session.bind.dialect.name == "postgresql":
+        if fault_ids and self.session.get_bind().dialect.name == "postgresql":
             keys = sorted({int.from_bytes(f.bytes[:4], "big", signed=True) for f in fault_ids})
             await self.session.execute(LOCK_FAULTS, {"space": FAULT_LOCKS, "keys": keys})
 
     async def remember_fault(self, fault: ReportedFault) -> None:
         """Written without looking first: nearly always the fault is new."""
         self._absent.discard((ReportedFault, fault.fault_id))
-        table = ReportedFault.__table__  # type: ignore[attr-defined]
+        table = table_of(ReportedFault)
         await self.session.execute(upsert(self.session, table, fault.model_dump()))
         # A copy this transaction loaded earlier (a batch's preload) is now out of date.
         loaded = self.session.identity_map.get(identity_key(ReportedFault, fault.fault_id))
@@ -151,10 +156,10 @@ class NotifyRepository(ProjectionStore):
             await self.session.refresh(loaded)
 
     async def reported_fault(self, fault_id: UUID) -> ReportedFault | None:
-        return await self._get(ReportedFault, fault_id)  # type: ignore[no-any-return]
+        return await self._get(ReportedFault, fault_id)
 
     async def tracked_order(self, order_id: UUID) -> TrackedOrder | None:
-        return await self._get(TrackedOrder, order_id)  # type: ignore[no-any-return]
+        return await self._get(TrackedOrder, order_id)
 
     async def save_order(self, order: TrackedOrder) -> None:
         await self._save(TrackedOrder, order.order_id, order)
@@ -169,7 +174,9 @@ class NotifyRepository(ProjectionStore):
         """The events held for a fault, in the order they came; they are held no longer."""
         held = list(
             await self.session.scalars(
-                select(HeldEvent).where(HeldEvent.fault_id == fault_id).order_by(HeldEvent.held_at)
+                select(HeldEvent)
+                .where(col(HeldEvent.fault_id) == fault_id)
+                .order_by(col(HeldEvent.held_at))
             )
         )
         for row in held:
