@@ -18,6 +18,7 @@ from kundonline_contracts import (
     FaultReported,
     OrderChanged,
     OrderCreated,
+    OrderStatus,
     Row,
     wrap,
 )
@@ -54,7 +55,7 @@ class FakeRepository:
         return stored
 
 
-def delivery(event: Event, traceparent: str = "00-trace-01") -> Delivery:
+def delivery(event: Event, traceparent: str = "00-trace-01") -> Delivery[Event]:
     return testing.delivery(
         EVENT_HANDLERS, wrap(event, source="kundonline/faults"), event, traceparent
     )
@@ -139,7 +140,8 @@ async def test_an_accepted_fault_becomes_an_order_once() -> None:
     await handle(uow, event)
     await handle(uow, event)
     assert len(uow.repo.orders) == 1
-    assert uow.events[0].origin == "fault_accepted"  # type: ignore[attr-defined]
+    created = uow.events[0]
+    assert isinstance(created, OrderCreated) and created.origin == "fault_accepted"
 
 
 @pytest.mark.parametrize(
@@ -155,8 +157,8 @@ async def test_an_accepted_fault_becomes_an_order_once() -> None:
         ("cancelled", "planned", False),
     ],
 )
-def test_status_transitions(current: str, target: str, allowed: bool) -> None:
-    assert can_move(current, target) is allowed  # type: ignore[arg-type]
+def test_status_transitions(current: OrderStatus, target: OrderStatus, allowed: bool) -> None:
+    assert can_move(current, target) is allowed
 
 
 def test_order_value_is_the_sum_of_rows() -> None:

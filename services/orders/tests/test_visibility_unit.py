@@ -3,10 +3,12 @@
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from kundonline_common.db import Database
 from kundonline_common.migrations import upgrade
@@ -28,7 +30,7 @@ FACILITY, OTHER_FACILITY, PROJECT = uuid4(), uuid4(), uuid4()
 
 def sight(**flags: bool) -> Sight:
     settings = {k: v for k, v in flags.items() if k in PortalSettings.model_fields}
-    account = {k: v for k, v in flags.items() if k not in settings}
+    account: dict[str, Any] = {k: v for k, v in flags.items() if k not in settings}
     return Sight(
         account=AccountView(account_id=uuid4(), customer_id=uuid4(), **account),
         settings=PortalSettings(**settings),
@@ -37,8 +39,8 @@ def sight(**flags: bool) -> Sight:
     )
 
 
-def order(number: int = 1, **fields: object) -> Order:
-    values: dict[str, object] = {
+def order(number: int = 1, **fields: Any) -> Order:
+    values: dict[str, Any] = {
         "order_number": number,
         "customer_id": uuid4(),
         "facility_id": FACILITY,
@@ -83,7 +85,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 async def _seen(db: Database, sight: Sight, *, facilities_only: bool = False) -> set[int]:
     async with db.sessions() as session:
-        query = select(Order.order_number).where(sight.orders(facilities_only=facilities_only))
+        query = select(col(Order.order_number)).where(sight.orders(facilities_only=facilities_only))
         return set((await session.scalars(query)).all())
 
 

@@ -3,14 +3,14 @@
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, TypeVar
 from uuid import uuid4
 
-from kundonline_common.consumer import Batched, Delivery, Handlers
+from kundonline_common.consumer import Batched, Delivery, handlers, on
 from kundonline_common.tables import utcnow
+from kundonline_common.uow import Unit
 from kundonline_contracts import (
     AccountChanged,
-    CloudEvent,
     CustomerChanged,
     Event,
     FacilityChanged,
@@ -27,28 +27,23 @@ from .domain import OrderFromFault, order_for_accepted_fault, route_fault_report
 from .repository import OrdersRepository
 from .tables import Customer, Facility, Project, category_index
 
+OrdersUnit = Unit[OrdersRepository]
 
-class OrdersUnit(Protocol):
-    repo: OrdersRepository
-    cause: CloudEvent | None
-
-    def caused_by(self, cause: CloudEvent | None, traceparent: str | None) -> None: ...
-
-    def publish(self, event: Event) -> None: ...
+E = TypeVar("E", bound=Event)
 
 
-def orders_for(rule: Callable[[Any], OrderFromFault | None]) -> Batched:
+def orders_for(rule: Callable[[E], OrderFromFault | None]) -> Batched[OrdersUnit, E]:
     """Handle a run of fault events with `rule`: every order they call for, in one insert."""
 
-    async def handle(uow: OrdersUnit, deliveries: Sequence[Delivery]) -> None:
+    async def handle(uow: OrdersUnit, deliveries: Sequence[Delivery[E]]) -> None:
         decided = [(d, o) for d in deliveries if (o := rule(d.event)) is not None]
         await create_orders_from_faults(uow, decided)
 
-    return Batched(handle)  # type: ignore[arg-type]
+    return Batched(handle)
 
 
 async def create_orders_from_faults(
-    uow: OrdersUnit, decided: Sequence[tuple[Delivery, OrderFromFault]]
+    uow: OrdersUnit, decided: Sequence[tuple[Delivery[E], OrderFromFault]]
 ) -> None:
     """One order per fault: a redelivered or repeated decision finds the first one."""
     now = utcnow()
@@ -170,12 +165,12 @@ def order_changed(order: Mapping[str, Any]) -> OrderChanged:
     )
 
 
-EVENT_HANDLERS: Handlers = {
-    FaultReported: orders_for(route_fault_report),
-    FaultAccepted: orders_for(order_for_accepted_fault),
-    AccountChanged: on_account_changed,  # type: ignore[dict-item]
-    PortalSettingsChanged: on_settings_changed,  # type: ignore[dict-item]
-    CustomerChanged: on_customer_changed,  # type: ignore[dict-item]
-    FacilityChanged: on_facility_changed,  # type: ignore[dict-item]
-    ProjectChanged: on_project_changed,  # type: ignore[dict-item]
-}
+EVENT_HANDLERS = handlers(
+    on(FaultReported, orders_for(route_fault_report)),
+    on(FaultAccepted, orders_for(order_for_accepted_fault)),
+    on(AccountChanged, on_account_changed),
+    on(PortalSettingsChanged, on_settings_changed),
+    on(CustomerChanged, on_customer_changed),
+    on(FacilityChanged, on_facility_changed),
+    on(ProjectChanged, on_project_changed),
+)

@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from kundonline_common.errors import Invalid
 from kundonline_common.pagination import Page, keyset_page
@@ -128,7 +129,9 @@ async def list_facilities(
         query = query.where(Facility.active == filters["active"])
     if filters.get("category"):
         query = query.where(
-            Facility.category_index.contains(category_token(filters["category"]), autoescape=True)
+            col(Facility.category_index).contains(
+                category_token(filters["category"]), autoescape=True
+            )
         )
     rows, next_cursor = await keyset_page(
         uow.session, query, key=Facility.name, cursor=cursor, limit=limit

@@ -9,6 +9,7 @@ from uuid import UUID
 from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.sql.functions import coalesce
+from sqlmodel import col
 
 from kundonline_common import localtime, projections
 from kundonline_common.errors import Invalid, NotFound
@@ -40,10 +41,11 @@ async def _planned(uow: Uow, sight: Sight, start: datetime, end: datetime) -> li
     """The orders the account sees whose planned time touches [start, end), by planned start."""
     query = select(Order).where(
         sight.orders(),
-        Order.planned_start < end,
-        coalesce(Order.planned_end, Order.planned_start) >= start,
+        col(Order.planned_start) < end,
+        coalesce(col(Order.planned_end), col(Order.planned_start)) >= start,
     )
-    return list((await uow.session.scalars(query.order_by(Order.planned_start).limit(2000))).all())
+    query = query.order_by(col(Order.planned_start)).limit(2000)
+    return list((await uow.session.scalars(query)).all())
 
 
 def local_days(
@@ -79,8 +81,8 @@ async def feed(*, uow: Uow, token: str) -> bytes:
     digest = hashlib.sha256(token.encode()).hexdigest()
     account = await uow.session.scalar(
         select(projections.AccountView).where(
-            projections.AccountView.calendar_token_hash == digest,
-            projections.AccountView.active,
+            col(projections.AccountView.calendar_token_hash) == digest,
+            col(projections.AccountView.active),
         )
     )
     if account is None:
@@ -116,7 +118,8 @@ def ical(orders: list[Order], now: datetime, tz: tzinfo) -> bytes:
         event.add("status", "CANCELLED" if order.status == "cancelled" else "CONFIRMED")
         cal.add_component(event)
     cal.add_missing_timezones()
-    return cal.to_ical()
+    ics: bytes = cal.to_ical()  # icalendar leaves to_ical's return unannotated
+    return ics
 
 
 def _local(moment: datetime, tz: tzinfo) -> datetime:

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from kundonline_common import localtime
 from kundonline_common.errors import NotFound
@@ -24,7 +25,7 @@ Uow = UnitOfWork[OrdersRepository]
 async def linked_facilities(*, uow: Uow, account_id: UUID) -> Page[FacilityPublic]:
     await account_or_404(uow, account_id)
     ids = await uow.repo.linked_facility_ids(account_id)
-    query = select(Facility).where(Facility.id.in_(ids), Facility.active)
+    query = select(Facility).where(col(Facility.id).in_(ids), col(Facility.active))
     rows = (await uow.session.scalars(query.order_by(Facility.name))).all()
     return Page(items=[FacilityPublic.model_validate(f, from_attributes=True) for f in rows])
 
@@ -64,7 +65,8 @@ async def list_orders(
 
 async def get_order(*, uow: Uow, account_id: UUID, order_id: UUID) -> PortalOrder:
     sight = await sight_of(uow, account_id)
-    order = await uow.session.scalar(select(Order).where(Order.id == order_id, sight.orders()))
+    query = select(Order).where(col(Order.id) == order_id, sight.orders())
+    order = await uow.session.scalar(query)
     if order is None:
         raise NotFound("No such order.")
     return sight.order(order)

@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from kundonline_common.errors import NotFound
 from kundonline_common.pagination import Page, keyset_page
@@ -76,7 +77,7 @@ async def list_projects(
 
 async def my_projects(*, uow: Uow, account_id: UUID) -> Page[PortalProject]:
     sight = await sight_of(uow, account_id)
-    query = select(Project).where(Project.id.in_(sight.project_ids)).order_by(Project.name)
+    query = select(Project).where(col(Project.id).in_(sight.project_ids)).order_by(Project.name)
     return Page(items=[sight.project(p) for p in (await uow.session.scalars(query)).all()])
 
 

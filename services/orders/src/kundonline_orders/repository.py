@@ -5,11 +5,12 @@ from uuid import UUID
 
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from kundonline_common.db import insert_new
 from kundonline_common.errors import NotFound
 from kundonline_common.projections import ProjectionStore
-from kundonline_common.tables import utcnow
+from kundonline_common.tables import table_of, utcnow
 
 from .tables import Counter, Order
 
@@ -23,7 +24,7 @@ class OrdersRepository(ProjectionStore):
     def add(self, row: Any) -> None:
         self.session.add(row)
 
-    async def get(self, model: type[Any], id_: UUID) -> Any:
+    async def get(self, model: type[T], id_: UUID) -> T | None:
         return await self.session.get(model, id_)
 
     async def found(self, model: type[T], id_: UUID, what: str) -> T:
@@ -47,7 +48,7 @@ class OrdersRepository(ProjectionStore):
             setattr(row, field, value)
         row.updated_at = utcnow()
 
-    async def get_for_update(self, model: type[Any], id_: UUID) -> Any:
+    async def get_for_update(self, model: type[T], id_: UUID) -> T | None:
         """Load a row locked until commit, so two edits of it apply one after the other."""
         return await self.session.get(model, id_, with_for_update=True)
 
@@ -63,7 +64,7 @@ class OrdersRepository(ProjectionStore):
             return {}
         numbers = await self._reserve_order_numbers(len(orders))
         rows = [order | {"order_number": n} for order, n in zip(orders, numbers, strict=True)]
-        table = Order.__table__  # type: ignore[attr-defined]
+        table = table_of(Order)
         # Rows as parameters, not in the statement: compiled once and cached, and sent as
         # multi-row inserts by SQLAlchemy's insertmanyvalues.
         statement = insert_new(self.session, table).returning(table.c.id, table.c.order_number)
@@ -77,7 +78,7 @@ class OrdersRepository(ProjectionStore):
     async def _reserve_order_numbers(self, count: int) -> list[int]:
         """Take `count` order numbers in one round trip. Numbers of orders that turn out
         not to be needed are skipped, as a sequence skips them."""
-        if self.session.bind.dialect.name == "postgresql":
+        if self.session.get_bind().dialect.name == "postgresql":
             numbers = await self.session.scalars(
                 text("SELECT nextval('order_number_seq') FROM generate_series(1, :n)"),
                 {"n": count},
@@ -85,10 +86,11 @@ class OrdersRepository(ProjectionStore):
             return sorted(int(n) for n in numbers.all())
         # SQLite has no sequences. Writing first takes its write lock at once; reading
         # first could leave two transactions both holding a stale snapshot of the counter.
-        last = await self.session.scalar(
+        statement = (
             update(Counter)
-            .where(Counter.name == "order_number")
-            .values(value=Counter.value + count)
-            .returning(Counter.value)
+            .where(col(Counter.name) == "order_number")
+            .values(value=col(Counter.value) + count)
+            .returning(col(Counter.value))
         )
+        last = (await self.session.execute(statement)).scalar_one()
         return list(range(int(last) - count + 1, int(last) + 1))

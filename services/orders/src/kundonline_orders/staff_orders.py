@@ -1,7 +1,7 @@
 """Staff commands on orders: create, edit, move through the statuses. Every change is
 published as OrderChanged with the full order."""
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from kundonline_common.errors import Conflict, Invalid, NotFound
 from kundonline_common.pagination import Page, keyset_page
 from kundonline_common.tables import apply_changes
 from kundonline_common.uow import UnitOfWork
-from kundonline_contracts import Row
+from kundonline_contracts import OrderStatus, Row
 
 from .domain import can_move, order_value
 from .handlers import order_changed, order_created
@@ -33,9 +33,10 @@ def _set_rows(order: Order, rows: list[RowIn]) -> None:
 
 
 async def _customer_of(uow: Uow, body: OrderCreate) -> UUID:
-    target = await uow.repo.get(
-        Facility if body.facility_id else Project, body.facility_id or body.project_id
-    )
+    place_id = body.facility_id or body.project_id
+    assert place_id is not None  # OrderCreate's validator: exactly one of the two is given
+    model: type[Facility | Project] = Facility if body.facility_id else Project
+    target = await uow.repo.get(model, place_id)
     if target is None:
         kind = "facility" if body.facility_id else "project"
         raise Invalid(f"The {kind} does not exist.", code=f"unknown_{kind}")
@@ -69,7 +70,9 @@ async def update_order(*, uow: Uow, order_id: UUID, body: OrderUpdate) -> OrderP
     if order is None:
         raise NotFound("No such order.")
     changes = body.model_dump(exclude_unset=True, exclude={"rows"})
-    if body.status is not None and not can_move(order.status, body.status):  # type: ignore[arg-type]
+    # The column is text, but only OrderStatus values are ever written to it.
+    current = cast(OrderStatus, order.status)
+    if body.status is not None and not can_move(current, body.status):
         raise Conflict(
             f"An order cannot go from {order.status} to {body.status}.",
             code="invalid_transition",

@@ -46,7 +46,7 @@ async def statistics(*, uow: Uow, account_id: UUID, cursor: str | None, limit: i
     sight = await sight_of(uow, account_id)
     sight.require_statistics()
     where = sight.orders(facilities_only=True)
-    count, value = func.count(Order.id), coalesce(func.sum(Order.value), 0)
+    count, value = func.count(col(Order.id)), coalesce(func.sum(Order.value), 0)
 
     async def grouped(*columns: Any) -> list[Any]:
         query = select(*columns, count, value).where(where).group_by(*columns)
@@ -99,5 +99,5 @@ async def _by_month(
 
 
 async def _facility_names(uow: Uow, ids: list[UUID]) -> dict[UUID, str]:
-    rows = await uow.session.execute(select(Facility.id, Facility.name).where(Facility.id.in_(ids)))
-    return dict(rows.all())  # type: ignore[arg-type]
+    query = select(col(Facility.id), col(Facility.name)).where(col(Facility.id).in_(ids))
+    return {id_: name for id_, name in await uow.session.execute(query)}

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, or_
+from sqlmodel import col
 
 from kundonline_common.errors import NotFound
 from kundonline_common.projections import AccountView
@@ -45,11 +46,11 @@ class Sight:
     def orders(self, *, facilities_only: bool = False) -> ColumnElement[bool]:
         """The orders the account sees, as a condition on Order; statistics count the
         facilities' orders only."""
-        seen = Order.facility_id.in_(self.facility_ids)
+        seen: ColumnElement[bool] = col(Order.facility_id).in_(self.facility_ids)
         if not facilities_only:
-            seen = or_(seen, Order.project_id.in_(self.project_ids))
+            seen = or_(seen, col(Order.project_id).in_(self.project_ids))
         if self.settings.hide_cancelled:
-            seen = seen & (Order.status != "cancelled")
+            seen = seen & (col(Order.status) != "cancelled")
         return seen
 
     def order(self, order: Order) -> PortalOrder:
