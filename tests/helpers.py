@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from email.message import EmailMessage
 from typing import Any, TypeVar
 
 import httpx
@@ -20,7 +21,7 @@ T = TypeVar("T")
 def eventually(probe: Callable[[], T | None], *, timeout: float = 20.0, what: str = "") -> T:
     """Poll until `probe` returns something truthy; events cross services asynchronously."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: object = None
     while time.monotonic() < deadline:
         try:
             last = probe()
@@ -50,13 +51,15 @@ def login(http: httpx.Client, username: str, password: str, *, staff: bool = Fal
     assert reply.status_code == 200, reply.text
     # Bearer tokens only: a shared client must not carry someone's session cookie on.
     http.cookies.clear()
-    return reply.json()["access_token"]
+    token: str = reply.json()["access_token"]
+    return token
 
 
 def created(reply: httpx.Response) -> dict[str, Any] | None:
     """The body of a 201, or None while the system has not caught up yet (a 422/404)."""
     if reply.status_code == 201:
-        return reply.json()
+        body: dict[str, Any] = reply.json()
+        return body
     assert reply.status_code in (404, 422), reply.text
     return None
 
@@ -74,13 +77,15 @@ class Staff:
         body = {"name": name, "our_reference": {"name": "Vera Referens", "email": email}}
         reply = self.http.post("/admin/api/customers", json=body, headers=self.h)
         assert reply.status_code == 201, reply.text
-        return reply.json()
+        customer: dict[str, Any] = reply.json()
+        return customer
 
     def facility(self, customer_id: str, name: str, **fields: Any) -> dict[str, Any]:
         body = {"customer_id": customer_id, "name": name, **fields}
         reply = self.http.post("/admin/api/facilities", json=body, headers=self.h)
         assert reply.status_code == 201, reply.text
-        return reply.json()
+        facility: dict[str, Any] = reply.json()
+        return facility
 
     def account(self, customer_id: str, *, order_direct: bool, **fields: Any) -> dict[str, Any]:
         username = f"kund-{uuid.uuid4().hex[:8]}"
@@ -144,7 +149,8 @@ class Staff:
     def patch_account(self, account_id: str, **changes: Any) -> dict[str, Any]:
         reply = self.http.patch(f"/admin/api/accounts/{account_id}", json=changes, headers=self.h)
         assert reply.status_code == 200, reply.text
-        return reply.json()
+        account: dict[str, Any] = reply.json()
+        return account
 
     def report(self, headers: dict[str, str], facility_id: str, text: str) -> dict[str, Any]:
         """A customer's fault report, once faults knows of the account's links."""
@@ -161,7 +167,24 @@ class Staff:
         current = self.http.get("/admin/api/settings", headers=self.h).json()
         reply = self.http.put("/admin/api/settings", json={**current, **changes}, headers=self.h)
         assert reply.status_code == 200, reply.text
-        return reply.json()
+        settings: dict[str, Any] = reply.json()
+        return settings
+
+
+def plain(mail: EmailMessage) -> str:
+    """The text part of a mail; every mail is sent with a text and an HTML part."""
+    part = mail.get_body(("plain",))
+    assert part is not None, "the mail has no text part"
+    text: str = part.get_content()
+    return text
+
+
+def html(mail: EmailMessage) -> str:
+    """The HTML part of a mail."""
+    part = mail.get_body(("html",))
+    assert part is not None, "the mail has no HTML part"
+    text: str = part.get_content()
+    return text
 
 
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:

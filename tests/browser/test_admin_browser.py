@@ -136,7 +136,8 @@ def test_every_admin_page_is_accessible_and_fits_a_phone(
 
 def made(reply: httpx.Response) -> dict[str, Any]:
     assert reply.status_code == 201, reply.text
-    return reply.json()
+    body: dict[str, Any] = reply.json()
+    return body
 
 
 def test_the_pages_no_other_test_reaches_are_shown(

@@ -54,7 +54,8 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((COMPOSE / "compose.yaml").read_text())
+    compose: dict[str, Any] = yaml.safe_load((COMPOSE / "compose.yaml").read_text())
+    return compose
 
 
 def test_compose_runs_every_service_from_the_one_image(compose: dict[str, Any]) -> None:

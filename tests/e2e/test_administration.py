@@ -20,7 +20,9 @@ def customer(staff: Staff) -> dict[str, Any]:
     return {**customer, "facility": facility}
 
 
-def _account(staff: Staff, customer: dict[str, Any], **flags: Any) -> tuple[dict, dict]:
+def _account(
+    staff: Staff, customer: dict[str, Any], **flags: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
     account = staff.account(customer["id"], order_direct=False, **flags)
     staff.link(account["id"], [customer["facility"]["id"]])
     token = login(staff.http, account["username"], account["password"])

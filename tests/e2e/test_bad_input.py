@@ -21,7 +21,7 @@ def world(staff: Staff, http: httpx.Client) -> dict[str, Any]:
 
 def _error(reply: httpx.Response, status: int) -> dict[str, Any]:
     assert reply.status_code == status, reply.text
-    body = reply.json()
+    body: dict[str, Any] = reply.json()
     assert set(body) == {"error", "message", "details"}
     assert "Traceback" not in reply.text
     return body

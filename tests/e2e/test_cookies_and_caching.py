@@ -15,7 +15,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def account(staff: Staff, http: httpx.Client) -> dict[str, Any]:
-    return staff.portal_account("Kakburk AB", "Kylrum", order_direct=False)["account"]
+    made: dict[str, Any] = staff.portal_account("Kakburk AB", "Kylrum", order_direct=False)
+    account: dict[str, Any] = made["account"]
+    return account
 
 
 def _set_cookies(reply: httpx.Response) -> dict[str, str]:

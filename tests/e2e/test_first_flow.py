@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer
 
 from kundonline_devstack.smtp_sink import SmtpSink
 from kundonline_devstack.system import System
-from tests.helpers import Staff, bearer, eventually, login
+from tests.helpers import Staff, bearer, eventually, login, plain
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,9 @@ def _portal(http: httpx.Client, account: dict[str, Any], facility_id: str) -> di
     return headers
 
 
-def _report(http: httpx.Client, headers: dict[str, str], facility_id: str, text: str) -> dict:
+def _report(
+    http: httpx.Client, headers: dict[str, str], facility_id: str, text: str
+) -> dict[str, Any]:
     body = {
         "facility_id": facility_id,
         "description": text,
@@ -56,7 +58,7 @@ def _report(http: httpx.Client, headers: dict[str, str], facility_id: str, text:
     }
 
     # faults learns of the link from the accounts topic; poll until it has.
-    def attempt() -> dict | None:
+    def attempt() -> dict[str, Any] | None:
         reply = http.post("/api/faults", json=body, headers=headers)
         assert reply.status_code in (201, 404), reply.text
         return reply.json() if reply.status_code == 201 else None
@@ -78,7 +80,7 @@ def test_order_direct_turns_a_fault_into_a_planned_order(
     receipt = _report(http, headers, facility_id, text)
     assert receipt["next_step"] == "order_created"
 
-    def order_created() -> dict | None:
+    def order_created() -> dict[str, Any] | None:
         fault = http.get(f"/api/faults/{receipt['id']}", headers=headers).json()
         return fault if fault["status"] == "order_created" else None
 
@@ -93,7 +95,7 @@ def test_order_direct_turns_a_fault_into_a_planned_order(
     listed = http.get("/api/orders", headers=headers).json()["items"]
     assert order["id"] in [o["id"] for o in listed]
 
-    mail = smtp_sink.wait_for(lambda m: text in m.get_body(("plain",)).get_content())[0]
+    mail = smtp_sink.wait_for(lambda m: text in plain(m))[0]
     assert "felanmalan@example.com" in mail["To"]
 
     events = asyncio.run(_events(kafka_bootstrap, system.config.topic_prefix, receipt["id"]))
@@ -149,7 +151,7 @@ def test_an_unlinked_or_unknown_facility_is_404_and_nothing_is_reported(
     assert http.get("/api/faults", headers=headers).json()["items"] == before
 
 
-async def _events(bootstrap: str, prefix: str, fault_id: str) -> list[dict]:
+async def _events(bootstrap: str, prefix: str, fault_id: str) -> list[dict[str, Any]]:
     """Both topics from the start, until the report and its order have been read."""
     consumer = AIOKafkaConsumer(
         f"{prefix}faults",
@@ -159,7 +161,7 @@ async def _events(bootstrap: str, prefix: str, fault_id: str) -> list[dict]:
         enable_auto_commit=False,
     )
     await consumer.start()
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(20):
             while {"kundonline.fault.reported.v1", "kundonline.order.created.v1"} - {

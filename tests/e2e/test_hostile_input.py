@@ -47,14 +47,14 @@ def _paths(world: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
     routes with ids in their path."""
     fault = world["fault"]
     photo = {"files": {"photo": ("a.png", image(), "image/png")}}
-    customer = [
+    customer: list[tuple[str, str, dict[str, Any]]] = [
         ("GET", "/api/faults/{}", {}),
         ("GET", "/api/orders/{}", {}),
         ("GET", "/api/projects/{}", {}),
         ("POST", "/api/faults/{}/photos", photo),
         ("GET", f"/api/faults/{fault}/photos/{{}}", {}),
     ]
-    staff = [
+    staff: list[tuple[str, str, dict[str, Any]]] = [
         ("GET", "/admin/api/accounts/{}", {}),
         ("PUT", "/admin/api/accounts/{}/facilities", {"json": {"facility_ids": []}}),
         ("PATCH", "/admin/api/staff/{}", {"json": {}}),

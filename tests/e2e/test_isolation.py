@@ -10,6 +10,9 @@ from tests.helpers import Staff, bearer, eventually, image, login
 
 pytestmark = pytest.mark.e2e
 
+# Two customers as `_tenant` sets them up.
+Tenants = tuple[dict[str, Any], dict[str, Any]]
+
 STAFF_ROUTES = [
     ("GET", "/admin/api/staff"),
     ("POST", "/admin/api/staff"),
@@ -89,11 +92,11 @@ def _tenant(staff: Staff, http: httpx.Client, name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def tenants(staff: Staff, http: httpx.Client) -> tuple[dict[str, Any], dict[str, Any]]:
+def tenants(staff: Staff, http: httpx.Client) -> Tenants:
     return _tenant(staff, http, "Kund Ett AB"), _tenant(staff, http, "Kund Två AB")
 
 
-def test_each_customer_sees_its_own_things(http: httpx.Client, tenants: tuple) -> None:
+def test_each_customer_sees_its_own_things(http: httpx.Client, tenants: Tenants) -> None:
     for me in tenants:
         h = me["h"]
         assert [f["id"] for f in http.get("/api/facilities", headers=h).json()["items"]] == [
@@ -123,7 +126,7 @@ def test_each_customer_sees_its_own_things(http: httpx.Client, tenants: tuple) -
     ],
 )
 def test_another_customers_ids_answer_404_exactly_like_unknown_ones(
-    http: httpx.Client, tenants: tuple, method: str, path: str, body: dict | None
+    http: httpx.Client, tenants: Tenants, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     me, other = tenants
 
@@ -144,7 +147,9 @@ def test_another_customers_ids_answer_404_exactly_like_unknown_ones(
     assert [f["id"] for f in faults] == [other["fault"]]
 
 
-def test_a_photo_is_reached_only_through_its_own_fault(http: httpx.Client, tenants: tuple) -> None:
+def test_a_photo_is_reached_only_through_its_own_fault(
+    http: httpx.Client, tenants: Tenants
+) -> None:
     me, other = tenants
     mine = f"/api/faults/{me['fault']}/photos/{me['photo']}"
     assert http.get(mine, headers=me["h"]).status_code == 200
@@ -153,7 +158,7 @@ def test_a_photo_is_reached_only_through_its_own_fault(http: httpx.Client, tenan
 
 
 def test_statistics_calendar_and_feed_hold_only_the_accounts_own_orders(
-    http: httpx.Client, staff: Staff, tenants: tuple
+    http: httpx.Client, staff: Staff, tenants: Tenants
 ) -> None:
     me, other = tenants
     staff.settings(show_statistics=True, show_calendar=True)
@@ -179,7 +184,7 @@ def test_statistics_calendar_and_feed_hold_only_the_accounts_own_orders(
 
 
 def test_list_filters_cannot_reach_another_customers_orders(
-    http: httpx.Client, tenants: tuple
+    http: httpx.Client, tenants: Tenants
 ) -> None:
     me, other = tenants
     reply = http.get("/api/orders", params={"facility_id": other["facility"]}, headers=me["h"])
@@ -188,7 +193,7 @@ def test_list_filters_cannot_reach_another_customers_orders(
 
 @pytest.mark.parametrize(("method", "path"), STAFF_ROUTES)
 def test_customer_tokens_open_no_staff_route(
-    http: httpx.Client, tenants: tuple, method: str, path: str
+    http: httpx.Client, tenants: Tenants, method: str, path: str
 ) -> None:
     reply = http.request(
         method, path.replace("{uuid}", str(uuid.uuid4())), json={}, headers=tenants[0]["h"]

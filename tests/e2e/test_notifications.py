@@ -20,7 +20,9 @@ from tests.helpers import (
     Staff,
     bearer,
     eventually,
+    html,
     login,
+    plain,
     read_record,
     run_async,
     wait_consumed,
@@ -38,14 +40,6 @@ def unique(prefix: str) -> str:
 
 def address(prefix: str) -> str:
     return f"{unique(prefix)}@example.com"
-
-
-def plain(mail: EmailMessage) -> str:
-    return mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-
-
-def html(mail: EmailMessage) -> str:
-    return mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
 
 def kind(mail: EmailMessage) -> tuple[str, str]:

@@ -35,7 +35,8 @@ def _order(staff: Staff, facility_id: str, **fields: Any) -> dict[str, Any]:
     body = {"facility_id": facility_id, "description": "Service", **fields}
     reply = staff.http.post("/admin/api/orders", json=body, headers=staff.h)
     assert reply.status_code == 201, reply.text
-    return reply.json()
+    order: dict[str, Any] = reply.json()
+    return order
 
 
 # --- triage --------------------------------------------------------------------------

@@ -157,7 +157,8 @@ def normal_flow(http: httpx.Client, staff: Staff) -> str:
         ),
         what="the report became an order after the poison",
     )
-    return made["order_id"]
+    order_id: str = made["order_id"]
+    return order_id
 
 
 def valid_records(

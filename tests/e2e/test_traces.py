@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -177,9 +178,11 @@ def test_an_order_direct_report_is_one_trace_through_every_service_and_the_mail(
 
     # The mails the report causes: its receipt, and the order it became.
     for template in ("fault_receipt", "order_created"):
-        smtp_sink.wait_for(
-            lambda m, t=template: (m["To"], m["X-Kundonline-Template"]) == (contact, t)
-        )
+
+        def sent(m: EmailMessage, t: str = template) -> bool:
+            return (m["To"], m["X-Kundonline-Template"]) == (contact, t)
+
+        smtp_sink.wait_for(sent)
 
     reported = read_record(
         kafka_bootstrap,
@@ -195,7 +198,7 @@ def test_an_order_direct_report_is_one_trace_through_every_service_and_the_mail(
     assert trace_id_of(ordered)[0] == trace_id
 
     # Each process sends its spans in batches of its own: wait until every part has come.
-    expected = Counter(
+    expected: Counter[tuple[str, object]] = Counter(
         {
             ("kundonline-gateway", SERVER): 1,
             ("kundonline-faults", SERVER): 1,
@@ -210,7 +213,7 @@ def test_an_order_direct_report_is_one_trace_through_every_service_and_the_mail(
 
     def whole() -> list[ReceivedSpan] | None:
         spans = collector.trace(trace_id)
-        arrived = Counter((s.service, s.kind) for s in spans)
+        arrived: Counter[tuple[str, object]] = Counter((s.service, s.kind) for s in spans)
         arrived.update((s.name, s.attributes.get("kundonline.mail.template")) for s in spans)
         return spans if all(arrived[part] >= n for part, n in expected.items()) else None
 

@@ -21,7 +21,8 @@ from tests.resilience.load import Workload
 async def _query(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        return await conn.fetch(sql, *args)
+        records: list[asyncpg.Record] = await conn.fetch(sql, *args)
+        return records
     finally:
         await conn.close()
 

@@ -58,12 +58,13 @@ class Workload:
         with httpx.Client(base_url=base_url, timeout=15) as http:
             for r in reporters:
                 r.token = login(http, r.username, r.password)
-                eventually(
-                    lambda r=r: http.get("/api/facilities", headers=bearer(r.token)).json()[
-                        "items"
-                    ],
-                    what="link known",
-                )
+
+                def linked(r: Reporter = r) -> list[Any]:
+                    reply = http.get("/api/facilities", headers=bearer(r.token))
+                    items: list[Any] = reply.json()["items"]
+                    return items
+
+                eventually(linked, what="link known")
         return cls(base_url=base_url, reporters=reporters)
 
     def report(self, count: int, *, concurrency: int = 8, deadline_s: float = 600) -> None:

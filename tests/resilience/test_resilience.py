@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.resilience, pytest.mark.timeout(1800)]
 
 def _under_load(
     rig: Rig, *injections: Callable[[], None], reports: int = REPORTS, allowed_resends: int = 0
-) -> dict:
+) -> dict[str, Any]:
     """Report in the background, inject the faults one after another at even steps of the
     run (one: a third of the way in), then check."""
     workload = Workload.prepare(rig.staff, rig.system.base_url)
@@ -31,11 +32,11 @@ def _under_load(
     sender.start()
     for step, inject in enumerate(injections, start=1):
         due = reports * step // (len(injections) + 2)
-        eventually(
-            lambda due=due: len(workload.accepted) >= due,
-            timeout=300,
-            what=f"{due} reports accepted",
-        )
+
+        def reached(due: int = due) -> bool:
+            return len(workload.accepted) >= due
+
+        eventually(reached, timeout=300, what=f"{due} reports accepted")
         inject()
     sender.join(timeout=900)
     assert not sender.is_alive(), "the reports did not finish"

@@ -161,11 +161,11 @@ def test_three_brokers_and_two_replicas_of_everything_lose_and_double_nothing(
     staff.start()
     for step, inject in enumerate(injections, start=1):
         due = REPORTS * step // (len(injections) + 1)
-        eventually(
-            lambda due=due: len(workload.accepted) >= due,
-            timeout=600,
-            what=f"{due} reports accepted before {inject.__name__}",
-        )
+
+        def reached(due: int = due) -> bool:
+            return len(workload.accepted) >= due
+
+        eventually(reached, timeout=600, what=f"{due} reports accepted before {inject.__name__}")
         inject()
     sender.join(timeout=REPORTING_S)
     assert not sender.is_alive(), "the reports did not finish"
