@@ -40,7 +40,7 @@ docs: deps
 
 # The services whose words people read, each with a babel.cfg and src/<package>/locale/, and
 # the languages translated there (messages are written in English, the source language).
-I18N_SERVICES := services/notify
+I18N_SERVICES := services/notify services/gateway
 I18N_LANGUAGES := sv
 
 # Catalogues: each service's messages extracted from its code and templates (babel.cfg), each

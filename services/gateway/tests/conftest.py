@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from gateway_fakes import CSRF, FakeServices
+from gateway_fakes import CSRF, FakeServices, with_portal
 
 from kundonline_gateway.config import GatewaySettings
 from kundonline_gateway.main import create_app
@@ -15,9 +15,17 @@ def services() -> FakeServices:
     return FakeServices()
 
 
-async def _client(services: FakeServices, token: str | None) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GatewaySettings())
-    app.state.settings = GatewaySettings()
+@pytest.fixture
+def settings() -> GatewaySettings:
+    """The gateway's settings; a test may parametrize others."""
+    return GatewaySettings()
+
+
+async def _client(
+    services: FakeServices, token: str | None, settings: GatewaySettings
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    app.state.settings = settings
     app.state.clients = services
     cookies = {"kundonline_csrf": CSRF}
     if token == "customer-token":
@@ -33,21 +41,33 @@ async def _client(services: FakeServices, token: str | None) -> AsyncIterator[ht
 
 
 @pytest.fixture
-async def customer(services: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
+def portal(services: FakeServices) -> FakeServices:
+    """Services that know the customer, one facility and one project."""
+    return with_portal(services)
+
+
+@pytest.fixture
+async def customer(
+    services: FakeServices, settings: GatewaySettings
+) -> AsyncIterator[httpx.AsyncClient]:
     """A browser logged in to the portal as CUSTOMER."""
-    async for client in _client(services, "customer-token"):
+    async for client in _client(services, "customer-token", settings):
         yield client
 
 
 @pytest.fixture
-async def staff(services: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
+async def staff(
+    services: FakeServices, settings: GatewaySettings
+) -> AsyncIterator[httpx.AsyncClient]:
     """A browser logged in to the admin as ADMIN."""
-    async for client in _client(services, "admin-token"):
+    async for client in _client(services, "admin-token", settings):
         yield client
 
 
 @pytest.fixture
-async def visitor(services: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
+async def visitor(
+    services: FakeServices, settings: GatewaySettings
+) -> AsyncIterator[httpx.AsyncClient]:
     """A browser with no session, only its CSRF cookie."""
-    async for client in _client(services, None):
+    async for client in _client(services, None, settings):
         yield client

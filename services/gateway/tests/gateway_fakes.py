@@ -80,3 +80,50 @@ def refusal(
 ) -> Callable[[dict[str, Any]], tuple[int, Any]]:
     body = {"error": code, "message": code, "details": details}
     return lambda _: (status, body)
+
+
+# What the portal's pages are shown: one customer's account, facility, project and order.
+FACILITY = "f0000000-0000-4000-8000-000000000001"
+PROJECT = "b0000000-0000-4000-8000-000000000002"
+ORDER = "c0000000-0000-4000-8000-000000000003"
+FAULT = "d0000000-0000-4000-8000-000000000004"
+
+
+def me(**tabs: bool) -> dict[str, Any]:
+    return {
+        "id": CUSTOMER.subject,
+        "customer_id": str(CUSTOMER.customer_id),
+        "name": "Eva Ekbacken",
+        "username": "eva.ekbacken",
+        "email": "eva@example.com",
+        "language": "sv",
+        "flags": {},
+        "tabs": {"statistics": False, "calendar": False, **tabs},
+        "calendar_url": None,
+    }
+
+
+def order(number: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": ORDER,
+        "order_number": number,
+        "status": "planned",
+        "facility_id": FACILITY,
+        "project_id": None,
+        "fault_id": None,
+        "description": "Fläkten låter <högt>",
+        "planned_start": "2026-03-02T08:00:00+00:00",
+        "planned_end": None,
+        "created_at": "2026-03-01T14:37:00+00:00",
+        **fields,
+    }
+
+
+def with_portal(services: FakeServices) -> FakeServices:
+    """Services that know the customer, one facility and one project."""
+    services.on("GET", "/api/me", me(statistics=True))
+    facility = {"id": FACILITY, "name": "Undercentral Ekbacken 2", "city": "Västerås"}
+    services.on("GET", "/api/facilities", {"items": [facility], "next_cursor": None})
+    project = {"id": PROJECT, "name": "Stambyte hus 4", "active": True, "rows": []}
+    services.on("GET", "/api/projects", {"items": [project], "next_cursor": None})
+    return services

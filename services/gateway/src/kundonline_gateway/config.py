@@ -2,7 +2,9 @@ import ipaddress
 
 from pydantic import field_validator
 
+from kundonline_common.localtime import DEFAULT_TIME_ZONE
 from kundonline_common.settings import CommonSettings
+from kundonline_contracts.events import TimeZoneName
 
 
 class GatewaySettings(CommonSettings):
@@ -46,6 +48,11 @@ class GatewaySettings(CommonSettings):
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: a JSON list
     of addresses or networks (`["10.0.0.5", "10.244.0.0/16"]`)."""
+    # The pages' own: the gateway reads no settings document. Mails, the calendar and the
+    # statistics follow the document's `time_zone`, so the two are set alike.
+    time_zone: TimeZoneName = DEFAULT_TIME_ZONE
+    """The IANA time zone the pages show times in and staff enter planned times in; set it as
+    the general settings document's `time_zone`."""
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -17,8 +17,10 @@ from fastapi.routing import APIRoute
 from kundonline_common.errors import DomainError
 
 from .clients import auth, faults
+from .i18n import N_
 from .pages.errors import invalid_status
 from .pages.forms import FORM_LIMITS
+from .pages.messages import NOT_FOUND
 from .pages.page import Page, logged_in
 from .sessions import UNSAFE, check_csrf
 
@@ -77,6 +79,16 @@ def admin_router(prefix: str) -> APIRouter:
     )
 
 
+# A refusal inside the admin: the page's heading and its text.
+REFUSED = {
+    403: (
+        N_("Administrators only"),
+        N_("Your role may not do this. Ask an administrator for help."),
+    ),
+    404: (NOT_FOUND, NOT_FOUND),
+}
+
+
 class AdminRoute(APIRoute):
     """Refusals inside the admin answer with a page in the admin's frame, not a bare error.
 
@@ -92,13 +104,11 @@ class AdminRoute(APIRoute):
                 return await original(request)
             except (DomainError, RequestValidationError) as exc:
                 status = exc.status_code if isinstance(exc, DomainError) else invalid_status(exc)
-                key = {403: "forbidden", 404: "not_found"}.get(status)
-                if key is None or getattr(exc, "code", None) == "csrf_failed":
+                said = REFUSED.get(status)
+                if said is None or getattr(exc, "code", None) == "csrf_failed":
                     raise
                 page = getattr(request.state, "page", None) or await admin_page(request)
-                text = page.t("forbidden_text" if status == 403 else "not_found")
-                return page.render(
-                    "admin/message.html", status=status, heading=page.t(key), text=text
-                )
+                heading, text = (page.gettext(message) for message in said)
+                return page.render("admin/message.html", status=status, heading=heading, text=text)
 
         return handler

@@ -10,8 +10,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kundonline_common.errors import DomainError, install_error_handlers
 
 from ..clients import LoginNeeded
+from ..i18n import N_
 from ..routing import Realm
+from .messages import CHECK, NOT_FOUND
 from .page import HOME, LOGIN, page_for
+
+WORDS = {404: NOT_FOUND, 503: N_("The service is not available right now. Try again shortly.")}
 
 
 def is_page(request: Request) -> bool:
@@ -27,10 +31,8 @@ def invalid_status(exc: RequestValidationError) -> int:
 def _error_page(request: Request, status: int) -> Response:
     realm: Realm = "staff" if request.url.path.startswith("/admin") else "account"
     page = page_for(request, realm)
-    key = {404: "not_found", 503: "unavailable"}.get(status, "invalid")
-    return page.render(
-        "error.html", status=status, heading=page.t(key), text=page.t(key), back=HOME[realm]
-    )
+    text = page.gettext(WORDS.get(status, CHECK))
+    return page.render("error.html", status=status, heading=text, text=text, back=HOME[realm])
 
 
 def install_page_errors(app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from kundonline_common.errors import DomainError
 
+from . import messages
 from .page import Page, Problem
 
 
@@ -37,34 +38,35 @@ class PageForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     # A path in the service's body ("our_reference.email", "" for the body as a whole) → the
-    # text shown at its field; "" shows the service's own words.
+    # message shown at its field (marked with N_); "" shows the service's own words.
     field_messages: ClassVar[Mapping[str, str]] = {}
     # A path in the service's body → the form field it came from, where their names differ.
     form_fields: ClassVar[Mapping[str, str]] = {}
-    # A refusal's code → the text shown for it, and the field it is shown at (or none).
+    # A refusal's code → the message shown for it, and the field it is shown at (or none).
     refusals: ClassVar[Mapping[str, tuple[str, str | None]]] = {}
 
 
 class FormInvalid(ValueError):
-    """A field the gateway reads itself (rows, a time, a choice) that it could not read."""
+    """A field the gateway reads itself (rows, a time, a choice) that it could not read:
+    `message` is said beside it, of its `line` where it has lines."""
 
-    def __init__(self, field: str, key: str, line: int | None = None) -> None:
+    def __init__(self, field: str, message: str, line: int | None = None) -> None:
         super().__init__(field)
-        self.field, self.key, self.line = field, key, line
+        self.field, self.message, self.line = field, message, line
 
 
 def explain(page: Page, exc: DomainError | FormInvalid, form: type[PageForm]) -> Problem:
-    invalid = [("error", page.t("invalid"))]
+    invalid = [("error", page.gettext(messages.CHECK))]
     if isinstance(exc, FormInvalid):
-        text = page.t(exc.key)
+        text = page.gettext(exc.message)
         if exc.line is not None:
-            text = f"{page.t('row_line')} {exc.line}: {text}"
+            text = page.gettext("Line %(line)d: %(problem)s", line=exc.line, problem=text)
         return Problem(422, invalid, {exc.field: text})
     if exc.code in form.refusals:
-        key, field = form.refusals[exc.code]
+        message, field = form.refusals[exc.code]
         if field:  # said where it is wrong; the form as a whole is to be checked
-            return Problem(exc.status_code, invalid, {field: page.t(key)})
-        return Problem(exc.status_code, [("error", page.t(key))], {})
+            return Problem(exc.status_code, invalid, {field: page.gettext(message)})
+        return Problem(exc.status_code, [("error", page.gettext(message))], {})
     return Problem(exc.status_code, invalid, field_errors(page, exc.details, form))
 
 
@@ -82,8 +84,8 @@ def field_errors(page: Page, details: Any, form: type[PageForm]) -> dict[str, st
         paths = (".".join(loc[:n]) for n in range(len(loc), -1, -1))
         path = next((p for p in paths if p in form.field_messages), None)
         if path is not None:
-            key = form.field_messages[path]
-            text = page.t(key) if key else str(detail.get("msg", ""))
+            message = form.field_messages[path]
+            text = page.gettext(message) if message else str(detail.get("msg", ""))
             errors.setdefault(form.form_fields.get(path, path), text)
     return errors
 

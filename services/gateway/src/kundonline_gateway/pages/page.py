@@ -3,42 +3,41 @@
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from kundonline_common.errors import Unauthorized
+from kundonline_common.i18n import Localisation
 from kundonline_common.tokens import Caller
 
 from .. import i18n
 from ..clients import Api, LoginNeeded
+from ..i18n import N_
 from ..routing import Realm
 from ..services import ServiceClients
 from ..sessions import COOKIE, CSRF_COOKIE, is_secure, read_cookie, set_csrf_cookie
+from . import messages
+from .templates import TEMPLATES, localised
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 LOGIN = {"account": "/login", "staff": "/admin/login"}
 HOME = {"account": "/", "staff": "/admin"}
-# Keys a redirect may name in `done=`, and how the page after it shows them.
-NOTICES = {
-    "saved": "ok",
-    "added": "ok",
-    "deleted": "ok",
-    "order_created": "ok",
-    "fault_rejected": "ok",
-    "password_reset": "ok",
-    "license_installed": "ok",
-    "already_handled": "error",
-    "reason_needed": "error",
-    "invalid": "error",
-}
 Message = tuple[str, str]  # ("ok" or "error", the text)
+# What a redirect may name in `done=`, and what the page after it says.
+NOTICES: dict[str, Message] = {
+    "saved": ("ok", N_("Saved.")),
+    "added": ("ok", N_("Added.")),
+    "deleted": ("ok", N_("Deleted.")),
+    "order_created": ("ok", N_("The order is created.")),
+    "fault_rejected": ("ok", N_("The fault report is rejected.")),
+    "password_reset": ("ok", N_("The password is reset. The account has been logged out.")),
+    "license_installed": ("ok", N_("The license file is installed and valid.")),
+    "already_handled": ("error", N_("The fault report has already been handled.")),
+    "reason_needed": ("error", N_("Give a reason to reject.")),
+    "invalid": ("error", messages.CHECK),
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class Problem:
 class Page:
     request: Request
     realm: Realm
-    lang: i18n.Lang
+    l10n: Localisation
     csrf: str
     caller: Caller | None = None
     new_csrf: bool = False
@@ -72,8 +71,9 @@ class Page:
             raise LoginNeeded(self.realm)
         return Api(self.services, self.caller)
 
-    def t(self, key: str) -> str:
-        return i18n.translate(self.lang, key)
+    def gettext(self, message: str, **variables: Any) -> str:
+        """`message` in the visitor's language, its `%(name)s` filled from `variables`."""
+        return self.l10n.gettext(message, **variables)
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         response = TEMPLATES.TemplateResponse(
@@ -81,10 +81,9 @@ class Page:
             template,
             {
                 "page": self,
-                "t": self.t,
                 "caller": self.caller,
-                "lang": self.lang,
                 "csrf": self.csrf,
+                **localised(self.l10n),
                 **self.extra,
                 **context,
             },
@@ -140,9 +139,12 @@ class Page:
         target = f"{url}?{urlencode(query)}" if query else url
         return self.finish(RedirectResponse(target, status_code=303))
 
-    def notice(self, done: str | None) -> list[Message]:
-        """What a redirect's `done=` announces on the page it leads to."""
-        return [(NOTICES[done], self.t(done))] if done in NOTICES else []
+    def notice(self, done: str | None, notices: Mapping[str, Message] = NOTICES) -> list[Message]:
+        """What a redirect's `done=` (a code of `notices`) announces on the page it leads to."""
+        if done is None or done not in notices:
+            return []
+        kind, text = notices[done]
+        return [(kind, self.gettext(text))]
 
     def param(self, name: str) -> str:
         """A query parameter as sent; empty when it was not."""
@@ -160,9 +162,10 @@ class Page:
 
 
 def page_for(request: Request, realm: Realm) -> Page:
-    lang = i18n.pick(request.cookies.get(i18n.COOKIE))
+    language = i18n.pick(request.cookies.get(i18n.COOKIE))
+    l10n = i18n.localisation(language, request.app.state.settings.time_zone)
     csrf = read_cookie(request, CSRF_COOKIE)
-    return Page(request, realm, lang, csrf or secrets.token_urlsafe(24), new_csrf=not csrf)
+    return Page(request, realm, l10n, csrf or secrets.token_urlsafe(24), new_csrf=not csrf)
 
 
 async def logged_in(request: Request, realm: Realm) -> Page:
@@ -186,24 +189,3 @@ def local_path(value: str | None, fallback: str) -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return fallback
-
-
-def when(value: str | None, with_time: bool = True) -> str:
-    """An ISO time from the API as the page shows it (UTC, minutes)."""
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(value)
-    return moment.strftime("%Y-%m-%d %H:%M") if with_time else moment.date().isoformat()
-
-
-def money(value: str | None) -> str:
-    if value is None:
-        return ""
-    whole, _, cents = f"{Decimal(value):,.2f}".partition(".")
-    return f"{whole.replace(',', ' ')},{cents} kr"
-
-
-TEMPLATES.env.filters["when"] = when
-TEMPLATES.env.filters["day"] = lambda v: when(v, with_time=False)
-TEMPLATES.env.filters["money"] = money
-TEMPLATES.env.globals["today"] = date.today

@@ -4,15 +4,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .forms import FormInvalid
+from .messages import ROWS_HELP
 
 
 def _decimal(text: str, line: int) -> str:
     try:
         value = Decimal(text.replace(" ", "").replace(",", "."))
     except InvalidOperation as exc:
-        raise FormInvalid("rows", "rows_help", line) from exc
+        raise FormInvalid("rows", ROWS_HELP, line) from exc
     if not value.is_finite():
-        raise FormInvalid("rows", "rows_help", line)
+        raise FormInvalid("rows", ROWS_HELP, line)
     return str(value)
 
 
@@ -24,7 +25,7 @@ def parse_rows(text: str) -> list[dict[str, Any]]:
             continue
         parts = [part.strip() for part in raw.split(";")]
         if not 4 <= len(parts) <= 5 or not parts[0]:
-            raise FormInvalid("rows", "rows_help", line)
+            raise FormInvalid("rows", ROWS_HELP, line)
         article, description, quantity, unit_price, purchase = [*parts, ""][:5]
         rows.append(
             {

@@ -8,13 +8,25 @@ from fastapi.responses import Response
 from kundonline_common.errors import DomainError
 
 from ..deps import public_router
+from ..i18n import N_
 from ..login import end_session, open_session
 from ..pages.forms import PageForm
-from ..pages.page import HOME, local_path, page_for
+from ..pages.page import HOME, Message, local_path, page_for
 from ..routing import Realm
 
-ERRORS = {"too_many_attempts": "login_throttled", "license_required": "not_activated"}
-REASONS = {"session_expired": "error", "password_changed": "ok"}
+FAILED = N_("Wrong username or password.")
+ERRORS = {
+    "too_many_attempts": N_("Too many failed attempts. Try again later."),
+    "license_required": N_("The portal is not activated. Contact your service provider."),
+}
+# Why the login page is shown, from `reason=`.
+REASONS: dict[str, Message] = {
+    "session_expired": (
+        "error",
+        N_("You were logged out after a period of inactivity. Log in again."),
+    ),
+    "password_changed": ("ok", N_("The password is changed. Log in with the new one.")),
+}
 
 
 class LoginForm(PageForm):
@@ -37,8 +49,8 @@ def login_router(realm: Realm) -> APIRouter:
         request: Request, next: str | None = None, reason: str | None = None
     ) -> Response:
         page = page_for(request, realm)
-        messages = [(REASONS[reason], page.t(reason))] if reason in REASONS else []
-        return page.render("login.html", next=target(next), username="", messages=messages)
+        said = page.notice(reason, REASONS)
+        return page.render("login.html", next=target(next), username="", messages=said)
 
     @router.post("/login")
     async def login(request: Request, form: Annotated[LoginForm, Form()]) -> Response:
@@ -47,7 +59,7 @@ def login_router(realm: Realm) -> APIRouter:
         try:
             await open_session(request, response, realm, form.username, form.password)
         except DomainError as exc:
-            message = page.t(ERRORS.get(exc.code, "login_failed"))
+            message = page.gettext(ERRORS.get(exc.code or "", FAILED))
             return page.render(
                 "login.html",
                 status=exc.status_code,

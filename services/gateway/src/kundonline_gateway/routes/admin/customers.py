@@ -9,10 +9,13 @@ from pydantic import Field
 
 from ...clients import Json, Refused, orders
 from ...deps import AdminPage, admin_router
+from ...i18n import N_
+from ...pages import messages
 from ...pages.forms import PageForm, explain
 from ...pages.page import Page, Problem
 
 router = admin_router("/admin/customers")
+OUR_REFERENCE = N_("Who is responsible for the customer; gets a copy of fault reports if chosen.")
 
 
 class CustomerForm(PageForm):
@@ -21,12 +24,12 @@ class CustomerForm(PageForm):
     our_reference_email: str = Field("", alias="our_reference.email")
 
     field_messages: ClassVar = {
-        "name": "name_required",
-        "our_reference": "our_reference_help",
-        "our_reference.name": "our_reference_help",
-        "our_reference.email": "invalid_email",
+        "name": messages.NAME,
+        "our_reference": OUR_REFERENCE,
+        "our_reference.name": OUR_REFERENCE,
+        "our_reference.email": messages.EMAIL,
     }
-    refusals: ClassVar = {"unknown_customer": ("unknown_customer", None)}
+    refusals: ClassVar = {"unknown_customer": (messages.UNKNOWN_CUSTOMER, None)}
 
     def body(self) -> Json:
         ref = {

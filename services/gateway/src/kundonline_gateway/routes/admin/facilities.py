@@ -8,6 +8,8 @@ from fastapi.responses import Response
 
 from ...clients import Json, Refused, filtered, orders
 from ...deps import AdminPage, admin_router
+from ...i18n import N_
+from ...pages import messages
 from ...pages.forms import Checkbox, PageForm, explain
 from ...pages.page import Page, Problem
 
@@ -26,14 +28,14 @@ class FacilityForm(PageForm):
     active: Checkbox = False
 
     field_messages: ClassVar = {
-        "customer_id": "choose_customer",
-        "name": "name_required",
+        "customer_id": messages.CHOOSE_CUSTOMER,
+        "name": messages.NAME,
         "address": "",
         "city": "",
         "reference_number": "",
-        "categories": "categories_help",
+        "categories": N_("Separate several categories with commas."),
     }
-    refusals: ClassVar = {"unknown_customer": ("unknown_customer", "customer_id")}
+    refusals: ClassVar = {"unknown_customer": (messages.UNKNOWN_CUSTOMER, "customer_id")}
 
     def body(self) -> Json:
         return {

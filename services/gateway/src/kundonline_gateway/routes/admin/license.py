@@ -8,18 +8,27 @@ from fastapi.responses import Response
 
 from ...clients import Json, Refused, auth
 from ...deps import AdminPage, admin_router
+from ...i18n import N_
 from ...pages.forms import PageForm
 from ...pages.page import Message, Page
+from ...pages.templates import day_or_moment
 
 router = admin_router("/admin/license")
 
+REFUSED = N_("The license file was refused; the previous license stays in force.")
+KEY_MISSING = N_("No valid license key is configured (KUNDONLINE_LICENSE_PUBLIC_KEY).")
+MALFORMED = N_("The file is not a valid KundOnline license file.")
+NOT_JSON = N_("The file is not a license file.")
+# Why auth refused a license file, by its code.
 REFUSALS = {
-    "license_key_missing": "license_key_missing",
-    "license_key_invalid": "license_key_missing",
-    "license_malformed": "license_malformed",
-    "license_signature_invalid": "license_signature_invalid",
-    "license_module_missing": "license_module_missing",
-    "invalid_request": "license_malformed",
+    "license_key_missing": KEY_MISSING,
+    "license_key_invalid": KEY_MISSING,
+    "license_malformed": MALFORMED,
+    "license_signature_invalid": N_(
+        "The signature does not match: the file was changed or issued for another installation."
+    ),
+    "license_module_missing": N_("The license does not include the KundOnline module."),
+    "invalid_request": MALFORMED,
 }
 MAX_BYTES = 64 * 1024
 
@@ -41,9 +50,11 @@ class LicenseForm(PageForm):
 async def _license_page(page: Page, messages: list[Message], status: int = 200) -> Response:
     found = await auth.license_status(page.api)
     if found["valid"]:
-        verdict = page.t("license_valid")
+        verdict = page.gettext("The license is valid: KundOnline is activated.")
+    elif found["installed"]:
+        verdict = page.gettext("The license has expired: KundOnline is not activated.")
     else:
-        verdict = page.t("license_expired" if found["installed"] else "license_missing")
+        verdict = page.gettext("No license is installed: KundOnline is not activated.")
     return page.render(
         "admin/license.html", status=status, license=found, verdict=verdict, messages=messages
     )
@@ -56,17 +67,27 @@ async def license_status(page: AdminPage, done: str | None = None) -> Response:
 
 def _refusal(page: Page, exc: Refused, document: Json) -> str:
     if exc.code == "license_expired":
-        expires = str(document.get("license", {}).get("expires", ""))[:10]
-        return f"{page.t('license_refused')} {page.t('license_expired_on')} {expires}."
-    key = REFUSALS.get(exc.code)
-    return f"{page.t('license_refused')} {page.t(key) if key else exc.message}"
+        why = page.gettext("The license expired on %(day)s.", day=_expiry(page, document))
+    else:
+        why = page.gettext(REFUSALS[exc.code]) if exc.code in REFUSALS else exc.message
+    return f"{page.gettext(REFUSED)} {why}"
+
+
+def _expiry(page: Page, document: Json) -> str:
+    """The day a license file says it expires, as the visitor writes days; as written if it
+    is none."""
+    written = str(document.get("license", {}).get("expires", ""))
+    try:
+        return page.l10n.format_date(day_or_moment(written))
+    except ValueError:
+        return written[:10]
 
 
 @router.post("")
 async def install(page: AdminPage, form: Annotated[LicenseForm, Form()]) -> Response:
     document = await form.document()
     if document is None:
-        message = f"{page.t('license_refused')} {page.t('license_not_json')}"
+        message = f"{page.gettext(REFUSED)} {page.gettext(NOT_JSON)}"
         return await _license_page(page, [("error", message)], 422)
     try:
         await auth.install_license(page.api, document)

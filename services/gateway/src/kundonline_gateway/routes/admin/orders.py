@@ -1,7 +1,7 @@
 """/admin/orders: orders as staff work them, by status; new ones; status, dates, action, rows."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import tzinfo
 from typing import Annotated, ClassVar
 from uuid import UUID
 
@@ -10,7 +10,10 @@ from fastapi.responses import Response
 
 from ...clients import Json, Refused, filtered, orders
 from ...deps import AdminPage, admin_router
+from ...i18n import N_
+from ...pages import messages
 from ...pages.forms import FormInvalid, PageForm, explain
+from ...pages.local_time import field_value, read_field
 from ...pages.page import Page, Problem
 from ...pages.rows import parse_rows, rows_text
 
@@ -27,6 +30,7 @@ NEXT = {
 }
 FILTERS = ("status", "customer_id", "facility_id", "project_id")
 TARGET = "target"  # the one select of a facility or a project, "facility:<id>"
+INVALID_DATE = N_("Give a date and time.")
 
 
 class OrderForm(PageForm):
@@ -34,57 +38,57 @@ class OrderForm(PageForm):
     target: str = ""  # a new order's
     status: str = ""  # an order's, once made
     description: str = ""
-    planned_start: str = ""  # datetime-local, UTC
+    planned_start: str = ""  # datetime-local, in the portal's time zone
     planned_end: str = ""
     performed_action: str = ""
     rows: str = ""
 
     field_messages: ClassVar = {
-        "description": "description_required",
-        "planned_start": "invalid_date",
-        "planned_end": "invalid_date",
+        "description": messages.DESCRIPTION,
+        "planned_start": INVALID_DATE,
+        "planned_end": INVALID_DATE,
         "performed_action": "",
-        "rows": "rows_invalid",
-        "facility_id": "choose_target",
-        "project_id": "choose_target",
+        "rows": messages.ROWS,
+        "facility_id": messages.CHOOSE_TARGET,
+        "project_id": messages.CHOOSE_TARGET,
     }
     form_fields: ClassVar = {"facility_id": TARGET, "project_id": TARGET}
     refusals: ClassVar = {
-        "invalid_transition": ("invalid_transition", "status"),
-        "invalid_dates": ("invalid_dates", "planned_end"),
+        "invalid_transition": (
+            N_("The order cannot get that status from its current one."),
+            "status",
+        ),
+        "invalid_dates": (
+            N_("The planned end cannot be before the planned start."),
+            "planned_end",
+        ),
     }
 
-    def body(self) -> Json:
+    def body(self, tz: tzinfo, was: Json | None = None) -> Json:
+        """The changes, the planned times typed in `tz`; `was` is the order as the form
+        showed it (of a time the clock shows twice, the one it was)."""
+        was = was or {}
         changes = {
             "description": self.description.strip(),
-            "planned_start": _moment(self.planned_start, "planned_start"),
-            "planned_end": _moment(self.planned_end, "planned_end"),
+            "planned_start": _moment(self.planned_start, "planned_start", tz, was),
+            "planned_end": _moment(self.planned_end, "planned_end", tz, was),
             "performed_action": self.performed_action.strip() or None,
             "rows": parse_rows(self.rows),
         }
         return {**changes, "status": self.status} if self.status in STATUSES else changes
 
-    def new_order(self) -> Json:
+    def new_order(self, tz: tzinfo) -> Json:
         kind, _, target = self.target.partition(":")
         if kind not in ("facility", "project"):
-            raise FormInvalid(TARGET, "choose_target")
-        return {**self.body(), f"{kind}_id": target}
+            raise FormInvalid(TARGET, messages.CHOOSE_TARGET)
+        return {**self.body(tz), f"{kind}_id": target}
 
 
-def local(value: str | None) -> str:
-    """An API time as a datetime-local input shows it (UTC, minutes)."""
-    if not value:
-        return ""
-    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
-
-
-def _moment(text: str, field: str) -> str | None:
-    if not text.strip():
-        return None
+def _moment(text: str, field: str, tz: tzinfo, was: Json) -> str | None:
     try:
-        return datetime.fromisoformat(text.strip()).replace(tzinfo=UTC).isoformat()
+        return read_field(text, tz, was.get(field))
     except ValueError as exc:
-        raise FormInvalid(field, "invalid_date") from exc
+        raise FormInvalid(field, INVALID_DATE) from exc
 
 
 @router.get("")
@@ -136,7 +140,7 @@ async def new_order(page: AdminPage, customer_id: str = "") -> Response:
 @router.post("/new")
 async def create_order(page: AdminPage, form: Annotated[OrderForm, Form()]) -> Response:
     try:
-        made = await orders.create_order(page.api, form.new_order())
+        made = await orders.create_order(page.api, form.new_order(page.l10n.tz))
     except (FormInvalid, Refused) as exc:
         return await _new_page(page, form.model_dump(), explain(page, exc, OrderForm))
     return page.redirect(f"/admin/orders/{made['id']}", done="added")
@@ -153,8 +157,8 @@ async def _order_page(
     shown = form or {
         "status": order["status"],
         "description": order["description"],
-        "planned_start": local(order["planned_start"]),
-        "planned_end": local(order["planned_end"]),
+        "planned_start": field_value(order["planned_start"], page.l10n.tz),
+        "planned_end": field_value(order["planned_end"], page.l10n.tz),
         "performed_action": order["performed_action"] or "",
         "rows": rows_text(order["rows"]),
     }
@@ -179,9 +183,9 @@ async def order(page: AdminPage, order_id: UUID, done: str | None = None) -> Res
 async def update_order(
     page: AdminPage, order_id: UUID, form: Annotated[OrderForm, Form()]
 ) -> Response:
+    found = await orders.order(page.api, order_id)
     try:
-        await orders.update_order(page.api, order_id, form.body())
+        await orders.update_order(page.api, order_id, form.body(page.l10n.tz, found))
     except (FormInvalid, Refused) as exc:
-        found = await orders.order(page.api, order_id)
         return await _order_page(page, found, form.model_dump(), explain(page, exc, OrderForm))
     return page.redirect(f"/admin/orders/{order_id}", done="saved")

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from ...clients import Json, Refused, filtered, orders
 from ...deps import AdminPage, admin_router
+from ...pages import messages
 from ...pages.forms import Checkbox, FormInvalid, PageForm, explain
 from ...pages.page import Page, Problem
 from ...pages.rows import parse_rows, rows_text
@@ -24,11 +25,11 @@ class ProjectForm(PageForm):
     rows: str = ""
 
     field_messages: ClassVar = {
-        "customer_id": "choose_customer",
-        "name": "name_required",
-        "rows": "rows_invalid",
+        "customer_id": messages.CHOOSE_CUSTOMER,
+        "name": messages.NAME,
+        "rows": messages.ROWS,
     }
-    refusals: ClassVar = {"unknown_customer": ("unknown_customer", "customer_id")}
+    refusals: ClassVar = {"unknown_customer": (messages.UNKNOWN_CUSTOMER, "customer_id")}
 
     def body(self) -> Json:
         return {"name": self.name.strip(), "active": self.active, "rows": parse_rows(self.rows)}

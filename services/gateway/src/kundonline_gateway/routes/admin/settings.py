@@ -7,6 +7,8 @@ from fastapi.responses import Response
 
 from ...clients import Json, Refused, auth
 from ...deps import AdminPage, admin_router
+from ...i18n import N_
+from ...pages import messages
 from ...pages.forms import Checkbox, PageForm, explain
 
 router = admin_router("/admin/settings")
@@ -32,10 +34,10 @@ class SettingsForm(PageForm):
     hide_cancelled: Checkbox = False
 
     field_messages: ClassVar = {
-        "session_timeout_minutes": "timeout_invalid",
-        "port": "port_invalid",
-        "public_url": "public_url_invalid",
-        "fault_report_email": "invalid_email",
+        "session_timeout_minutes": N_("Give a number above 0 and at most 1440."),
+        "port": N_("Give a port between 1 and 65535."),
+        "public_url": N_("Give a web address."),
+        "fault_report_email": messages.EMAIL,
     }
 
     def applied_to(self, current: Json) -> Json:

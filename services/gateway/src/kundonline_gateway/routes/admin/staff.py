@@ -8,6 +8,8 @@ from fastapi.responses import Response
 
 from ...clients import Json, Refused, auth
 from ...deps import AdminPage, admin_router
+from ...i18n import N_
+from ...pages import messages
 from ...pages.forms import ActiveForm, PageForm, explain
 from ...pages.page import Page, Problem
 
@@ -21,14 +23,14 @@ class StaffForm(PageForm):
     role: str = "handler"
 
     field_messages: ClassVar = {
-        "username": "username_help",
-        "name": "name_required",
-        "password": "password_help",
+        "username": messages.USERNAME,
+        "name": messages.NAME,
+        "password": messages.PASSWORD,
     }
     refusals: ClassVar = {
-        "username_taken": ("username_taken", "username"),
-        "weak_password": ("password_help", "password"),
-        "last_admin": ("last_admin", None),
+        "username_taken": (messages.USERNAME_TAKEN, "username"),
+        "weak_password": (messages.PASSWORD, "password"),
+        "last_admin": (N_("The last active administrator must stay."), None),
     }
 
     def body(self) -> Json:

@@ -7,6 +7,8 @@ from fastapi.responses import Response
 
 from ...clients import Refused, auth
 from ...deps import PortalPage, portal_router
+from ...i18n import N_
+from ...pages import messages
 from ...pages.forms import PageForm, explain
 
 router = portal_router("/account")
@@ -17,8 +19,8 @@ class PasswordForm(PageForm):
     new_password: str = ""
 
     refusals: ClassVar = {
-        "wrong_password": ("wrong_password", "current_password"),
-        "weak_password": ("password_help", "new_password"),
+        "wrong_password": (N_("The current password is wrong."), "current_password"),
+        "weak_password": (messages.PASSWORD, "new_password"),
     }
 
 

@@ -1,54 +1,21 @@
-"""/calendar: the account's orders by planned day, a month or a week at a time."""
+"""/calendar: the account's orders by planned day, a month or a week at a time, the days
+as they fall in the portal's time zone."""
 
 import calendar as cal
 from datetime import date, timedelta
 from typing import Annotated, Any
 
+from babel.dates import get_day_names
 from fastapi import Query
 from fastapi.responses import Response
 
+from kundonline_common import localtime
+
 from ...clients import orders
 from ...deps import PortalPage, portal_router
+from ...pages.templates import moment
 
 router = portal_router("/calendar")
-
-WEEKDAYS = {
-    "sv": [
-        ("må", "måndag"),
-        ("ti", "tisdag"),
-        ("on", "onsdag"),
-        ("to", "torsdag"),
-        ("fr", "fredag"),
-        ("lö", "lördag"),
-        ("sö", "söndag"),
-    ],
-    "en": [
-        ("Mo", "Monday"),
-        ("Tu", "Tuesday"),
-        ("We", "Wednesday"),
-        ("Th", "Thursday"),
-        ("Fr", "Friday"),
-        ("Sa", "Saturday"),
-        ("Su", "Sunday"),
-    ],
-}
-MONTHS = {
-    "sv": [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    "en": list(cal.month_name)[1:],
-}
 
 
 def weeks_of(view: str, anchor: date) -> tuple[list[list[date]], date, date]:
@@ -72,33 +39,39 @@ async def calendar(
     page: PortalPage, view: str = "month", day: Annotated[str | None, Query(alias="date")] = None
 ) -> Response:
     view = "week" if view == "week" else "month"
-    anchor = _day(day)
+    today = localtime.today(page.l10n.tz)
+    anchor = _day(day, today)
     weeks, previous, following = weeks_of(view, anchor)
     by_day: dict[str, list[Any]] = {}
     for entry in await orders.calendar(page.api, weeks[0][0], weeks[-1][-1]):
-        by_day.setdefault(entry["planned_start"][:10], []).append(entry)
+        planned = localtime.local_date(moment(entry["planned_start"]), page.l10n.tz)
+        by_day.setdefault(planned.isoformat(), []).append(entry)
     title = (
-        f"{MONTHS[page.lang][anchor.month - 1]} {anchor.year}"
+        page.l10n.format_month(anchor)
         if view == "month"
-        else f"{page.t('week')} {anchor.isocalendar().week}, {anchor.year}"
+        else page.gettext(
+            "Week %(week)d, %(year)d", week=anchor.isocalendar().week, year=anchor.year
+        )
     )
+    short, wide = (get_day_names(width, locale=page.l10n.locale) for width in ("short", "wide"))
     return page.render(
         "portal/calendar.html",
         view=view,
         weeks=weeks,
         by_day=by_day,
+        today=today,
         anchor=anchor.isoformat(),
         anchor_month=anchor.month,
         previous=previous.isoformat(),
         next=following.isoformat(),
-        weekdays=WEEKDAYS[page.lang],
+        weekdays=[(short[n], wide[n]) for n in range(7)],  # Monday first
         title=title,
     )
 
 
-def _day(text: str | None) -> date:
+def _day(text: str | None, today: date) -> date:
     """The day asked for; today when none, or none that is a day."""
     try:
         return date.fromisoformat(text or "")
     except ValueError:
-        return date.today()
+        return today

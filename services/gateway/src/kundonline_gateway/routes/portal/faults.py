@@ -11,12 +11,19 @@ from kundonline_common.errors import DomainError, NotFound
 
 from ...clients import Json, Refused, faults, orders
 from ...deps import PortalPage, portal_router
+from ...i18n import N_
+from ...pages import messages
 from ...pages.forms import FormInvalid, PageForm, explain
-from ...pages.page import Page, Problem
+from ...pages.page import Message, Page, Problem
 
 router = portal_router("/faults")
 TARGET = "target"  # the one select of a facility or a project, "facility:<id>"
 MAX_PHOTOS = 5
+# What happens next to a report just sent, from `sent=`.
+SENT: dict[str, Message] = {
+    "order": ("ok", N_("Thank you! Your report becomes an order at once and is planned.")),
+    "queue": ("ok", N_("Thank you! Your report now awaits handling. You will hear by e-mail.")),
+}
 
 
 class ReportForm(PageForm):
@@ -29,13 +36,13 @@ class ReportForm(PageForm):
     photos: list[UploadFile] = Field(default_factory=list)
 
     field_messages: ClassVar = {
-        "": "choose_target",
-        "facility_id": "choose_target",
-        "project_id": "choose_target",
-        "description": "description_required",
+        "": messages.CHOOSE_TARGET,
+        "facility_id": messages.CHOOSE_TARGET,
+        "project_id": messages.CHOOSE_TARGET,
+        "description": messages.DESCRIPTION,
         "contact.name": "",
         "contact.phone": "",
-        "contact.email": "invalid_email",
+        "contact.email": messages.EMAIL,
     }
     form_fields: ClassVar = {
         "": TARGET,
@@ -49,7 +56,7 @@ class ReportForm(PageForm):
     def body(self) -> Json:
         kind, _, target = self.target.partition(":")
         if kind not in ("facility", "project"):
-            raise FormInvalid(TARGET, "choose")
+            raise FormInvalid(TARGET, messages.CHOOSE_TARGET)
         return {
             f"{kind}_id": target,
             "description": self.description,
@@ -98,7 +105,7 @@ async def report(page: PortalPage, form: Annotated[ReportForm, Form()]) -> Respo
         receipt = await faults.report(page.api, form.body(), request_key=form.request_key)
     except (FormInvalid, Refused, NotFound) as exc:
         # An unknown or unlinked facility is not found: the choice was not one offered.
-        problem = FormInvalid(TARGET, "invalid") if isinstance(exc, NotFound) else exc
+        problem = FormInvalid(TARGET, messages.CHECK) if isinstance(exc, NotFound) else exc
         shown = form.model_dump(exclude={"photos"})
         return await _report_page(page, shown, explain(page, problem, ReportForm))
     await _attach_photos(page, receipt["id"], form.photos)
@@ -118,9 +125,6 @@ async def _attach_photos(page: Page, fault_id: str, uploads: list[UploadFile]) -
 @router.get("/{fault_id}")
 async def my_fault(page: PortalPage, fault_id: UUID, sent: str | None = None) -> Response:
     found = await faults.my_fault(page.api, fault_id)
-    messages = {
-        "order": [("ok", page.t("fault_sent_order"))],
-        "queue": [("ok", page.t("fault_sent_queue"))],
-    }.get(sent or "", [])
     places = await orders.my_place_names(page.api)
-    return page.render("portal/fault.html", fault=found, places=places, messages=messages)
+    said = page.notice(sent, SENT)
+    return page.render("portal/fault.html", fault=found, places=places, messages=said)

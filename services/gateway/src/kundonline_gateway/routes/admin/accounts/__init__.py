@@ -12,18 +12,15 @@ from fastapi.responses import Response
 
 from ....clients import Json, Refused, auth, filtered, orders
 from ....deps import AdminPage, admin_router
+from ....i18n import N_
+from ....pages import messages, names
 from ....pages.forms import ActiveForm, Checkbox, PageForm, explain
 from ....pages.page import Page, Problem
 from . import links
 
 router = admin_router("/admin/accounts")
 
-FLAGS = (
-    "order_direct",
-    "hide_performed_action",
-    "show_purchase_prices_on_projects",
-    "show_purchase_price_on_order_rows",
-)
+FLAGS = tuple(names.FLAGS)
 
 
 class AccountForm(PageForm):
@@ -38,18 +35,24 @@ class AccountForm(PageForm):
     show_purchase_price_on_order_rows: Checkbox = False
 
     field_messages: ClassVar = {
-        "customer_id": "choose_customer",
-        "name": "name_required",
-        "username": "username_help",
-        "password": "password_help",
-        "email": "invalid_email",
+        "customer_id": messages.CHOOSE_CUSTOMER,
+        "name": messages.NAME,
+        "username": messages.USERNAME,
+        "password": messages.PASSWORD,
+        "email": messages.EMAIL,
     }
     refusals: ClassVar = {
-        "weak_password": ("password_help", "password"),
-        "username_taken": ("username_taken", "username"),
-        "license_required": ("license_needed", None),
-        "max_accounts_reached": ("max_accounts", None),
-        "unknown_customer": ("unknown_customer", "customer_id"),
+        "weak_password": (messages.PASSWORD, "password"),
+        "username_taken": (messages.USERNAME_TAKEN, "username"),
+        "license_required": (
+            N_(
+                "A valid KundOnline license is needed before accounts can be created. "
+                "Load the license file under License."
+            ),
+            None,
+        ),
+        "max_accounts_reached": (N_("The license allows no more accounts."), None),
+        "unknown_customer": (messages.UNKNOWN_CUSTOMER, "customer_id"),
     }
 
     def body(self) -> Json:
@@ -78,8 +81,8 @@ class NewAccountForm(AccountForm):
 class PasswordForm(PageForm):
     password: str = ""
 
-    field_messages: ClassVar = {"password": "password_help"}
-    refusals: ClassVar = {"weak_password": ("password_help", "password")}
+    field_messages: ClassVar = {"password": messages.PASSWORD}
+    refusals: ClassVar = {"weak_password": (messages.PASSWORD, "password")}
 
 
 @router.get("")
@@ -109,7 +112,7 @@ async def _new_page(page: Page, form: Json, problem: Problem | None = None) -> R
         form=form,
         customers=await orders.customer_choices(page.api, customer_q),
         customer_q=customer_q,
-        flags=FLAGS,
+        flags=names.FLAGS,
     )
 
 
@@ -137,7 +140,7 @@ async def _account_page(
         done,
         account=account,
         customer=await orders.customer(page.api, account["customer_id"]),
-        flags=FLAGS,
+        flags=names.FLAGS,
     )
 
 
