@@ -14,12 +14,14 @@ from kundonline_contracts import (
     CloudEvent,
     Contact,
     FaultReported,
+    OrderChanged,
     PortalSettings,
     Topic,
     UnknownEventType,
     unwrap,
     wrap,
 )
+from kundonline_contracts.events import PlannedTime
 from kundonline_contracts.schema import OUT_DIR, drifted, write
 
 
@@ -78,6 +80,22 @@ def test_a_fault_is_on_exactly_one_of_facility_and_project() -> None:
     with pytest.raises(ValidationError):
         _fault(facility_id=None)
     assert _fault(facility_id=None, project_id=uuid4()).project_id is not None
+
+
+def test_an_order_change_published_before_previous_planned_still_reads() -> None:
+    data: dict[str, Any] = {
+        "order_id": str(uuid4()),
+        "order_number": 1001,
+        "customer_id": str(uuid4()),
+        "status": "planned",
+        "description": "Byt filter",
+        "value": "0",
+        "changed_at": "2025-03-04T10:00:00+00:00",
+    }
+    assert OrderChanged.model_validate(data).previous_planned is None
+    before = {"start": "2025-03-06T07:00:00Z", "end": None}
+    moved = OrderChanged.model_validate(data | {"previous_planned": before})
+    assert moved.previous_planned == PlannedTime(start=datetime(2025, 3, 6, 7, tzinfo=UTC))
 
 
 def test_events_are_frozen() -> None:

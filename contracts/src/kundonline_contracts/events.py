@@ -156,7 +156,16 @@ class OrderCreated(_OnFacilityOrProject):
     origin: OrderOrigin
 
 
+class PlannedTime(_Part):
+    """An order's planned visit as it was: its start and end, each null when not set."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+
 class OrderChanged(Event):
+    """An order's full state after each change, and its visit planned or moved if it was."""
+
     event_type = "kundonline.order.changed.v1"
     topic = Topic.ORDERS
     key_field = "order_id"
@@ -175,6 +184,12 @@ class OrderChanged(Event):
     rows: tuple[Row, ...] = ()
     value: Decimal
     changed_at: datetime
+    previous_planned: PlannedTime | None = Field(
+        None,
+        description="Only when this change set, moved or cleared the planned start or end: "
+        "the planned time before it (start and end null if the order had none). Null on every "
+        "other change, and absent from events published before the field was added.",
+    )
 
 
 class AccountChanged(Event):
