@@ -1,5 +1,5 @@
 """The pages' templates: one per page for both languages, its words through the visitor's
-catalogue (`{% trans %}`, `_()`, `ngettext()` and, where one English word has two Swedish ones,
+catalogue (`{% trans %}`, `_()`, `ngettext()` and, where one English word has more Swedish ones,
 `pgettext()`), and values written as the visitor's language writes them: the filters `money`,
 `number`, `datetime`, `date`, `time` and `month`, times in the gateway's `time_zone`."""
 
