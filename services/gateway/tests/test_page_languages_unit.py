@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_fakes import ORDER, FakeServices, me, order
+from gateway_fakes import CUSTOMER, ORDER, FakeServices, me, order
 
 from kundonline_common import i18n_check
 from kundonline_contracts import Language
@@ -23,6 +23,7 @@ STATISTICS = {
     "items": [order(7, value="1234.50")],
     "next_cursor": None,
 }
+ADMIN_PAGES = ["/admin", f"/admin/orders/{ORDER}", "/admin/staff", "/admin/settings"]
 PORTAL_PAGES = ["/", "/orders", f"/orders/{ORDER}", "/faults/new", "/statistics", "/calendar"]
 
 
@@ -79,6 +80,36 @@ async def test_each_page_is_written_wholly_in_its_visitors_language(
         reply = await customer.get(path)
         assert reply.status_code == 200, path
         assert f'<html lang="{language}">' in reply.text
+        assert not [w for w in known[other] - known[language] if w in reply.text], path
+
+
+@pytest.fixture
+def admin_pages(services: FakeServices) -> FakeServices:
+    """The fault queue with one fault, an order, the staff and the settings."""
+    fault = {
+        **order(7, customer_id=str(CUSTOMER.customer_id)),
+        "contact": {"name": "K"},
+        "photos": [],
+    }
+    fault["reported_at"] = fault["created_at"]
+    services.on("GET", "/admin/api/faults", {"items": [fault], "next_cursor": None, "total": 1})
+    admin_order = {**fault, "origin": "staff", "performed_action": None, "rows": []}
+    services.on("GET", f"/admin/api/orders/{ORDER}", {**admin_order, "value": "0"})
+    staff = {"id": "s1", "username": "eva", "name": "Eva", "role": "handler", "active": True}
+    services.on("GET", "/admin/api/staff", {"items": [staff], "next_cursor": None})
+    services.on("GET", "/admin/api/settings", {"session_timeout_minutes": 30, "port": 49148})
+    return services
+
+
+@pytest.mark.parametrize(("language", "other"), [("sv", "en"), ("en", "sv")])
+async def test_each_admin_page_is_written_wholly_in_its_visitors_language(
+    staff: httpx.AsyncClient, admin_pages: FakeServices, language: Language, other: Language
+) -> None:
+    read_in(staff, language)
+    known = catalogue_words()
+    for path in ADMIN_PAGES:
+        reply = await staff.get(path)
+        assert reply.status_code == 200, path
         assert not [w for w in known[other] - known[language] if w in reply.text], path
 
 
