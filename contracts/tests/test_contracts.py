@@ -13,6 +13,7 @@ from kundonline_contracts import (
     STRUCTURED_CONTENT_TYPE,
     CloudEvent,
     Contact,
+    FaultMessagePosted,
     FaultReported,
     OrderChanged,
     PortalSettings,
@@ -167,3 +168,40 @@ def test_the_time_zone_is_stockholm_unless_set_and_any_iana_zone() -> None:
 def test_a_time_zone_outside_the_iana_database_is_refused(name: str) -> None:
     with pytest.raises(ValidationError, match="not an IANA time zone"):
         PortalSettings(time_zone=name)
+
+
+def _message(**overrides: object) -> dict[str, object]:
+    fields: dict[str, object] = dict(
+        fault_id=str(uuid4()),
+        message_id=str(uuid4()),
+        account_id=str(uuid4()),
+        customer_id=str(uuid4()),
+        facility_id=str(uuid4()),
+        contact={"name": "Eva", "email": "eva@example.com"},
+        author_kind="staff",
+        author_id="staff-1",
+        body="Teknikern kommer på torsdag.",
+        internal=False,
+        posted_at=datetime.now(UTC).isoformat(),
+    )
+    fields.update(overrides)
+    return fields
+
+
+def test_a_message_travels_with_its_fault_keyed_and_ordered_by_the_fault() -> None:
+    event = FaultMessagePosted.model_validate(_message())
+    assert event.topic is Topic.FAULTS and event.key == str(event.fault_id)
+    envelope = wrap(event, source="kundonline/faults")
+    assert envelope.type == "kundonline.fault.message_posted.v1"
+    assert unwrap(CloudEvent.from_bytes(envelope.to_bytes())) == event
+
+
+def test_a_message_must_say_whether_it_is_internal_and_who_wrote_it() -> None:
+    """A consumer mailing customers decides on `internal`: a producer may not leave it out."""
+    for missing in ("internal", "author_kind"):
+        data = _message()
+        del data[missing]
+        with pytest.raises(ValidationError):
+            FaultMessagePosted.model_validate(data)
+    with pytest.raises(ValidationError):
+        FaultMessagePosted.model_validate(_message(author_kind="robot"))

@@ -15,6 +15,7 @@ from .topics import Topic
 Language = Literal["sv", "en"]
 OrderStatus = Literal["planned", "started", "completed", "invoiced", "cancelled"]
 OrderOrigin = Literal["order_direct", "fault_accepted", "staff"]
+AuthorKind = Literal["customer", "staff"]
 
 
 @cache
@@ -138,6 +139,35 @@ class FaultRejected(Event):
     rejected_by: str
     rejected_at: datetime
     account_id: UUID | None = None
+
+
+class FaultMessagePosted(_OnFacilityOrProject):
+    """A customer or staff wrote in the conversation on a fault report and its order.
+
+    Carries the fault (reporter, contact, order) so that a consumer mailing the other side
+    needs no copy of the faults. Photos are attached to a message afterwards, each with a
+    request of its own, and are not announced.
+    """
+
+    event_type = "kundonline.fault.message_posted.v1"
+    topic = Topic.FAULTS
+    key_field = "fault_id"
+
+    fault_id: UUID
+    message_id: UUID
+    account_id: UUID = Field(description="The account that reported the fault.")
+    customer_id: UUID
+    contact: Contact = Field(description="The reporter's contact, as given with the report.")
+    order_id: UUID | None = None
+    order_number: int | None = None
+    author_kind: AuthorKind
+    author_id: str = Field(description="The account id of a customer, the staff user's id.")
+    author_name: str = ""
+    body: str
+    internal: bool = Field(
+        description="Written by staff for staff: never shown or sent to the customer."
+    )
+    posted_at: datetime
 
 
 class OrderCreated(_OnFacilityOrProject):
