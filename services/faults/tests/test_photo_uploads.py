@@ -4,15 +4,13 @@ how the form is read, and the limit per fault under uploads at the same moment."
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from fastapi import FastAPI
+from faults_app import Service, refused, service_on
 from pictures import (
     assert_no_metadata,
     assert_turned_upright,
@@ -20,107 +18,29 @@ from pictures import (
     picture,
     png_claiming,
 )
-from sqlalchemy import func, select
-from sqlmodel import col
+from sqlalchemy import select
 
 from kundonline_common.db import Database
-from kundonline_common.errors import install_error_handlers
 from kundonline_common.migrations import alembic_config, upgrade
 from kundonline_common.tables import table_of
-from kundonline_common.tokens import HEADER, Caller, issue_token
-from kundonline_common.uow import Outbox, UnitOfWorkFactory
-from kundonline_devstack.pytest_plugin import unique_name
-from kundonline_faults.api import customer, staff
-from kundonline_faults.config import FaultsSettings
 from kundonline_faults.main import MIGRATIONS
-from kundonline_faults.repository import FaultsRepository
 from kundonline_faults.tables import Fault, FaultPhoto
 
-SECRET = "a-test-secret-long-enough-for-hs256!"
 MB = 1024 * 1024
 
 
-class Service:
-    """A faults database with the photo routes in front of it, and one reporter's fault."""
-
-    def __init__(self, db: Database, unit_of_work: UnitOfWorkFactory[FaultsRepository]) -> None:
-        self.db, self.unit_of_work = db, unit_of_work
-        self.account_id = uuid4()
-        app = FastAPI()
-        install_error_handlers(app)
-        app.include_router(customer)
-        app.include_router(staff)
-        app.state.runtime = SimpleNamespace(unit_of_work=unit_of_work)
-        app.state.settings = FaultsSettings()
-        app.state.internal_token_secret = SECRET
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://faults")
-
-    def as_(self, subject: UUID | str, role: str = "account") -> dict[str, str]:
-        caller = Caller(subject=str(subject), role=role)
-        return {HEADER: issue_token(caller, SECRET)}
-
-    @property
-    def reporter(self) -> dict[str, str]:
-        return self.as_(self.account_id)
-
-    async def fault(self) -> UUID:
-        fault = Fault(
-            account_id=self.account_id,
-            customer_id=uuid4(),
-            facility_id=uuid4(),
-            description="Fläkten låter",
-        )
-        async with self.unit_of_work() as uow:
-            uow.session.add(fault)
-        return fault.id
-
-    async def upload(self, fault_id: UUID, photo: bytes, **kwargs: Any) -> httpx.Response:
-        files = kwargs.pop("files", {"photo": ("bild.jpg", photo, "image/jpeg")})
-        return await self.http.post(
-            f"/api/faults/{fault_id}/photos", files=files, headers=self.reporter, **kwargs
-        )
-
-    async def stored(self, fault_id: UUID) -> int:
-        async with self.db.sessions() as session:
-            query = select(func.count()).select_from(FaultPhoto)
-            return int(await session.scalar(query.where(col(FaultPhoto.fault_id) == fault_id)) or 0)
-
-
-async def _service(db: Database) -> Service:
-    await upgrade(db, MIGRATIONS)
-    outbox = Outbox(source="kundonline/faults", topic_prefix="kundonline.")
-    return Service(db, UnitOfWorkFactory(db, outbox, FaultsRepository))
-
-
 @pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path}/faults.db")
-    service = await _service(db)
-    yield service
-    await service.http.aclose()
-    await db.dispose()
+async def service(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Service]:
+    async with service_on("sqlite", request, tmp_path) as service:
+        yield service
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 async def on_each_database(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Service]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path}/faults.db")
-    else:
-        db = Database(request.getfixturevalue("postgres").create_database(unique_name("faults")))
-    service = await _service(db)
-    yield service
-    await service.http.aclose()
-    await db.dispose()
-
-
-def refused(reply: httpx.Response, status: int, error: str) -> bool:
-    assert reply.status_code == status, reply.text
-    body = reply.json()
-    assert set(body) == {"error", "message", "details"}
-    assert body["error"] == error and body["message"]
-    return True
+    async with service_on(request.param, request, tmp_path) as service:
+        yield service
 
 
 async def test_a_png_claiming_30000_by_30000_pixels_is_refused_with_413(service: Service) -> None:

@@ -9,15 +9,20 @@ from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, StaffDep
 
-from . import commands, photos, uploads
+from . import commands, messages, photos, uploads
+from .domain import Author
 from .schemas import (
     CustomerFault,
+    CustomerMessage,
     FaultQueue,
     FaultReport,
+    MessageIn,
     PhotoInfo,
     Rejection,
     ReportReceipt,
     StaffFault,
+    StaffMessage,
+    StaffMessageIn,
 )
 from .tables import FaultPhoto
 from .views import staff_fault
@@ -70,8 +75,7 @@ async def my_fault(request: Request, caller: AccountDep, fault_id: UUID) -> Cust
 async def add_photo(request: Request, caller: AccountDep, fault_id: UUID) -> PhotoInfo:
     """Attach a JPEG or PNG photo (multipart field `photo`) to one's own fault report; it is
     kept upright, scaled down and without metadata."""
-    limits = photos.PhotoLimits.of(request.app.state.settings)
-    data = await uploads.read_photo(request, max_bytes=limits.max_bytes)
+    data, limits = await _upload(request)
     return await handle(
         request,
         photos.add_photo,
@@ -82,11 +86,66 @@ async def add_photo(request: Request, caller: AccountDep, fault_id: UUID) -> Pho
     )
 
 
+async def _upload(request: Request) -> tuple[bytes, photos.PhotoLimits]:
+    limits = photos.PhotoLimits.of(request.app.state.settings)
+    return await uploads.read_photo(request, max_bytes=limits.max_bytes), limits
+
+
+@customer.get("/{fault_id}/messages")
+async def my_conversation(
+    request: Request, caller: AccountDep, fault_id: UUID, cursor: Cursor = None, limit: Limit = 50
+) -> Page[CustomerMessage]:
+    """The conversation on a fault report the account may see, newest first."""
+    return await handle(
+        request,
+        messages.customer_conversation,
+        account_id=caller.account_id,
+        fault_id=fault_id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@customer.post("/{fault_id}/messages", status_code=201)
+async def write(
+    request: Request, caller: AccountDep, fault_id: UUID, body: MessageIn
+) -> CustomerMessage:
+    """Write to staff about a fault report the account may see."""
+    return await handle(
+        request,
+        messages.post_customer_message,
+        account_id=caller.account_id,
+        author=Author.of(caller),
+        fault_id=fault_id,
+        body=body,
+    )
+
+
+@customer.post(
+    "/{fault_id}/messages/{message_id}/photos", status_code=201, openapi_extra=uploads.OPENAPI
+)
+async def add_message_photo(
+    request: Request, caller: AccountDep, fault_id: UUID, message_id: UUID
+) -> PhotoInfo:
+    """Attach a photo (multipart field `photo`) to one's own message, as to a report."""
+    data, limits = await _upload(request)
+    return await handle(
+        request,
+        messages.add_message_photo,
+        author=Author.of(caller),
+        account_id=caller.account_id,
+        fault_id=fault_id,
+        message_id=message_id,
+        data=data,
+        limits=limits,
+    )
+
+
 @customer.get("/{fault_id}/photos/{photo_id}", response_class=Response)
 async def my_photo(
     request: Request, caller: AccountDep, fault_id: UUID, photo_id: UUID
 ) -> Response:
-    """A photo of a fault report the account may see."""
+    """A photo of a fault report the account may see, or of a message on it."""
     photo = await handle(
         request,
         photos.photo_for_customer,
@@ -105,7 +164,7 @@ async def staff_read(request: Request, _: StaffDep, fault_id: UUID) -> StaffFaul
 
 @staff.get("/{fault_id}/photos/{photo_id}", response_class=Response)
 async def staff_photo(request: Request, _: StaffDep, fault_id: UUID, photo_id: UUID) -> Response:
-    """A photo of any fault report."""
+    """A photo of any fault report or message."""
     return _image(await handle(request, photos.photo_of, fault_id=fault_id, photo_id=photo_id))
 
 
@@ -122,16 +181,68 @@ def _image(photo: FaultPhoto) -> Response:
     )
 
 
+@staff.get("/{fault_id}/messages")
+async def conversation(
+    request: Request, _: StaffDep, fault_id: UUID, cursor: Cursor = None, limit: Limit = 50
+) -> Page[StaffMessage]:
+    """The whole conversation on a fault report, staff's notes included, newest first.
+    Reading its first page marks the customer's messages read."""
+    return await handle(
+        request, messages.staff_conversation, fault_id=fault_id, cursor=cursor, limit=limit
+    )
+
+
+@staff.post("/{fault_id}/messages", status_code=201)
+async def answer(
+    request: Request, caller: StaffDep, fault_id: UUID, body: StaffMessageIn
+) -> StaffMessage:
+    """Write to the customer, or with `internal` a note only staff see; either marks the
+    customer's messages read."""
+    return await handle(
+        request, messages.post_staff_message, author=Author.of(caller), fault_id=fault_id, body=body
+    )
+
+
+@staff.post(
+    "/{fault_id}/messages/{message_id}/photos", status_code=201, openapi_extra=uploads.OPENAPI
+)
+async def add_staff_message_photo(
+    request: Request, caller: StaffDep, fault_id: UUID, message_id: UUID
+) -> PhotoInfo:
+    """Attach a photo (multipart field `photo`) to one's own message."""
+    data, limits = await _upload(request)
+    return await handle(
+        request,
+        messages.add_message_photo,
+        author=Author.of(caller),
+        account_id=None,
+        fault_id=fault_id,
+        message_id=message_id,
+        data=data,
+        limits=limits,
+    )
+
+
 @staff.get("")
 async def queue(
     request: Request,
     _: StaffDep,
-    status: QueueStatus = "new",
+    status: QueueStatus | None = None,
+    unread: bool = False,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> FaultQueue:
-    """The triage queue with its total ("Felanmälningar (N)")."""
-    return await handle(request, commands.staff_queue, status=status, cursor=cursor, limit=limit)
+    """The triage queue with its total ("Felanmälningar (N)"): the faults in `status`
+    (default `new`); with `unread=true` those with customer messages staff have not read,
+    in any status unless one is given."""
+    return await handle(
+        request,
+        commands.staff_queue,
+        status=status or (None if unread else "new"),
+        unread_only=unread,
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 @staff.post("/{fault_id}/create-order")

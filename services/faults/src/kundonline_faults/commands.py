@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from kundonline_common.errors import Conflict, NotFound
@@ -12,7 +12,7 @@ from kundonline_common.tokens import Caller
 from kundonline_common.uow import UnitOfWork
 from kundonline_contracts import Contact, FaultAccepted, FaultRejected, FaultReported
 
-from .domain import ACCEPTED, QUEUED, REJECTED, next_step
+from .domain import ACCEPTED, REJECTED, next_step
 from .repository import FaultsRepository
 from .schemas import CustomerFault, FaultQueue, FaultReport, ReportReceipt, StaffFault
 from .tables import Fault
@@ -96,23 +96,22 @@ async def read_staff_fault(*, uow: Uow, fault_id: UUID) -> StaffFault:
 
 
 async def get_customer_fault(*, uow: Uow, account_id: UUID, fault_id: UUID) -> Fault:
-    settings = await uow.repo.settings()
-    where = await uow.repo.visible_condition(account_id, settings.hide_cancelled)
-    fault = await uow.session.scalar(select(Fault).where(Fault.id == fault_id, where))
+    fault = await uow.repo.visible_fault(account_id, fault_id)
     if fault is None:
         raise NotFound("No such fault report.")
     return fault
 
 
-async def staff_queue(*, uow: Uow, status: str, cursor: str | None, limit: int) -> FaultQueue:
-    """The triage queue ("Felanmälningar (N)"), oldest first so nothing waits forever."""
-    query = select(Fault).where(Fault.status == status)
-    if status == QUEUED:
-        query = query.where(col(Fault.order_direct).is_(False))
+async def staff_queue(
+    *, uow: Uow, status: str | None, unread_only: bool, cursor: str | None, limit: int
+) -> FaultQueue:
+    """The triage queue ("Felanmälningar (N)"), oldest first so nothing waits forever; or
+    the faults with customer messages staff have not read."""
+    where = uow.repo.queue_condition(status, unread_only)
     rows, next_cursor = await keyset_page(
-        uow.session, query, key=Fault.reported_at, cursor=cursor, limit=limit
+        uow.session, select(Fault).where(where), key=Fault.reported_at, cursor=cursor, limit=limit
     )
-    total = await uow.repo.count_queue(status)
+    total = await uow.repo.count_queue(where)
     photos = await uow.repo.photos_of([f.id for f in rows])
     items = [staff_fault(f, photos.get(f.id)) for f in rows]
     return FaultQueue(items=items, next_cursor=next_cursor, total=total)

@@ -1,5 +1,6 @@
-"""Photos of a fault: JPEG or PNG by their content, limited in size and number, kept only as
-re-encoded pixels, seen only by those who may see the fault (SPEC §4.4)."""
+"""Photos of a fault and of its messages: JPEG or PNG by their content, limited in size and
+number, kept only as re-encoded pixels, seen only by those who may see the fault and the
+message (SPEC §4.4)."""
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ from .config import FaultsSettings
 from .images import Encoded, reencode
 from .repository import FaultsRepository
 from .schemas import PhotoInfo
-from .tables import FaultPhoto
+from .tables import Fault, FaultPhoto
 
 Uow = UnitOfWork[FaultsRepository]
 
@@ -48,31 +49,48 @@ async def add_photo(
     """The reporter attaches a photo; only its re-encoded pixels are kept."""
     # Decoded before the database is touched: an upload waiting for a decoder then holds
     # no connection of the pool.
-    photo = await _reencoded(data, limits)
+    photo = await reencoded(data, limits)
     fault = await get_customer_fault(uow=uow, account_id=account_id, fault_id=fault_id)
     if fault.account_id != account_id:
         raise NotFound("No such fault report.")  # only the reporter adds photos
-    if not await uow.repo.take_photo_place(fault_id, limits.per_fault):
-        raise Conflict(
-            f"A fault report has at most {limits.per_fault} photos.", code="too_many_photos"
-        )
-    row = FaultPhoto(
-        fault_id=fault_id, content_type=photo.content_type, size=len(photo.data), data=photo.data
-    )
-    uow.session.add(row)
-    return PhotoInfo.model_validate(row, from_attributes=True)
+    if not await uow.repo.take_photo_place(Fault, fault_id, limits.per_fault):
+        raise too_many(limits, "A fault report")
+    return keep(uow, fault_id, photo)
 
 
-async def _reencoded(data: bytes, limits: PhotoLimits) -> Encoded:
+async def reencoded(data: bytes, limits: PhotoLimits) -> Encoded:
+    """The upload as it is kept (images.reencode), decoded beside the event loop."""
     work = partial(reencode, data, max_pixels=limits.max_pixels, max_side=limits.max_side)
     return await asyncio.get_running_loop().run_in_executor(_DECODERS, work)
+
+
+def too_many(limits: PhotoLimits, holder: str) -> Conflict:
+    return Conflict(f"{holder} has at most {limits.per_fault} photos.", code="too_many_photos")
+
+
+def keep(uow: Uow, fault_id: UUID, photo: Encoded, message_id: UUID | None = None) -> PhotoInfo:
+    """Store a re-encoded photo of the fault, or of one of its messages."""
+    row = FaultPhoto(
+        fault_id=fault_id,
+        message_id=message_id,
+        content_type=photo.content_type,
+        size=len(photo.data),
+        data=photo.data,
+    )
+    uow.repo.add_photo(row)
+    return PhotoInfo.model_validate(row, from_attributes=True)
 
 
 async def photo_for_customer(
     *, uow: Uow, account_id: UUID, fault_id: UUID, photo_id: UUID
 ) -> FaultPhoto:
     await get_customer_fault(uow=uow, account_id=account_id, fault_id=fault_id)
-    return await photo_of(uow=uow, fault_id=fault_id, photo_id=photo_id)
+    photo = await photo_of(uow=uow, fault_id=fault_id, photo_id=photo_id)
+    if photo.message_id is not None:
+        message = await uow.repo.message(fault_id, photo.message_id)
+        if message is None or message.internal:
+            raise NotFound("No such photo.")  # a staff note's photo is the staff's too
+    return photo
 
 
 async def photo_of(*, uow: Uow, fault_id: UUID, photo_id: UUID) -> FaultPhoto:

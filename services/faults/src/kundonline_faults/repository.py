@@ -4,19 +4,20 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from kundonline_common import projections
 from kundonline_common.db import rows_matched
+from kundonline_common.pagination import keyset_page
 from kundonline_common.projections import ProjectionStore
 from kundonline_common.tables import table_of
 from kundonline_contracts import OrderCreated
 
 from .domain import QUEUED, REJECTED
 from .schemas import PhotoInfo
-from .tables import Fault, FaultPhoto
+from .tables import Fault, FaultMessage, FaultPhoto
 
 
 class FaultsRepository(ProjectionStore):
@@ -64,8 +65,10 @@ class FaultsRepository(ProjectionStore):
         )
         return await rows_matched(self.session, statement) == 1
 
-    async def take_photo_place(self, fault_id: UUID, limit: int) -> bool:
-        """Count one more photo on the fault; False if it has `limit` already.
+    async def take_photo_place(
+        self, holder: type[Fault] | type[FaultMessage], holder_id: UUID, limit: int
+    ) -> bool:
+        """Count one more photo on the fault or message; False if it has `limit` already.
 
         Counting the photos and then inserting one let uploads at the same moment all see
         room and all insert: on PostgreSQL under READ COMMITTED, and on SQLite too, where the
@@ -75,9 +78,9 @@ class FaultsRepository(ProjectionStore):
         and holds it until the commit.
         """
         statement = (
-            update(Fault)
-            .where(col(Fault.id) == fault_id, col(Fault.photo_count) < limit)
-            .values(photo_count=col(Fault.photo_count) + 1)
+            update(holder)
+            .where(col(holder.id) == holder_id, col(holder.photo_count) < limit)
+            .values(photo_count=col(holder.photo_count) + 1)
             .execution_options(synchronize_session=False)
         )
         return await rows_matched(self.session, statement) == 1
@@ -92,10 +95,27 @@ class FaultsRepository(ProjectionStore):
         )
         return where & (col(Fault.status) != REJECTED) if hide_rejected else where
 
-    async def count_queue(self, status: str) -> int:
-        query = select(func.count()).select_from(Fault).where(Fault.status == status)
+    @staticmethod
+    def queue_condition(status: str | None, unread_only: bool) -> ColumnElement[bool]:
+        """Faults in `status` (any, if None), only those with unread customer messages if
+        `unread_only`; Order direkt reports never wait for staff as `new`."""
+        conditions = []
+        if status is not None:
+            conditions.append(col(Fault.status) == status)
         if status == QUEUED:
-            query = query.where(col(Fault.order_direct).is_(False))
+            conditions.append(col(Fault.order_direct).is_(False))
+        if unread_only:
+            conditions.append(col(Fault.unread_customer_messages) > 0)
+        return and_(true(), *conditions)
+
+    async def visible_fault(self, account_id: UUID, fault_id: UUID) -> Fault | None:
+        """The fault, if the account may see it; None alike for another's and for none."""
+        settings = await self.settings()
+        where = await self.visible_condition(account_id, settings.hide_cancelled)
+        return await self.session.scalar(select(Fault).where(col(Fault.id) == fault_id, where))
+
+    async def count_queue(self, where: ColumnElement[bool]) -> int:
+        query = select(func.count()).select_from(Fault).where(where)
         return int(await self.session.scalar(query) or 0)
 
     async def by_client_key(self, account_id: UUID, key: str) -> Fault | None:
@@ -104,17 +124,81 @@ class FaultsRepository(ProjectionStore):
         )
 
     async def photos_of(self, fault_ids: list[UUID]) -> dict[UUID, list[PhotoInfo]]:
+        """The photos of each report, without those of its messages."""
+        where = col(FaultPhoto.fault_id).in_(fault_ids) & col(FaultPhoto.message_id).is_(None)
+        return await self._photos(where, by=FaultPhoto.fault_id)
+
+    async def message_photos(self, message_ids: list[UUID]) -> dict[UUID, list[PhotoInfo]]:
+        where = col(FaultPhoto.message_id).in_(message_ids)
+        return await self._photos(where, by=FaultPhoto.message_id)
+
+    async def _photos(
+        self, where: ColumnElement[bool], *, by: UUID | None
+    ) -> dict[UUID, list[PhotoInfo]]:
+        """The photos `where` says, by the fault or message (`by`) they belong to."""
         rows = await self.session.execute(
-            select(FaultPhoto.id, FaultPhoto.fault_id, FaultPhoto.content_type, FaultPhoto.size)
-            .where(col(FaultPhoto.fault_id).in_(fault_ids))
+            select(by, FaultPhoto.id, FaultPhoto.content_type, FaultPhoto.size)
+            .where(where)
             .order_by(col(FaultPhoto.created_at))
         )
         found: dict[UUID, list[PhotoInfo]] = {}
-        for id_, fault_id, content_type, size in rows.all():
-            found.setdefault(fault_id, []).append(
+        for owner, id_, content_type, size in rows.all():
+            if owner is None:  # not asked for: `where` names photos that have one
+                continue
+            found.setdefault(owner, []).append(
                 PhotoInfo(id=id_, content_type=content_type, size=size)
             )
         return found
+
+    def add_message(self, message: FaultMessage) -> None:
+        self.session.add(message)
+
+    def add_photo(self, photo: FaultPhoto) -> None:
+        self.session.add(photo)
+
+    async def message(self, fault_id: UUID, message_id: UUID) -> FaultMessage | None:
+        message = await self.session.get(FaultMessage, message_id)
+        return message if message is not None and message.fault_id == fault_id else None
+
+    async def conversation(
+        self, fault_id: UUID, *, with_internal: bool, cursor: str | None, limit: int
+    ) -> tuple[list[FaultMessage], str | None]:
+        """A page of the conversation, newest first: the first page holds the latest."""
+        query = select(FaultMessage).where(FaultMessage.fault_id == fault_id)
+        if not with_internal:
+            query = query.where(col(FaultMessage.internal).is_(False))
+        return await keyset_page(
+            self.session,
+            query,
+            key=FaultMessage.created_at,
+            cursor=cursor,
+            limit=limit,
+            descending=True,
+        )
+
+    async def count_unread(self, fault_id: UUID) -> None:
+        """One more customer message for staff to read; in the database, not read and written
+        back, so messages at the same moment all count."""
+        statement = (
+            update(Fault)
+            .where(col(Fault.id) == fault_id)
+            .values(unread_customer_messages=col(Fault.unread_customer_messages) + 1)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)
+
+    async def mark_read(self, fault_id: UUID) -> None:
+        """Staff have read the fault's customer messages. Run it before reading them: on
+        PostgreSQL a message counted but not yet committed makes this wait, and is then
+        among those read; one counted after this waits for this commit and stays unread. At
+        worst one that comes between this and the reading is shown and still counted."""
+        statement = (
+            update(Fault)
+            .where(col(Fault.id) == fault_id, col(Fault.unread_customer_messages) > 0)
+            .values(unread_customer_messages=0)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)
 
     async def mark_orders_created(self, orders: Sequence[OrderCreated]) -> None:
         """Each fault became the given order: one statement, sent with every order's values

@@ -1,10 +1,13 @@
 """Request and reply bodies of the faults service."""
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from kundonline_contracts import AuthorKind
 
 CustomerStatus = Literal["new", "order_created", "rejected"]
 NextStep = Literal["order_created", "awaiting_handling"]
@@ -39,6 +42,31 @@ class FaultReport(_Body):
             return "facility", self.facility_id
         assert self.project_id is not None  # the validator above
         return "project", self.project_id
+
+
+# NUL, which PostgreSQL text cannot hold; the other control characters but tab and line
+# breaks, which no one types and which mean nothing in a page or a mail; and halves of
+# surrogate pairs, which JSON can spell ("\ud800") but UTF-8 cannot encode.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _writable(text: str) -> str:
+    if _UNWRITABLE.search(text):
+        raise ValueError("the text holds control characters or invalid characters")
+    return text
+
+
+MessageText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_writable)]
+
+
+class MessageIn(_Body):
+    """A customer's message; as long as a fault's description may be."""
+
+    body: MessageText
+
+
+class StaffMessageIn(MessageIn):
+    internal: bool = Field(False, description="For staff only: never shown to the customer.")
 
 
 class Rejection(_Body):
@@ -95,6 +123,7 @@ class StaffFault(BaseModel):
     reason: str | None
     handled_by: str | None
     handled_at: datetime | None
+    unread_customer_messages: int = 0
     photos: list[PhotoInfo] = []
 
 
@@ -102,3 +131,28 @@ class FaultQueue(BaseModel):
     items: list[StaffFault]
     next_cursor: str | None = None
     total: int
+
+
+class CustomerMessage(BaseModel):
+    """A message as the customer sees it: never an internal one, and no one's ids."""
+
+    id: UUID
+    fault_id: UUID
+    author_kind: AuthorKind
+    author_name: str
+    mine: bool
+    body: str
+    created_at: datetime
+    photos: list[PhotoInfo] = []
+
+
+class StaffMessage(BaseModel):
+    id: UUID
+    fault_id: UUID
+    author_kind: AuthorKind
+    author_id: str
+    author_name: str
+    body: str
+    internal: bool
+    created_at: datetime
+    photos: list[PhotoInfo] = []

@@ -1,8 +1,10 @@
-"""Fault reports as customers and as staff see them."""
+"""Fault reports and their messages as customers and as staff see them."""
 
-from .domain import customer_status
-from .schemas import Contact, CustomerFault, PhotoInfo, StaffFault
-from .tables import Fault
+from uuid import UUID
+
+from .domain import CUSTOMER, customer_status
+from .schemas import Contact, CustomerFault, CustomerMessage, PhotoInfo, StaffFault, StaffMessage
+from .tables import Fault, FaultMessage
 
 
 def _contact(fault: Fault) -> Contact:
@@ -30,3 +32,16 @@ def staff_fault(fault: Fault, photos: list[PhotoInfo] | None = None) -> StaffFau
     return StaffFault.model_validate(
         {**fault.model_dump(), "contact": _contact(fault), "photos": photos or []}
     )
+
+
+def customer_message(
+    message: FaultMessage, account_id: UUID, photos: list[PhotoInfo] | None = None
+) -> CustomerMessage:
+    mine = message.author_kind == CUSTOMER and message.author_id == str(account_id)
+    return CustomerMessage.model_validate(
+        {**message.model_dump(), "mine": mine, "photos": photos or []}
+    )
+
+
+def staff_message(message: FaultMessage, photos: list[PhotoInfo] | None = None) -> StaffMessage:
+    return StaffMessage.model_validate({**message.model_dump(), "photos": photos or []})
