@@ -300,15 +300,20 @@ async def test_another_accounts_unknown_or_malformed_faults_and_bad_bodies_get_j
 async def test_a_rejected_fault_hidden_from_customers_has_no_conversation_for_them(
     service: Service,
 ) -> None:
+    """Even for the one who wrote in it: the rule is the fault's, as for /api/faults/{id}."""
     fault = await service.fault()
+    message = (await _write(service, fault, "Hallå?")).json()["id"]
     await service.settings(hide_cancelled=True)
     rejected = await service.http.post(
         f"/admin/api/faults/{fault}/reject", json={"reason": "Dubblett"}, headers=_staff(service)
     )
     assert rejected.status_code == 200, rejected.text
+    photo_url = f"/api/faults/{fault}/messages/{message}/photos"
     for reply in [
         await service.http.get(f"/api/faults/{fault}/messages", headers=service.reporter),
         await _write(service, fault, "Varför?"),
+        await _add_photo(service, photo_url, service.reporter),
     ]:
         assert refused(reply, 404, "not_found")
-    await _nothing_changed(service, fault)
+    assert await service.rows(FaultMessage) == 1 and await service.rows(FaultPhoto) == 0
+    assert len(await _posted(service)) == 1
