@@ -10,7 +10,7 @@ from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, StaffDep, SystemDep
 
-from . import masterdata, planner, portal, projects, staff_orders, stats
+from . import masterdata, planner, portal, projects, staff_orders, stats, timeline
 from .schemas import (
     CalendarEntry,
     CustomerCreate,
@@ -21,12 +21,14 @@ from .schemas import (
     FacilityUpdate,
     OrderCreate,
     OrderPublic,
+    OrderTimeline,
     OrderUpdate,
     PortalOrder,
     PortalProject,
     ProjectCreate,
     ProjectPublic,
     ProjectUpdate,
+    StaffOrderTimeline,
     Statistics,
 )
 
@@ -169,9 +171,9 @@ async def my_project(request: Request, caller: AccountDep, project_id: UUID) -> 
 
 
 @staff.post("/orders", status_code=201)
-async def create_order(request: Request, _: StaffDep, body: OrderCreate) -> OrderPublic:
+async def create_order(request: Request, caller: StaffDep, body: OrderCreate) -> OrderPublic:
     """Create an order on a facility or project."""
-    return await handle(request, staff_orders.create_order, body=body)
+    return await handle(request, staff_orders.create_order, body=body, by=caller.subject)
 
 
 @staff.get("/orders")
@@ -206,11 +208,20 @@ async def get_order(request: Request, _: StaffDep, order_id: UUID) -> OrderPubli
 
 @staff.patch("/orders/{order_id}")
 async def update_order(
-    request: Request, _: StaffDep, order_id: UUID, body: OrderUpdate
+    request: Request, caller: StaffDep, order_id: UUID, body: OrderUpdate
 ) -> OrderPublic:
     """Edit an order: status (planned → started → completed → invoiced, or cancelled),
-    dates, performed action, rows. A refused status change answers 409."""
-    return await handle(request, staff_orders.update_order, order_id=order_id, body=body)
+    dates, performed action, rows, and the reason for a new status or planned time. A
+    refused status change answers 409."""
+    return await handle(
+        request, staff_orders.update_order, order_id=order_id, body=body, by=caller.subject
+    )
+
+
+@staff.get("/orders/{order_id}/timeline", response_model_exclude_unset=True)
+async def order_timeline(request: Request, _: StaffDep, order_id: UUID) -> StaffOrderTimeline:
+    """An order's steps, oldest first, each with who made it."""
+    return await handle(request, timeline.staff_timeline, order_id=order_id)
 
 
 @customer.get("/statistics")
@@ -277,6 +288,24 @@ async def my_orders(
         filters=filters,
         cursor=cursor,
         limit=limit,
+    )
+
+
+@customer.get("/orders/upcoming", response_model_exclude_unset=True)
+async def my_upcoming_visits(
+    request: Request, caller: AccountDep, limit: Annotated[int, Query(ge=1, le=50)] = 5
+) -> Page[PortalOrder]:
+    """The next planned visits: the account's orders to be done or being done whose planned
+    time has not passed, soonest first."""
+    return await handle(request, portal.upcoming_visits, account_id=caller.account_id, limit=limit)
+
+
+@customer.get("/orders/{order_id}/timeline", response_model_exclude_unset=True)
+async def my_order_timeline(request: Request, caller: AccountDep, order_id: UUID) -> OrderTimeline:
+    """One order's steps, oldest first, as the account may see the order; 404 as for the
+    order itself."""
+    return await handle(
+        request, timeline.customer_timeline, account_id=caller.account_id, order_id=order_id
     )
 
 

@@ -22,6 +22,7 @@ from kundonline_contracts import (
     ProjectChanged,
     Row,
 )
+from kundonline_contracts.events import PlannedTime
 
 from .domain import OrderFromFault, order_for_accepted_fault, route_fault_report
 from .repository import OrdersRepository
@@ -153,7 +154,9 @@ def order_created(order: Mapping[str, Any]) -> OrderCreated:
     )
 
 
-def order_changed(order: Mapping[str, Any]) -> OrderChanged:
+def order_changed(
+    order: Mapping[str, Any], previous_planned: PlannedTime | None = None
+) -> OrderChanged:
     return OrderChanged(
         **_order_fields(order),
         status=order["status"],
@@ -162,6 +165,7 @@ def order_changed(order: Mapping[str, Any]) -> OrderChanged:
         rows=tuple(Row.model_validate(row) for row in order["rows"]),
         value=order["value"],
         changed_at=datetime.now(UTC),
+        previous_planned=previous_planned,
     )
 
 

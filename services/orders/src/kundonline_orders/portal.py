@@ -1,23 +1,25 @@
-"""The customer's order list and order detail, filtered as it asks (visibility.py says what it
+"""The customer's order list, order detail and next planned visits (visibility.py says what it
 may see)."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.sql.functions import coalesce
 from sqlmodel import col
 
 from kundonline_common import localtime
 from kundonline_common.errors import NotFound
 from kundonline_common.pagination import Page, keyset_page
+from kundonline_common.tables import utcnow
 from kundonline_common.uow import UnitOfWork
 
 from .repository import OrdersRepository
 from .schemas import FacilityPublic, PortalOrder
 from .tables import Facility, Order
-from .visibility import account_or_404, sight_of
+from .visibility import Sight, account_or_404, sight_of
 
 Uow = UnitOfWork[OrdersRepository]
 
@@ -63,10 +65,42 @@ async def list_orders(
     return Page(items=[sight.order(o) for o in rows], next_cursor=next_cursor)
 
 
-async def get_order(*, uow: Uow, account_id: UUID, order_id: UUID) -> PortalOrder:
-    sight = await sight_of(uow, account_id)
+async def visible_order(uow: Uow, sight: Sight, order_id: UUID) -> Order:
+    """The order if the account sees it; 404 alike when it is another's or none at all."""
     query = select(Order).where(col(Order.id) == order_id, sight.orders())
     order = await uow.session.scalar(query)
     if order is None:
         raise NotFound("No such order.")
-    return sight.order(order)
+    return order
+
+
+async def get_order(*, uow: Uow, account_id: UUID, order_id: UUID) -> PortalOrder:
+    sight = await sight_of(uow, account_id)
+    return sight.order(await visible_order(uow, sight, order_id))
+
+
+def _visit_end() -> ColumnElement[datetime]:
+    """A visit still going on is upcoming until its planned end (its start, when it has none)."""
+    return coalesce(col(Order.planned_end), col(Order.planned_start))
+
+
+async def upcoming_visits(
+    *, uow: Uow, account_id: UUID, limit: int, now: datetime | None = None
+) -> Page[PortalOrder]:
+    """The account's next planned visits, soonest first: orders still to be done or being
+    done whose planned time has not passed."""
+    sight = await sight_of(uow, account_id)
+    query = (
+        select(Order)
+        .where(
+            sight.orders(),
+            col(Order.status).in_(("planned", "started")),
+            col(Order.planned_start).is_not(None),
+            _visit_end() >= (now or utcnow()),
+        )
+        .order_by(col(Order.planned_start), col(Order.id))
+        .limit(limit)
+    )
+    # One page only: the start page shows a few, and the calendar has the rest.
+    items = [sight.order(o) for o in await uow.session.scalars(query)]
+    return Page(items=items, next_cursor=None)

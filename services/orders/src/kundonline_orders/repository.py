@@ -3,7 +3,7 @@
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -12,7 +12,7 @@ from kundonline_common.errors import NotFound
 from kundonline_common.projections import ProjectionStore
 from kundonline_common.tables import table_of, utcnow
 
-from .tables import Counter, Order
+from .tables import Counter, Order, OrderHistory
 
 T = TypeVar("T")
 
@@ -47,6 +47,11 @@ class OrdersRepository(ProjectionStore):
         for field, value in state.items():
             setattr(row, field, value)
         row.updated_at = utcnow()
+
+    async def history(self, order_id: UUID) -> list[OrderHistory]:
+        """The order's recorded changes in the order they were made."""
+        query = select(OrderHistory).where(col(OrderHistory.order_id) == order_id)
+        return list(await self.session.scalars(query.order_by(col(OrderHistory.id))))
 
     async def get_for_update(self, model: type[T], id_: UUID) -> T | None:
         """Load a row locked until commit, so two edits of it apply one after the other."""

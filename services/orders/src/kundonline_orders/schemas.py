@@ -1,14 +1,26 @@
 """Request and reply bodies of the orders service; table models are never returned raw."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from kundonline_contracts import OrderStatus, OurReference, Row
 
+from .history import StepKind
+
 Name = Field(min_length=1, max_length=200)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    # A time without an offset is read as UTC, as the database would store it; compared as it
+    # came, it would never equal a stored time and could not be ordered against one.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class _Body(BaseModel):
@@ -149,8 +161,8 @@ class OrderCreate(_Body):
     facility_id: UUID | None = None
     project_id: UUID | None = None
     description: str = Field(min_length=1, max_length=4000)
-    planned_start: datetime | None = None
-    planned_end: datetime | None = None
+    planned_start: Moment | None = None
+    planned_end: Moment | None = None
     performed_action: str | None = Field(None, max_length=4000)
     rows: list[RowIn] = Field(default_factory=list, max_length=500)
 
@@ -165,10 +177,17 @@ class OrderCreate(_Body):
 class OrderUpdate(_Body):
     status: OrderStatus | None = None
     description: str | None = Field(None, min_length=1, max_length=4000)
-    planned_start: datetime | None = None
-    planned_end: datetime | None = None
+    planned_start: Moment | None = None
+    planned_end: Moment | None = None
     performed_action: str | None = Field(None, max_length=4000)
     rows: list[RowIn] | None = Field(None, max_length=500)
+    reason: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description="Why the status or the planned time changes (a cancellation, a moved "
+        "visit); the customer sees it in the order's timeline.",
+    )
 
 
 def _planned_in_order(start: datetime | None, end: datetime | None) -> None:
@@ -224,3 +243,46 @@ class CalendarEntry(BaseModel):
     description: str
     planned_start: datetime
     planned_end: datetime | None
+
+
+class TimelineStep(BaseModel):
+    """One step of an order's timeline; a field a step's kind does not have is absent."""
+
+    kind: StepKind
+    at: datetime
+    planned_start: datetime | None = Field(None, description="Visit planned or moved: from")
+    planned_end: datetime | None = Field(None, description="Visit planned or moved: until")
+    previous_planned_start: datetime | None = Field(
+        None, description="Visit moved or unplanned: from, before"
+    )
+    previous_planned_end: datetime | None = Field(
+        None, description="Visit moved or unplanned: until, before"
+    )
+    reason: str | None = None
+    performed_action: str | None = Field(
+        None, description="Completed: unless the account hides the performed action"
+    )
+
+
+class _Timeline(BaseModel):
+    order_id: UUID
+    order_number: int
+    status: OrderStatus
+    fault_id: UUID | None
+
+
+class OrderTimeline(_Timeline):
+    """An order's steps as the customer may see them, oldest first: created, visit planned
+    or moved, started, completed or cancelled."""
+
+    steps: list[TimelineStep]
+
+
+class StaffTimelineStep(TimelineStep):
+    changed_by: str | None = Field(None, description="The staff user who made the change")
+
+
+class StaffOrderTimeline(_Timeline):
+    """An order's steps, oldest first, each with who made it."""
+
+    steps: list[StaffTimelineStep]

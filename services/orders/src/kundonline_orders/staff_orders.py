@@ -1,5 +1,6 @@
 """Staff commands on orders: create, edit, move through the statuses. Every change is
-published as OrderChanged with the full order."""
+published as OrderChanged with the full order, and its steps recorded in the order's history
+in the same transaction."""
 
 from typing import Any, cast
 from uuid import UUID
@@ -14,6 +15,7 @@ from kundonline_contracts import OrderStatus, Row
 
 from .domain import can_move, order_value
 from .handlers import order_changed, order_created
+from .history import Change, Window
 from .repository import OrdersRepository
 from .schemas import OrderCreate, OrderPublic, OrderUpdate, RowIn
 from .tables import Facility, Order, Project
@@ -43,7 +45,7 @@ async def _customer_of(uow: Uow, body: OrderCreate) -> UUID:
     return target.customer_id
 
 
-async def create_order(*, uow: Uow, body: OrderCreate) -> OrderPublic:
+async def create_order(*, uow: Uow, body: OrderCreate, by: str | None = None) -> OrderPublic:
     order = Order(
         order_number=await uow.repo.next_order_number(),
         customer_id=await _customer_of(uow, body),
@@ -52,10 +54,31 @@ async def create_order(*, uow: Uow, body: OrderCreate) -> OrderPublic:
     )
     _set_rows(order, body.rows)
     uow.repo.add(order)
+    # An order made with a planned time has its visit planned at its creation.
+    made = Change(
+        order_id=order.id,
+        status_before="planned",
+        status_after="planned",
+        before=Window(),
+        after=_window(order),
+        at=order.created_at,
+        by=by,
+    )
+    for step in made.steps():
+        uow.repo.add(step)
     state = order.model_dump()
     uow.publish(order_created(state))
-    uow.publish(order_changed(state))
+    uow.publish(order_changed(state, made.previous_planned()))
     return order_public(order)
+
+
+def _window(order: Order) -> Window:
+    return Window(order.planned_start, order.planned_end)
+
+
+def _status(order: Order) -> OrderStatus:
+    # The column is text, but only OrderStatus values are ever written to it.
+    return cast(OrderStatus, order.status)
 
 
 async def get_order(*, uow: Uow, order_id: UUID) -> Order:
@@ -65,13 +88,14 @@ async def get_order(*, uow: Uow, order_id: UUID) -> Order:
     return order
 
 
-async def update_order(*, uow: Uow, order_id: UUID, body: OrderUpdate) -> OrderPublic:
+async def update_order(
+    *, uow: Uow, order_id: UUID, body: OrderUpdate, by: str | None = None
+) -> OrderPublic:
     order = await uow.repo.get_for_update(Order, order_id)
     if order is None:
         raise NotFound("No such order.")
-    changes = body.model_dump(exclude_unset=True, exclude={"rows"})
-    # The column is text, but only OrderStatus values are ever written to it.
-    current = cast(OrderStatus, order.status)
+    changes = body.model_dump(exclude_unset=True, exclude={"rows", "reason"})
+    current, before = _status(order), _window(order)
     if body.status is not None and not can_move(current, body.status):
         raise Conflict(
             f"An order cannot go from {order.status} to {body.status}.",
@@ -83,7 +107,25 @@ async def update_order(*, uow: Uow, order_id: UUID, body: OrderUpdate) -> OrderP
         raise Invalid("planned_end is before planned_start.", code="invalid_dates")
     if body.rows is not None:
         _set_rows(order, body.rows)
-    uow.publish(order_changed(order.model_dump()))
+    change = Change(
+        order_id=order.id,
+        status_before=current,
+        status_after=_status(order),
+        before=before,
+        after=_window(order),
+        at=order.updated_at,
+        by=by,
+        reason=body.reason,
+    )
+    steps = change.steps()
+    if body.reason is not None and not steps:
+        raise Invalid(
+            "A reason goes with a change of status or of the planned time.",
+            code="reason_without_change",
+        )
+    for step in steps:
+        uow.repo.add(step)
+    uow.publish(order_changed(order.model_dump(), change.previous_planned()))
     return order_public(order)
 
 

@@ -87,6 +87,37 @@ class Order(SQLModel, table=True):
     updated_at: datetime = timestamp(default_factory=utcnow)
 
 
+class OrderHistory(SQLModel, table=True):
+    """One change in an order's life after it was created: a new status, or its planned
+    visit set, moved or cleared. Written in the transaction of the change, so the timeline
+    holds every change and nothing that was undone."""
+
+    __tablename__ = "order_history"
+    __table_args__ = (sa.Index("ix_order_history_order", "order_id", "id"),)
+
+    # The order of the changes: one order's are serialised by its row lock, which the
+    # clocks of several replicas are not.
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+    )
+    order_id: UUID
+    at: datetime = timestamp(default_factory=utcnow)
+    # visit_planned | visit_moved | visit_unplanned, or the status the order moved to.
+    kind: str
+    # A visit step's planned time after the change, and before it.
+    planned_start: datetime | None = timestamp(default=None)
+    planned_end: datetime | None = timestamp(default=None)
+    previous_planned_start: datetime | None = timestamp(default=None)
+    previous_planned_end: datetime | None = timestamp(default=None)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    changed_by: str | None = None  # the staff user's id
+
+
 class Counter(SQLModel, table=True):
     """Order numbers on SQLite, which has no sequences; PostgreSQL uses order_number_seq."""
 
@@ -102,6 +133,7 @@ TABLES = frozenset(
         "facilities",
         "projects",
         "orders",
+        "order_history",
         "counters",
         *PLUMBING_TABLES,
         *PROJECTION_TABLES,
