@@ -49,6 +49,17 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "fault_rejected": FAULT | {"contact_name": "", "reason": "Ingår inte"},
     "order_completed": FAULT
     | {"contact_name": "Anna", "order_number": 1042, "performed_action": "Bytte motor"},
+    "visit_planned": FAULT
+    | {"contact_name": "Anna", "order_number": 1042, "planned_start": MOMENT, "planned_end": None},
+    "visit_moved": FAULT
+    | {
+        "contact_name": "",
+        "order_number": 1042,
+        "previous_start": MOMENT,
+        "previous_end": None,
+        "planned_start": MOMENT,
+        "planned_end": MOMENT,
+    },
 }
 CONTEXTS["fault_report_staff"] = CONTEXTS["fault_receipt"] | {"order_direct": False}
 CONTEXTS["fault_report_our_reference"] = CONTEXTS["fault_receipt"] | {"customer": ""}

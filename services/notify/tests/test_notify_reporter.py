@@ -1,6 +1,8 @@
-"""Unit tests of the mail to a fault's reporter: order created, rejected, completed, over fakes."""
+"""Unit tests of the mail to a fault's reporter: order created, rejected, visit planned or moved,
+completed, over fakes."""
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,12 +18,19 @@ from kundonline_contracts import (
     FacilityChanged,
     FaultRejected,
     FaultReported,
+    Language,
     OrderChanged,
     OrderCreated,
     OrderStatus,
     PortalSettings,
 )
-from kundonline_notify.domain import announces_completion, mail_id, performed_action_shown
+from kundonline_contracts.events import PlannedTime
+from kundonline_notify.domain import (
+    announces_completion,
+    mail_id,
+    performed_action_shown,
+    visit_news,
+)
 from kundonline_notify.handlers import EVENT_HANDLERS
 from kundonline_notify.tables import OutgoingMail
 
@@ -366,3 +375,212 @@ def test_the_performed_action_is_shown_only_when_the_account_allows_it() -> None
     assert performed_action_shown("Bytte filter", hidden_for_account=None) is None
     assert performed_action_shown("   ", hidden_for_account=False) is None
     assert performed_action_shown(None, hidden_for_account=False) is None
+
+
+# --- a visit planned or moved ---------------------------------------------------------------
+
+MORNING = (datetime(2025, 3, 6, 7, tzinfo=UTC), datetime(2025, 3, 6, 9, tzinfo=UTC))
+AFTERNOON = (datetime(2025, 3, 7, 12, tzinfo=UTC), datetime(2025, 3, 7, 15, tzinfo=UTC))
+
+
+def visit(
+    order: OrderCreated,
+    when: tuple[datetime | None, datetime | None],
+    before: tuple[datetime | None, datetime | None] | None = (None, None),
+    status: OrderStatus = "planned",
+    **overrides: Any,
+) -> OrderChanged:
+    """The order's planned time set to `when`, which was `before` (None: not told)."""
+    previous = None if before is None else PlannedTime(start=before[0], end=before[1])
+    return changed(
+        order,
+        status,
+        planned_start=when[0],
+        planned_end=when[1],
+        previous_planned=previous,
+        **overrides,
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "sentence", "when"),
+    [
+        (
+            "sv",
+            f"Besök planerat för order {NUMBER}: Kv. Eken 4",
+            f"Ett besök för order {NUMBER}, som kom från din felanmälan, är planerat till "
+            "6 mars 2025 08:00–10:00.",
+            "6 mars 2025 08:00–10:00",
+        ),
+        (
+            "en",
+            f"A visit is planned for order {NUMBER}: Kv. Eken 4",
+            f"A visit for order {NUMBER}, which came from your fault report, is planned for "
+            "6 Mar 2025, 08:00–10:00.",
+            "6 Mar 2025, 08:00–10:00",
+        ),
+    ],
+)
+async def test_a_visit_planned_tells_the_reporter_when_in_their_language(
+    language: Language, subject: str, sentence: str, when: str
+) -> None:
+    repo = FakeRepository()
+    event = await reported(repo)
+    await deliver(repo, account(event, language), "kundonline/auth")
+    order = created(event)
+    await deliver(repo, order)
+    cause = await deliver(repo, visit(order, MORNING))
+    (mail,) = mails(repo, "visit_planned")
+    assert (mail.recipient, mail.language, mail.subject) == (CONTACT, language, subject)
+    assert mail.id == mail_id(cause, CONTACT, "visit_planned")
+    assert sentence in mail.text_body and event.description in mail.text_body
+    assert f"<strong>{when}</strong>" in mail.html_body
+    assert f'<html lang="{language}">' in mail.html_body
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "sentence", "when"),
+    [
+        (
+            "sv",
+            f"Besöket för order {NUMBER} är flyttat: Kv. Eken 4",
+            f"Besöket för order {NUMBER} är flyttat från 6 mars 2025 08:00–10:00 till "
+            "7 mars 2025 13:00–16:00.",
+            "7 mars 2025 13:00–16:00",
+        ),
+        (
+            "en",
+            f"The visit for order {NUMBER} is moved: Kv. Eken 4",
+            f"The visit for order {NUMBER} is moved from 6 Mar 2025, 08:00–10:00 to "
+            "7 Mar 2025, 13:00–16:00.",
+            "7 Mar 2025, 13:00–16:00",
+        ),
+    ],
+)
+async def test_a_visit_moved_tells_the_old_and_the_new_time(
+    language: Language, subject: str, sentence: str, when: str
+) -> None:
+    repo = FakeRepository()
+    event = await reported(repo)
+    await deliver(repo, account(event, language), "kundonline/auth")
+    order = created(event)
+    await deliver(repo, visit(order, MORNING))
+    cause = await deliver(repo, visit(order, AFTERNOON, before=MORNING))
+    (mail,) = mails(repo, "visit_moved")
+    assert (mail.subject, mail.cause_event_id, mail.language) == (subject, cause, language)
+    assert sentence in mail.text_body
+    assert f"<strong>{when}</strong>" in mail.html_body
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "when", "shown"),
+    [
+        ("Europe/Stockholm", MORNING, "6 mars 2025 08:00–10:00"),
+        # Summer time: two hours ahead of UTC.
+        ("Europe/Stockholm", (datetime(2025, 6, 2, 6, tzinfo=UTC), None), "2 juni 2025 08:00."),
+        ("America/New_York", MORNING, "6 mars 2025 02:00–04:00"),
+        # Over midnight in New York: each end with its own day.
+        (
+            "America/New_York",
+            (datetime(2025, 3, 6, 3, tzinfo=UTC), datetime(2025, 3, 6, 6, tzinfo=UTC)),
+            "5 mars 2025 22:00 – 6 mars 2025 01:00",
+        ),
+    ],
+)
+async def test_the_visit_is_told_in_the_portals_time_zone(
+    time_zone: str, when: tuple[datetime, datetime | None], shown: str
+) -> None:
+    repo = FakeRepository()
+    repo.settings_view = PortalSettings(time_zone=time_zone)
+    event = await reported(repo)
+    order = created(event)
+    await deliver(repo, visit(order, when))
+    (mail,) = mails(repo, "visit_planned")
+    assert shown in mail.text_body and shown.rstrip(".") in mail.html_body
+
+
+async def test_each_change_of_the_visit_is_told_once() -> None:
+    repo = FakeRepository()
+    event = await reported(repo)
+    order = created(event)
+    planned = visit(order, MORNING)
+    cause = envelope(planned, "kundonline/orders")
+    for _ in range(2):  # redelivered
+        await apply_all(FakeUnit(repo, cause), [delivery(EVENT_HANDLERS, cause, planned)])
+    later = await deliver(repo, visit(order, AFTERNOON, before=MORNING))
+    back = await deliver(repo, visit(order, MORNING, before=AFTERNOON))
+    assert len(mails(repo, "visit_planned")) == 1
+    assert sorted(m.cause_event_id for m in mails(repo, "visit_moved")) == sorted([later, back])
+
+
+@pytest.mark.parametrize(
+    "news",
+    [
+        pytest.param(lambda o: changed(o, "started"), id="a status change"),
+        pytest.param(lambda o: visit(o, MORNING, before=None), id="from before previous_planned"),
+        pytest.param(lambda o: visit(o, MORNING, before=MORNING), id="the same time"),
+        pytest.param(lambda o: visit(o, (None, None), before=MORNING), id="a visit cleared"),
+        pytest.param(lambda o: visit(o, MORNING, status="cancelled"), id="a cancelled order"),
+        pytest.param(lambda o: visit(o, MORNING, status="completed"), id="a completed order"),
+        pytest.param(
+            lambda o: visit(o, MORNING, changed_at=MORNING[1] + timedelta(minutes=1)),
+            id="a time already past",
+        ),
+        pytest.param(lambda o: visit(o, MORNING, fault_id=None), id="no reporter"),
+    ],
+)
+async def test_changes_that_plan_no_coming_visit_tell_nothing(
+    news: Callable[[OrderCreated], OrderChanged],
+) -> None:
+    repo = FakeRepository()
+    event = await reported(repo)
+    order = created(event)
+    await deliver(repo, news(order))
+    assert [m for m in repo.mails.values() if m.template.startswith("visit_")] == []
+
+
+async def test_a_visit_planned_before_its_fault_report_arrived_is_told_after() -> None:
+    repo = FakeRepository()
+    event = fault()
+    order = created(event)
+    await deliver(repo, order)
+    planned = await deliver(repo, visit(order, MORNING))
+    moved = await deliver(repo, visit(order, AFTERNOON, before=MORNING))
+    assert repo.mails == {} and len(repo.held[event.fault_id]) == 3
+    await deliver(repo, event, "kundonline/faults")
+    told = {(m.template, m.cause_event_id) for m in repo.mails.values()}
+    assert {("visit_planned", planned), ("visit_moved", moved)} <= told
+    assert repo.held == {}
+
+
+def test_visit_changes_are_not_passed_over_before_the_inbox() -> None:
+    order = created(fault())
+
+    def decoded(event: Event) -> Event | None:
+        found = decode(envelope(event, "kundonline/orders").to_bytes(), EVENT_HANDLERS)
+        return found[1] if found else None
+
+    assert decoded(planned := visit(order, MORNING)) == planned
+    assert decoded(moved := visit(order, AFTERNOON, before=MORNING)) == moved
+    assert decoded(visit(order, MORNING, before=None)) is None
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "status", "expected"),
+    [
+        ((None, None), MORNING, "planned", "visit_planned"),
+        (MORNING, AFTERNOON, "planned", "visit_moved"),
+        (MORNING, (MORNING[0], AFTERNOON[1]), "started", "visit_moved"),  # a longer visit
+        ((MORNING[0], None), MORNING, "planned", "visit_moved"),  # an end given
+        (MORNING, MORNING, "planned", None),
+        (MORNING, (None, None), "planned", None),
+        ((None, None), MORNING, "invoiced", None),
+    ],
+)
+def test_which_visit_changes_are_news(
+    before: tuple[datetime | None, datetime | None],
+    after: tuple[datetime | None, datetime | None],
+    status: OrderStatus,
+    expected: str | None,
+) -> None:
+    assert visit_news(visit(created(fault()), after, before=before, status=status)) == expected

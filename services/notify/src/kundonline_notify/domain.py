@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
-from kundonline_contracts import FaultReported, Language, OrderStatus
+from kundonline_contracts import FaultReported, Language, OrderChanged, OrderStatus
 
 STAFF = "fault_report_staff"
 OUR_REFERENCE = "fault_report_our_reference"
@@ -11,6 +11,8 @@ RECEIPT = "fault_receipt"
 ORDER_CREATED = "order_created"
 FAULT_REJECTED = "fault_rejected"
 ORDER_COMPLETED = "order_completed"
+VISIT_PLANNED = "visit_planned"
+VISIT_MOVED = "visit_moved"
 
 # Staff read the portal in Swedish; a staff language setting would replace this.
 STAFF_LANGUAGE: Language = "sv"
@@ -77,6 +79,22 @@ def announces_completion(current: OrderStatus, announced: bool) -> bool:
     second completion after the order was reopened.
     """
     return current == "completed" and not announced
+
+
+def visit_news(event: OrderChanged) -> str | None:
+    """The mail a change of an order's planned time is to its reporter: a visit planned, or
+    moved. Not a visit cleared, nor one for an order that is done or cancelled, nor one
+    whose planned time had passed when it was set (a record of the past, not news)."""
+    before = event.previous_planned
+    if event.fault_id is None or before is None or event.planned_start is None:
+        return None
+    if event.status not in ("planned", "started"):
+        return None
+    if (before.start, before.end) == (event.planned_start, event.planned_end):
+        return None
+    if (event.planned_end or event.planned_start) < event.changed_at:
+        return None
+    return VISIT_MOVED if before.start is not None else VISIT_PLANNED
 
 
 def performed_action_shown(action: str | None, *, hidden_for_account: bool | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Mail to whoever reported a fault: it became an order, it was rejected, the work is done."""
+"""Mail to whoever reported a fault: it became an order, it was rejected, a visit is planned
+or moved, the work is done."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from .domain import (
     normalise_address,
     performed_action_shown,
     place_of,
+    visit_news,
 )
 from .mailing import NotifyUnit, cause_of, queue_mail
 from .rendering import localisation, render_mail, reporter_context
@@ -55,7 +57,7 @@ async def on_order_news(
 
 
 def is_news(event: OrderCreated | OrderChanged) -> bool:
-    return isinstance(event, OrderCreated) or is_completion(event)
+    return isinstance(event, OrderCreated) or is_completion(event) or is_visit_news(event)
 
 
 # Both kinds share one handler, so a batch's alternating OrderCreated and OrderChanged
@@ -78,9 +80,19 @@ def is_completion(event: OrderChanged) -> bool:
     return event.fault_id is not None and event.status == "completed"
 
 
+def is_visit_news(event: OrderChanged) -> bool:
+    """A visit planned or moved for an order made from a fault (domain.visit_news)."""
+    return visit_news(event) is not None
+
+
 async def on_order_changed(uow: NotifyUnit, event: OrderChanged) -> None:
-    """The first time an order is seen completed, the reporter is told; never again, even
-    if it is reopened and completed anew. Other changes are no news and are not kept."""
+    """Each visit planned or moved is told as it happens: the event alone says so, and its
+    id keeps a redelivery from telling it twice. The first time an order is seen completed,
+    the reporter is told; never again, even if it is reopened and completed anew. Other
+    changes are no news and are not kept."""
+    if is_visit_news(event) and event.fault_id is not None:  # visit_news: it has a fault
+        await tell_reporter(uow, event.fault_id, event)
+        return
     if not is_completion(event) or event.fault_id is None:  # is_completion: it has a fault
         return
     known = await uow.repo.tracked_order(event.order_id)
@@ -159,5 +171,15 @@ def news(event: News, *, hide: bool | None) -> tuple[str, dict[str, Any]]:
         }
     if isinstance(event, FaultRejected):
         return FAULT_REJECTED, {"reason": event.reason}
+    if (visit := visit_news(event)) is not None:
+        before = event.previous_planned
+        assert before is not None  # visit_news: the event says what the time was
+        return visit, {
+            "order_number": event.order_number,
+            "planned_start": event.planned_start,
+            "planned_end": event.planned_end,
+            "previous_start": before.start,
+            "previous_end": before.end,
+        }
     action = performed_action_shown(event.performed_action, hidden_for_account=hide)
     return ORDER_COMPLETED, {"order_number": event.order_number, "performed_action": action or ""}
