@@ -119,16 +119,22 @@ class Service:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-async def service(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Service]:
+async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
         db = Database(f"sqlite+aiosqlite:///{tmp_path}/orders.db")
     else:
         db = Database(request.getfixturevalue("postgres").create_database(unique_name("orders")))
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def service(empty_db: Database) -> AsyncIterator[Service]:
+    db = empty_db
     await upgrade(db, MIGRATIONS)
     service = Service(db)
     yield service
     await service.http.aclose()
-    await db.dispose()
 
 
 START, END = utc(2025, 3, 6, 7), utc(2025, 3, 6, 9)
@@ -425,10 +431,10 @@ async def test_the_calendar_with_half_a_range_says_so(service: Service, query: s
 
 
 async def test_orders_from_before_the_history_get_the_steps_that_bring_them_here(
-    tmp_path: Path,
+    empty_db: Database,
 ) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path}/orders.db")
-    config = alembic_config(MIGRATIONS, str(db.url))
+    db = empty_db
+    config = alembic_config(MIGRATIONS, db.url.render_as_string(hide_password=False))
 
     def to_0002(connection: sa.Connection) -> None:
         config.attributes["connection"] = connection
@@ -460,4 +466,3 @@ async def test_orders_from_before_the_history_get_the_steps_that_bring_them_here
         (done.id, "visit_planned", created, START),
         (done.id, "completed", changed, None),
     ]
-    await db.dispose()
