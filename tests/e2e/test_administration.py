@@ -118,15 +118,18 @@ def test_me_shows_profile_flags_and_tabs_that_follow_the_settings(
     staff.settings(show_calendar=False)
 
 
-def test_about_shows_the_portal_address_and_version(http: httpx.Client, staff: Staff) -> None:
+def test_about_shows_the_portal_address_version_and_time_zone(
+    http: httpx.Client, staff: Staff
+) -> None:
     before = http.get("/admin/api/settings", headers=staff.h).json()
-    staff.settings(public_url="https://portal.example.se")
+    staff.settings(public_url="https://portal.example.se", time_zone="America/New_York")
     try:
         about = http.get("/admin/api/about", headers=staff.h).json()
         assert about["public_url"] == "https://portal.example.se" and about["version"]
+        assert about["time_zone"] == "America/New_York"  # the pages' zone, for the gateway
     finally:
         # An https address makes every later login's cookies Secure and __Host- prefixed.
-        staff.settings(public_url=before["public_url"])
+        staff.settings(public_url=before["public_url"], time_zone=before["time_zone"])
 
 
 # --- flags and settings reach the other services through their events ------------------

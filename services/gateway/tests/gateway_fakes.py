@@ -41,6 +41,8 @@ class FakeServices:
 
     answers: dict[tuple[str, str], Answer] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    # The general settings' time_zone as auth tells it; None: auth has not answered.
+    document_time_zone: str | None = None
 
     def on(self, method: str, path: str, answer: Answer = None, status: int = 200) -> None:
         """Answer `method path` with JSON `answer`, or with what a callable of the call returns."""
@@ -70,6 +72,9 @@ class FakeServices:
 
     async def public_url(self) -> str | None:
         return None
+
+    async def time_zone(self) -> str | None:
+        return self.document_time_zone
 
     async def logout(self, token: str, realm: str) -> None:
         self.calls.append(Call("auth", "POST", "/internal/logout", SYSTEM, {"token": token}))

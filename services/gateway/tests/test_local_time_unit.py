@@ -95,6 +95,16 @@ async def test_the_pages_show_times_in_the_zone_of_the_setting(
     assert "<dd>1 mars 2026 09:37</dd>" in html  # 14:37 UTC is 09:37 in New York
 
 
+@pytest.mark.parametrize("settings", [GatewaySettings(time_zone="America/New_York")])
+async def test_the_settings_documents_zone_rules_once_auth_has_told_it(
+    customer: httpx.AsyncClient, portal: FakeServices
+) -> None:
+    portal.document_time_zone = "Asia/Tokyo"
+    portal.on("GET", f"/api/orders/{ORDER}", order(7))
+    html = (await customer.get(f"/orders/{ORDER}")).text
+    assert "<dd>1 mars 2026 23:37</dd>" in html  # 14:37 UTC is 23:37 in Tokyo
+
+
 def test_the_zone_is_stockholm_unless_set_and_an_iana_zone() -> None:
     assert GatewaySettings().time_zone == "Europe/Stockholm"
     with pytest.raises(ValidationError):

@@ -265,10 +265,14 @@ async def put_settings(request: Request, _: AdminDep, body: PortalSettings) -> P
 
 @staff.get("/about")
 async def about(request: Request, _: StaffDep) -> About:
-    """The portal address and the version."""
+    """The portal address, the version and the time zone people see times in."""
     return await _about(request)
 
 
 async def _about(request: Request) -> About:
     settings = await handle(request, portal_settings.get_settings)
-    return About(public_url=settings.public_url, version=version("kundonline-auth"))
+    return About(
+        public_url=settings.public_url,
+        version=version("kundonline-auth"),
+        time_zone=settings.time_zone,
+    )

@@ -109,6 +109,7 @@ class Me(BaseModel):
 class About(BaseModel):
     public_url: str
     version: str
+    time_zone: str
 
 
 class AccountUpdate(_Body):

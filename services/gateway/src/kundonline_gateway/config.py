@@ -48,11 +48,11 @@ class GatewaySettings(CommonSettings):
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: a JSON list
     of addresses or networks (`["10.0.0.5", "10.244.0.0/16"]`)."""
-    # The pages' own: the gateway reads no settings document. Mails, the calendar and the
-    # statistics follow the document's `time_zone`, so the two are set alike.
+    # Only a fallback: pages follow the settings document's `time_zone` as auth tells it, as
+    # mails, the calendar and the statistics do; this serves while auth has never answered.
     time_zone: TimeZoneName = DEFAULT_TIME_ZONE
-    """The IANA time zone the pages show times in and staff enter planned times in; set it as
-    the general settings document's `time_zone`."""
+    """The IANA time zone pages show times in (and staff enter planned times in) until auth
+    has told the gateway the general settings' `time_zone`, which then rules."""
 
     @field_validator("trusted_proxies")
     @classmethod

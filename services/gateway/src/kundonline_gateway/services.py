@@ -1,6 +1,7 @@
 """HTTP clients for the internal services, each call signed with a short-lived token."""
 
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -53,11 +54,20 @@ def upstream_path(path: str) -> str:
     return quote(path, safe="/")
 
 
+@dataclass(frozen=True)
+class Portal:
+    """What the gateway needs of the general settings: both unknown until auth answers."""
+
+    public_url: str | None = None
+    time_zone: str | None = None
+
+
 class ServiceClients:
     def __init__(self, settings: GatewaySettings) -> None:
         self.secret = settings.internal_token_secret.get_secret_value()
         self.sessions = SessionCache(settings.session_cache_seconds)
-        self._public_url: tuple[float, str | None] = (-PUBLIC_URL_SECONDS, None)
+        # When auth's /internal/about was last asked, and what it last said.
+        self._about: tuple[float, Portal] = (-PUBLIC_URL_SECONDS, Portal())
         timeout = httpx.Timeout(settings.service_timeout_seconds)
         # Every connection may stay open: a pool that keeps fewer closes the surplus after
         # each request under load and opens it again for the next.
@@ -97,22 +107,30 @@ class ServiceClients:
             # have been committed before its answer was lost.
             if service == "auth" and method != "GET" and path not in _KEEPS_SESSIONS:
                 self.sessions.forget_all()
-                self._public_url = (-PUBLIC_URL_SECONDS, self._public_url[1])
+                self._about = (-PUBLIC_URL_SECONDS, self._about[1])
 
     async def public_url(self) -> str | None:
         """The portal's address from its settings (`public_url`); the last one known while
         auth does not answer, None before auth ever did."""
-        checked, known = self._public_url
+        return (await self._portal()).public_url
+
+    async def time_zone(self) -> str | None:
+        """The settings' `time_zone`, as `public_url` is known."""
+        return (await self._portal()).time_zone
+
+    async def _portal(self) -> Portal:
+        checked, known = self._about
         now = time.monotonic()
         if now - checked < PUBLIC_URL_SECONDS:
             return known
         try:
             reply = await self.call("auth", "GET", ABOUT)
             if reply.status_code == 200:
-                known = str(reply.json()["public_url"])
+                about = reply.json()
+                known = Portal(str(about["public_url"]), about.get("time_zone"))
         except Unavailable:
             pass  # asked again after the same pause
-        self._public_url = (now, known)
+        self._about = (now, known)
         return known
 
     async def logout(self, token: str, realm: str) -> None:

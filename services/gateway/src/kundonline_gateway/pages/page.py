@@ -161,16 +161,19 @@ class Page:
         return urlencode([(k, v) for k, v in kept if k not in ("cursor", "done")])
 
 
-def page_for(request: Request, realm: Realm) -> Page:
+def page_for(request: Request, realm: Realm, time_zone: str | None = None) -> Page:
+    """The page in the visitor's language, with times in `time_zone` (the settings
+    document's, once auth has told it) or else the gateway's own setting."""
     language = i18n.pick(request.cookies.get(i18n.COOKIE))
-    l10n = i18n.localisation(language, request.app.state.settings.time_zone)
+    l10n = i18n.localisation(language, time_zone or request.app.state.settings.time_zone)
     csrf = read_cookie(request, CSRF_COOKIE)
     return Page(request, realm, l10n, csrf or secrets.token_urlsafe(24), new_csrf=not csrf)
 
 
 async def logged_in(request: Request, realm: Realm) -> Page:
     """The page of a logged-in visitor of `realm`; LoginNeeded otherwise."""
-    page = page_for(request, realm)
+    services: ServiceClients = request.app.state.clients
+    page = page_for(request, realm, await services.time_zone())
     token = read_cookie(request, COOKIE[realm])
     if not token:
         raise LoginNeeded(realm)
