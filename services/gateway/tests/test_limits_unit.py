@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from kundonline_common.errors import install_error_handlers
 from kundonline_gateway.limits import BodyLimit, InFlightLimit
@@ -57,14 +58,20 @@ async def test_past_the_limit_requests_get_503_at_once_and_the_admitted_finish()
 
 
 async def test_a_failing_request_gives_its_place_back() -> None:
-    async def broken(scope: object, receive: object, send: object) -> None:
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
         raise RuntimeError("downstream broke")
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def drop(message: Message) -> None:
+        pass
 
     app = InFlightLimit(broken, limit=1, per_client=1)
     scope = {"type": "http", "path": "/api/x", "headers": [], "client": ("10.0.0.1", 5)}
     for _ in range(3):
         with pytest.raises(RuntimeError):
-            await app(scope, None, None)  # type: ignore[arg-type]
+            await app(scope, nothing, drop)
         assert app.in_flight == 0
         assert not app.by_client
 
@@ -134,7 +141,7 @@ async def test_a_body_that_does_not_arrive_in_time_is_408_json() -> None:
     never = asyncio.Event()
     first = True
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         nonlocal first
         if first:
             first = False
@@ -142,9 +149,9 @@ async def test_a_body_that_does_not_arrive_in_time_is_408_json() -> None:
         await never.wait()  # the client sends nothing more
         return {"type": "http.disconnect"}
 
-    sent: list[dict[str, object]] = []
+    sent: list[Message] = []
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {
@@ -154,9 +161,9 @@ async def test_a_body_that_does_not_arrive_in_time_is_408_json() -> None:
         "headers": [(b"content-length", b"5")],
         "query_string": b"",
     }
-    await asyncio.wait_for(body_app(timeout=0.05)(scope, receive, send), 5)  # type: ignore[arg-type]
+    await asyncio.wait_for(body_app(timeout=0.05)(scope, receive, send), 5)
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 408
-    assert (b"connection", b"close") in start["headers"]  # type: ignore[operator]
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")  # type: ignore[misc]
+    assert (b"connection", b"close") in start["headers"]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     assert json.loads(body)["error"] == "request_timeout"
