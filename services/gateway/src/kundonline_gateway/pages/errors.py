@@ -1,6 +1,7 @@
 """How pages answer when something is wrong: HTML for people, never a stack trace."""
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,7 +43,9 @@ def install_page_errors(app: FastAPI) -> None:
 
     async def login_needed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginNeeded)
-        target = f"{LOGIN[exc.realm]}?next={request.url.path}"
+        # The query comes along (a QR label's facility), encoded so it stays one parameter.
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = f"{LOGIN[exc.realm]}?next={quote(wanted, safe='/')}"
         if exc.reason:
             target += f"&reason={exc.reason}"
         return RedirectResponse(target, status_code=303)

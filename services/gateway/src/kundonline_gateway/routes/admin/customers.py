@@ -13,6 +13,7 @@ from ...i18n import N_
 from ...pages import messages
 from ...pages.forms import PageForm, explain
 from ...pages.page import Page, Problem
+from ...pages.qr import qr_svg, report_url
 
 router = admin_router("/admin/customers")
 OUR_REFERENCE = N_("Who is responsible for the customer; gets a copy of fault reports if chosen.")
@@ -98,3 +99,33 @@ async def update_customer(
         shown = {**form.body(), "id": str(customer_id)}
         return _customer_page(page, shown, explain(page, exc, CustomerForm))
     return page.redirect(f"/admin/customers/{customer_id}", done="saved")
+
+
+# What a screen reader says of a label's code.
+LABEL = N_("QR code: report a fault on %(name)s")
+
+
+@router.get("/{customer_id}/labels")
+async def labels(page: AdminPage, customer_id: UUID) -> Response:
+    """A sheet of QR labels, one per active facility of the customer, to print on A4."""
+    owner = await orders.customer(page.api, customer_id)
+    base = await page.services.public_url() or str(page.request.base_url)
+    facilities = await _active_facilities(page, customer_id)
+    sheet = [
+        {**x, "qr": qr_svg(report_url(base, x["id"]), page.gettext(LABEL, name=x["name"]))}
+        for x in facilities
+    ]
+    return page.render("admin/labels.html", customer=owner, labels=sheet)
+
+
+async def _active_facilities(page: Page, customer_id: UUID) -> list[Json]:
+    """Every active facility of the customer: a sheet has no pages, so all of them."""
+    filters = {"customer_id": str(customer_id), "active": "true"}
+    found = await orders.list_facilities(page.api, filters, limit=200)
+    items = found["items"]
+    while found["next_cursor"]:
+        found = await orders.list_facilities(
+            page.api, filters, cursor=found["next_cursor"], limit=200
+        )
+        items += found["items"]
+    return items

@@ -80,10 +80,21 @@ async def my_faults(page: PortalPage, cursor: str | None = None) -> Response:
 
 
 @router.get("/new")
-async def report_form(page: PortalPage) -> Response:
+async def report_form(page: PortalPage, facility: UUID | None = None) -> Response:
+    """The report form; `facility` (a QR label's link) chooses that facility at once."""
     me = page.extra["me"]
     form = {"contact_name": me["name"], "contact_email": me.get("email") or ""}
+    if facility is not None:
+        form[TARGET] = await _linked_facility(page, facility)
     return await _report_page(page, form)
+
+
+async def _linked_facility(page: Page, facility: UUID) -> str:
+    """The form's choice of `facility`; a facility not linked to the account is not found,
+    as anywhere else, rather than a form with nothing chosen."""
+    if all(f["id"] != str(facility) for f in await orders.my_facilities(page.api)):
+        raise NotFound("No such facility.")
+    return f"facility:{facility}"
 
 
 async def _report_page(page: Page, form: Json, problem: Problem | None = None) -> Response:
