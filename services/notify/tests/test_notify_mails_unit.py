@@ -61,6 +61,17 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "planned_end": MOMENT,
     },
 }
+MESSAGE = FAULT | {
+    "author": "Erik",
+    "body": "Vi kommer i morgon",
+    "posted_at": MOMENT,
+    "order_number": 1042,
+    "contact_name": "Anna",
+    "customer": "Fastighets AB",
+    "link": "https://portal.example.se/faults/f0a1b2c3-0000-0000-0000-000000000000",
+}
+CONTEXTS["fault_message"] = MESSAGE
+CONTEXTS["fault_message_staff"] = MESSAGE | {"description": ""}
 CONTEXTS["fault_report_staff"] = CONTEXTS["fault_receipt"] | {"order_direct": False}
 CONTEXTS["fault_report_our_reference"] = CONTEXTS["fault_receipt"] | {"customer": ""}
 

@@ -3,7 +3,13 @@
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
-from kundonline_contracts import FaultReported, Language, OrderChanged, OrderStatus
+from kundonline_contracts import (
+    FaultMessagePosted,
+    FaultReported,
+    Language,
+    OrderChanged,
+    OrderStatus,
+)
 
 STAFF = "fault_report_staff"
 OUR_REFERENCE = "fault_report_our_reference"
@@ -13,6 +19,8 @@ FAULT_REJECTED = "fault_rejected"
 ORDER_COMPLETED = "order_completed"
 VISIT_PLANNED = "visit_planned"
 VISIT_MOVED = "visit_moved"
+MESSAGE_TO_REPORTER = "fault_message"
+MESSAGE_TO_STAFF = "fault_message_staff"
 
 # Staff read the portal in Swedish; a staff language setting would replace this.
 STAFF_LANGUAGE: Language = "sv"
@@ -54,17 +62,49 @@ def plan_fault_mails(
     reporter_language: Language,
 ) -> list[PlannedMail]:
     """Who is told of a new fault report (SPEC §4.7), and in which language."""
+    staff, reference = staff_addresses(staff_email, copy_to_our_reference, our_reference_email)
     mails: list[PlannedMail] = []
-    staff = normalise_address(staff_email) if staff_email else None
     if staff:
         mails.append(PlannedMail(staff, STAFF, STAFF_LANGUAGE))
-    reference = normalise_address(our_reference_email) if our_reference_email else None
-    # When our reference is also the fault address, one mail says it all.
-    if copy_to_our_reference and reference and reference.casefold() != (staff or "").casefold():
+    if reference:
         mails.append(PlannedMail(reference, OUR_REFERENCE, STAFF_LANGUAGE))
     if contact_email:
         mails.append(PlannedMail(normalise_address(contact_email), RECEIPT, reporter_language))
     return mails
+
+
+def staff_addresses(
+    staff_email: str | None, copy_to_our_reference: bool, our_reference_email: str | None
+) -> tuple[str | None, str | None]:
+    """The fault address, and our reference when the settings copy them and it is another."""
+    staff = normalise_address(staff_email) if staff_email else None
+    reference = normalise_address(our_reference_email) if our_reference_email else None
+    # When our reference is also the fault address, one mail says it all.
+    if reference and reference.casefold() == (staff or "").casefold():
+        reference = None
+    return staff, reference if copy_to_our_reference else None
+
+
+def plan_message_mails(
+    event: FaultMessagePosted,
+    *,
+    staff_email: str | None,
+    copy_to_our_reference: bool,
+    our_reference_email: str | None,
+    reporter_language: Language,
+) -> list[PlannedMail]:
+    """Who hears of a message in a fault's conversation: the other side. Staff's internal
+    notes reach nobody by mail; a customer's message reaches whoever hears of its reports."""
+    if event.internal:
+        return []
+    if event.author_kind == "staff":
+        contact = event.contact.email
+        if not contact:
+            return []
+        reporter = normalise_address(str(contact))
+        return [PlannedMail(reporter, MESSAGE_TO_REPORTER, reporter_language)]
+    addresses = staff_addresses(staff_email, copy_to_our_reference, our_reference_email)
+    return [PlannedMail(a, MESSAGE_TO_STAFF, STAFF_LANGUAGE) for a in addresses if a]
 
 
 def language_of(preference: str | None) -> Language:

@@ -8,6 +8,7 @@ from kundonline_contracts import (
     AccountChanged,
     CustomerChanged,
     FacilityChanged,
+    FaultMessagePosted,
     FaultRejected,
     FaultReported,
     OrderChanged,
@@ -16,6 +17,7 @@ from kundonline_contracts import (
     ProjectChanged,
 )
 
+from .conversation import on_fault_message_posted
 from .domain import language_of, place_of, plan_fault_mails
 from .mailing import NotifyUnit, cause_of, queue_mail
 from .rendering import fault_context, localisation, render_mail
@@ -96,6 +98,7 @@ fault_news = Batched(on_fault_news)
 EVENT_HANDLERS = handlers(
     on(FaultReported, fault_news),
     on(FaultRejected, fault_news),
+    on(FaultMessagePosted, on_fault_message_posted),
     on(OrderCreated, order_news),
     on(OrderChanged, order_news),
     on(PortalSettingsChanged, on_settings_changed),
