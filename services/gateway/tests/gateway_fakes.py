@@ -124,9 +124,30 @@ def order(number: int, **fields: Any) -> dict[str, Any]:
     }
 
 
+def timeline(number: int, *steps: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """An order's timeline as the orders service answers it: created, then `steps`."""
+    created = {"kind": "created", "at": "2026-03-01T14:37:00+00:00"}
+    return {
+        "order_id": ORDER,
+        "order_number": number,
+        "status": "planned",
+        "fault_id": None,
+        "steps": [created, *steps],
+        **fields,
+    }
+
+
+def with_order_timeline(services: FakeServices, prefix: str = "") -> FakeServices:
+    """ORDER's timeline, to the customer (`prefix` "") or to staff ("/admin")."""
+    services.on("GET", f"{prefix}/api/orders/{ORDER}/timeline", timeline(7))
+    return services
+
+
 def with_portal(services: FakeServices) -> FakeServices:
-    """Services that know the customer, one facility and one project."""
+    """Services that know the customer, one facility and one project, and ORDER's timeline."""
     services.on("GET", "/api/me", me(statistics=True))
+    services.on("GET", "/api/orders/upcoming", {"items": [], "next_cursor": None})
+    with_order_timeline(services)
     facility = {"id": FACILITY, "name": "Undercentral Ekbacken 2", "city": "Västerås"}
     services.on("GET", "/api/facilities", {"items": [facility], "next_cursor": None})
     project = {"id": PROJECT, "name": "Stambyte hus 4", "active": True, "rows": []}

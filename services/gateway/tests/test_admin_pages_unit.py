@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_fakes import ADMIN, CSRF, FakeServices, refusal
+from gateway_fakes import ADMIN, CSRF, FakeServices, refusal, with_order_timeline
 
 CUSTOMER = "0c0ffee0-0000-4000-8000-000000000001"
 FACILITY = "f0000000-0000-4000-8000-000000000001"
@@ -188,6 +188,7 @@ async def test_an_order_form_names_the_line_of_rows_it_cannot_read(
         "created_at": "2026-03-01T14:37:00+00:00",
     }
     admin.on("GET", f"/admin/api/orders/{order_id}", order)
+    with_order_timeline(admin, "/admin")
     rows = "Filter; F7; 2; 100\nFel rad"
     form = {"csrf_token": CSRF, "status": "started", "description": "Byt filter", "rows": rows}
     reply = await staff.post(f"/admin/orders/{order_id}", data=form)

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_fakes import CSRF, FAULT, ORDER, FakeServices, order
+from gateway_fakes import CSRF, FAULT, ORDER, FakeServices, order, with_order_timeline
 from pydantic import ValidationError
 
 from kundonline_common.localtime import zone
@@ -80,7 +80,7 @@ async def test_the_calendar_puts_an_order_on_the_day_it_falls_on_in_sweden(
     portal.on("GET", "/api/calendar", {"items": [late], "next_cursor": None})
     html = (await customer.get("/calendar", params={"date": "2026-03-10"})).text
     assert "<h1>Kalender: mars 2026</h1>" in html
-    assert re.search(r'<div>2</div>\s*<ul><li><a href="/orders/', html)
+    assert re.search(r'<div>2</div>\s*<ul><li><time [^>]*>00:30</time> <a href="/orders/', html)
     assert not re.search(r"<div>1</div>\s*<ul>", html)
     asked = portal.made("GET", "/api/calendar")[0].kw["params"]
     assert asked == {"from": "2026-02-23", "to": "2026-04-05"}
@@ -123,6 +123,7 @@ def admin_order(**fields: Any) -> dict[str, Any]:
 def orders(services: FakeServices) -> FakeServices:
     services.on("GET", "/admin/api/faults", {"items": [], "next_cursor": None, "total": 0})
     services.on("GET", f"/admin/api/orders/{ORDER}", admin_order())
+    with_order_timeline(services, "/admin")
     services.on("PATCH", f"/admin/api/orders/{ORDER}", None, status=204)
     return services
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_fakes import CUSTOMER, ORDER, FakeServices, me, order
+from gateway_fakes import CUSTOMER, ORDER, FakeServices, me, order, with_order_timeline
 
 from kundonline_common import i18n_check
 from kundonline_contracts import Language
@@ -95,6 +95,7 @@ def admin_pages(services: FakeServices) -> FakeServices:
     services.on("GET", "/admin/api/faults", {"items": [fault], "next_cursor": None, "total": 1})
     admin_order = {**fault, "origin": "staff", "performed_action": None, "rows": []}
     services.on("GET", f"/admin/api/orders/{ORDER}", {**admin_order, "value": "0"})
+    with_order_timeline(services, "/admin")
     staff = {"id": "s1", "username": "eva", "name": "Eva", "role": "handler", "active": True}
     services.on("GET", "/admin/api/staff", {"items": [staff], "next_cursor": None})
     services.on("GET", "/admin/api/settings", {"session_timeout_minutes": 30, "port": 49148})

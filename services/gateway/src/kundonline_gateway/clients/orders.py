@@ -39,6 +39,16 @@ async def my_order(api: Api, order_id: UUID) -> Json:
     return await api.get(f"/api/orders/{order_id}")
 
 
+async def my_timeline(api: Api, order_id: UUID | str) -> Json:
+    """The order's steps as the account may see them, oldest first."""
+    return await api.get(f"/api/orders/{order_id}/timeline")
+
+
+async def my_upcoming_visits(api: Api, *, limit: int = 5) -> list[Json]:
+    """The account's next planned visits, soonest first."""
+    return (await api.list("/api/orders/upcoming", limit=limit))["items"]
+
+
 async def my_project(api: Api, project_id: UUID) -> Json:
     return await api.get(f"/api/projects/{project_id}")
 
@@ -123,6 +133,11 @@ async def list_orders(
 
 async def order(api: Api, order_id: UUID) -> Json:
     return await api.get(f"/admin/api/orders/{order_id}")
+
+
+async def timeline(api: Api, order_id: UUID) -> Json:
+    """The order's steps, oldest first, each with the staff id of who made it."""
+    return await api.get(f"/admin/api/orders/{order_id}/timeline")
 
 
 async def create_order(api: Api, order: Json) -> Json:

@@ -1,4 +1,5 @@
-"""/admin, the fault queue ("Felanmälningar (N)"), and /admin/faults/<id>/…, deciding on one."""
+"""/admin, the fault queue ("Felanmälningar (N)"), and /admin/faults/<id>: one fault report
+with its conversation, and deciding on it."""
 
 from collections.abc import Awaitable
 from typing import Annotated
@@ -7,10 +8,11 @@ from uuid import UUID
 from fastapi import Form
 from fastapi.responses import Response
 
-from ...clients import Refused, faults, orders
+from ...clients import Json, Refused, faults, orders
 from ...deps import AdminPage, admin_router
-from ...pages.forms import PageForm
-from ...pages.page import Page
+from ...pages import conversation
+from ...pages.forms import PageForm, explain
+from ...pages.page import Page, Problem
 
 queue_router = admin_router("/admin")
 router = admin_router("/admin/faults")
@@ -23,8 +25,12 @@ class RejectForm(PageForm):
 
 
 @queue_router.get("")
-async def queue(page: AdminPage, cursor: str | None = None, done: str | None = None) -> Response:
-    found = await faults.queue(page.api, limit=25, cursor=cursor)
+async def queue(
+    page: AdminPage, cursor: str | None = None, done: str | None = None, unread: bool = False
+) -> Response:
+    """The faults waiting for a decision; with `unread`, those in any status with customer
+    messages staff have not read."""
+    found = await faults.queue(page.api, limit=25, cursor=cursor, unread=unread)
     items = found["items"]
     customers, places = await orders.owners_and_places(page.api, items)
     return page.render_list(
@@ -34,6 +40,7 @@ async def queue(page: AdminPage, cursor: str | None = None, done: str | None = N
         done,
         faults=items,
         total=found["total"],
+        unread=unread,
         customers=customers,
         places=places,
     )
@@ -58,3 +65,47 @@ async def _decide(page: Page, decision: Awaitable[None], done: str) -> Response:
     except Refused as exc:
         done = "already_handled" if exc.code in HANDLED else "invalid"
     return page.redirect("/admin", done=done)
+
+
+@router.get("/{fault_id}")
+async def fault(
+    page: AdminPage, fault_id: UUID, sent: str | None = None, cursor: str | None = None
+) -> Response:
+    found = await faults.fault(page.api, fault_id)
+    return await _fault_page(
+        page, found, Problem(200, page.notice(sent, conversation.SENT), {}), cursor=cursor
+    )
+
+
+async def _fault_page(
+    page: Page, fault: Json, shown: Problem, form: Json | None = None, cursor: str | None = None
+) -> Response:
+    """The report with everything staff see, and its whole conversation; opening its first
+    page marks the customer's messages read."""
+    listing = await faults.messages(page.api, UUID(fault["id"]), cursor=cursor)
+    customers, places = await orders.owners_and_places(page.api, [fault])
+    return page.render(
+        "admin/fault.html",
+        status=shown.status,
+        messages=shown.messages,
+        errors=shown.errors,
+        form=form or {},
+        fault=fault,
+        customer_name=customers.get(fault["customer_id"], ""),
+        place_name=places.get(fault["facility_id"] or fault["project_id"], ""),
+        conversation=conversation.shown(listing, cursor, staff=True),
+    )
+
+
+@router.post("/{fault_id}/messages")
+async def answer(
+    page: AdminPage, fault_id: UUID, form: Annotated[conversation.MessageForm, Form()]
+) -> Response:
+    try:
+        await conversation.answer(page, fault_id, form)
+    except Refused as exc:
+        found = await faults.fault(page.api, fault_id)
+        problem = explain(page, exc, conversation.MessageForm)
+        shown = {"body": form.body, "internal": form.internal}
+        return await _fault_page(page, found, problem, shown)
+    return page.redirect(f"/admin/faults/{fault_id}", sent="message")

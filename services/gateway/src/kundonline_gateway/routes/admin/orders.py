@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from ...clients import Json, Refused, filtered, orders
 from ...deps import AdminPage, admin_router
 from ...i18n import N_
-from ...pages import messages
+from ...pages import messages, timeline
 from ...pages.forms import FormInvalid, PageForm, explain
 from ...pages.local_time import field_value, read_field
 from ...pages.page import Page, Problem
@@ -31,6 +31,7 @@ NEXT = {
 FILTERS = ("status", "customer_id", "facility_id", "project_id")
 TARGET = "target"  # the one select of a facility or a project, "facility:<id>"
 INVALID_DATE = N_("Give a date and time.")
+REASON = N_("Give a reason of at most 2000 characters.")
 
 
 class OrderForm(PageForm):
@@ -42,6 +43,7 @@ class OrderForm(PageForm):
     planned_end: str = ""
     performed_action: str = ""
     rows: str = ""
+    reason: str = ""  # why the status or the planned time changes; the customer sees it
 
     field_messages: ClassVar = {
         "description": messages.DESCRIPTION,
@@ -49,6 +51,7 @@ class OrderForm(PageForm):
         "planned_end": INVALID_DATE,
         "performed_action": "",
         "rows": messages.ROWS,
+        "reason": REASON,
         "facility_id": messages.CHOOSE_TARGET,
         "project_id": messages.CHOOSE_TARGET,
     }
@@ -61,6 +64,10 @@ class OrderForm(PageForm):
         "invalid_dates": (
             N_("The planned end cannot be before the planned start."),
             "planned_end",
+        ),
+        "reason_without_change": (
+            N_("A reason goes with a change of status or of the planned time."),
+            "reason",
         ),
     }
 
@@ -75,6 +82,9 @@ class OrderForm(PageForm):
             "performed_action": self.performed_action.strip() or None,
             "rows": parse_rows(self.rows),
         }
+        if self.reason.strip():
+            # The service judges whether anything changed that a reason can go with.
+            changes["reason"] = self.reason.strip()
         return {**changes, "status": self.status} if self.status in STATUSES else changes
 
     def new_order(self, tz: tzinfo) -> Json:
@@ -153,7 +163,11 @@ async def _order_page(
     problem: Problem | None = None,
     done: str | None = None,
 ) -> Response:
-    customers, places = await orders.owners_and_places(page.api, [order])
+    (customers, places), steps, names = await asyncio.gather(
+        orders.owners_and_places(page.api, [order]),
+        orders.timeline(page.api, UUID(order["id"])),
+        timeline.staff_names(page.api),
+    )
     shown = form or {
         "status": order["status"],
         "description": order["description"],
@@ -171,6 +185,8 @@ async def _order_page(
         choices=(order["status"], *NEXT[order["status"]]),
         customer_name=customers.get(order["customer_id"], ""),
         place_name=places.get(order["facility_id"] or order["project_id"], ""),
+        timeline=steps,
+        names=names,
     )
 
 

@@ -1,5 +1,6 @@
 """/faults: the customer's fault reports, and reporting one (with photos)."""
 
+import asyncio
 from typing import Annotated, ClassVar
 from uuid import UUID, uuid4
 
@@ -12,7 +13,7 @@ from kundonline_common.errors import DomainError, NotFound
 from ...clients import Json, Refused, faults, orders
 from ...deps import PortalPage, portal_router
 from ...i18n import N_
-from ...pages import messages
+from ...pages import conversation, messages, timeline
 from ...pages.forms import FormInvalid, PageForm, explain
 from ...pages.page import Message, Page, Problem
 
@@ -134,8 +135,45 @@ async def _attach_photos(page: Page, fault_id: str, uploads: list[UploadFile]) -
 
 
 @router.get("/{fault_id}")
-async def my_fault(page: PortalPage, fault_id: UUID, sent: str | None = None) -> Response:
+async def my_fault(
+    page: PortalPage, fault_id: UUID, sent: str | None = None, cursor: str | None = None
+) -> Response:
     found = await faults.my_fault(page.api, fault_id)
-    places = await orders.my_place_names(page.api)
-    said = page.notice(sent, SENT)
-    return page.render("portal/fault.html", fault=found, places=places, messages=said)
+    said = page.notice(sent, {**SENT, **conversation.SENT})
+    return await _fault_page(page, found, Problem(200, said, {}), cursor=cursor)
+
+
+async def _fault_page(
+    page: Page, fault: Json, shown: Problem, form: Json | None = None, cursor: str | None = None
+) -> Response:
+    """The report, its timeline and its conversation; `shown` says what the page announces,
+    overall and beside the message form's fields."""
+    places, steps, listing = await asyncio.gather(
+        orders.my_place_names(page.api),
+        timeline.of_fault(page.api, fault),
+        faults.my_messages(page.api, UUID(fault["id"]), cursor=cursor),
+    )
+    return page.render(
+        "portal/fault.html",
+        status=shown.status,
+        messages=shown.messages,
+        errors=shown.errors,
+        form=form or {},
+        fault=fault,
+        places=places,
+        timeline=steps,
+        conversation=conversation.shown(listing, cursor),
+    )
+
+
+@router.post("/{fault_id}/messages")
+async def write(
+    page: PortalPage, fault_id: UUID, form: Annotated[conversation.MessageForm, Form()]
+) -> Response:
+    try:
+        await conversation.write(page, fault_id, form)
+    except Refused as exc:
+        found = await faults.my_fault(page.api, fault_id)
+        problem = explain(page, exc, conversation.MessageForm)
+        return await _fault_page(page, found, problem, {"body": form.body})
+    return page.redirect(f"/faults/{fault_id}", sent="message")

@@ -1,4 +1,7 @@
-"""/: the customer's start page, with the latest reports and orders."""
+"""/: the customer's start page, with the next planned visits and the latest reports and
+orders."""
+
+import asyncio
 
 from fastapi.responses import Response
 
@@ -10,10 +13,14 @@ router = portal_router("")
 
 @router.get("/")
 async def home(page: PortalPage) -> Response:
-    latest_faults = await faults.my_faults(page.api, limit=5)
-    latest_orders = await orders.my_orders(page.api, {}, limit=5)
+    upcoming, latest_faults, latest_orders = await asyncio.gather(
+        orders.my_upcoming_visits(page.api, limit=5),
+        faults.my_faults(page.api, limit=5),
+        orders.my_orders(page.api, {}, limit=5),
+    )
     return page.render(
         "portal/home.html",
+        upcoming=upcoming,
         faults=latest_faults["items"],
         orders=latest_orders["items"],
         places=await orders.my_place_names(page.api),

@@ -1,5 +1,6 @@
 """/orders: the orders on the account's facilities and projects, and one order."""
 
+import asyncio
 from uuid import UUID
 
 from fastapi.responses import Response
@@ -33,8 +34,10 @@ async def my_orders(page: PortalPage, cursor: str | None = None) -> Response:
 @router.get("/{order_id}")
 async def my_order(page: PortalPage, order_id: UUID) -> Response:
     found = await orders.my_order(page.api, order_id)
-    places = await orders.my_place_names(page.api)
-    return page.render("portal/order.html", order=found, places=places)
+    places, steps = await asyncio.gather(
+        orders.my_place_names(page.api), orders.my_timeline(page.api, order_id)
+    )
+    return page.render("portal/order.html", order=found, places=places, timeline=steps)
 
 
 @router.get(".csv")
