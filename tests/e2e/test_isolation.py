@@ -1,6 +1,7 @@
 """A customer sees only what is linked to its account: every route, tried with others' ids."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -9,6 +10,8 @@ import pytest
 from tests.helpers import Staff, bearer, eventually, image, login
 
 pytestmark = pytest.mark.e2e
+
+HOUR = timedelta(hours=1)
 
 # Two customers as `_tenant` sets them up.
 Tenants = tuple[dict[str, Any], dict[str, Any]]
@@ -54,6 +57,10 @@ STAFF_ROUTES = [
     ("PATCH", "/admin/api/orders/{uuid}"),
     ("GET", "/admin/api/faults/{uuid}"),
     ("GET", "/admin/api/faults/{uuid}/photos/{uuid}"),
+    ("GET", "/admin/api/faults/{uuid}/messages"),
+    ("POST", "/admin/api/faults/{uuid}/messages"),
+    ("POST", "/admin/api/faults/{uuid}/messages/{uuid}/photos"),
+    ("GET", "/admin/api/orders/{uuid}/timeline"),
 ]
 
 
@@ -80,6 +87,10 @@ def _tenant(staff: Staff, http: httpx.Client, name: str) -> dict[str, Any]:
         files={"photo": ("p.png", image(), "image/png")},
         headers=h,
     ).json()
+    message = http.post(
+        f"/api/faults/{fault['id']}/messages", json={"body": f"Fråga från {name}"}, headers=h
+    )
+    assert message.status_code == 201, message.text
     return {
         "h": h,
         "facility": facility["id"],
@@ -88,6 +99,7 @@ def _tenant(staff: Staff, http: httpx.Client, name: str) -> dict[str, Any]:
         "order": order_id,
         "account": account["id"],
         "photo": photo["id"],
+        "message": message.json()["id"],
     }
 
 
@@ -121,6 +133,10 @@ def test_each_customer_sees_its_own_things(http: httpx.Client, tenants: Tenants)
         ("GET", "/api/projects/{project}", None),
         ("GET", "/api/faults/{fault}/photos/{photo}", None),
         ("POST", "/api/faults/{fault}/photos", None),
+        ("GET", "/api/faults/{fault}/messages", None),
+        ("POST", "/api/faults/{fault}/messages", {"body": "Intrång"}),
+        ("POST", "/api/faults/{fault}/messages/{message}/photos", None),
+        ("GET", "/api/orders/{order}/timeline", None),
         ("POST", "/api/faults", {"facility_id": "{facility}", "description": "Intrång"}),
         ("POST", "/api/faults", {"project_id": "{project}", "description": "Intrång"}),
     ],
@@ -135,7 +151,8 @@ def test_another_customers_ids_answer_404_exactly_like_unknown_ones(
             return {k: fill(v, ids) for k, v in value.items()}
         return value.format(**ids) if isinstance(value, str) else value
 
-    unknown = {k: str(uuid.uuid4()) for k in ("fault", "order", "project", "facility", "photo")}
+    names = ("fault", "order", "project", "facility", "photo", "message")
+    unknown = {k: str(uuid.uuid4()) for k in names}
     files = {"photo": ("p.png", image(), "image/png")} if path.endswith("/photos") else None
     answers = [
         http.request(method, fill(path, ids), json=fill(body, ids), files=files, headers=me["h"])
@@ -155,6 +172,63 @@ def test_a_photo_is_reached_only_through_its_own_fault(
     assert http.get(mine, headers=me["h"]).status_code == 200
     crossed = f"/api/faults/{me['fault']}/photos/{other['photo']}"
     assert http.get(crossed, headers=me["h"]).status_code == 404
+
+
+def test_a_message_photo_goes_only_to_a_message_of_the_same_fault(
+    http: httpx.Client, tenants: Tenants
+) -> None:
+    me, other = tenants
+    files = {"photo": ("p.png", image(), "image/png")}
+    crossed = f"/api/faults/{me['fault']}/messages/{other['message']}/photos"
+    reply = http.post(crossed, files=files, headers=me["h"])
+    assert reply.status_code == 404 and reply.json()["error"] == "not_found"
+    mine = f"/api/faults/{me['fault']}/messages/{me['message']}/photos"
+    assert http.post(mine, files=files, headers=me["h"]).status_code == 201
+
+
+def test_the_conversation_holds_only_the_faults_own_messages(
+    http: httpx.Client, tenants: Tenants
+) -> None:
+    for me in tenants:
+        found = http.get(f"/api/faults/{me['fault']}/messages", headers=me["h"])
+        assert [m["id"] for m in found.json()["items"]] == [me["message"]]
+
+
+def test_the_next_visits_are_only_the_accounts_own(
+    http: httpx.Client, staff: Staff, tenants: Tenants
+) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    for me in tenants:
+        planned = {"planned_start": start.isoformat(), "planned_end": (start + HOUR).isoformat()}
+        reply = http.patch(f"/admin/api/orders/{me['order']}", json=planned, headers=staff.h)
+        assert reply.status_code == 200, reply.text
+    for me in tenants:
+
+        def listed(h: dict[str, str] = me["h"]) -> list[dict[str, Any]] | None:
+            reply = http.get("/api/orders/upcoming", headers=h)
+            items: list[dict[str, Any]] = reply.json()["items"]
+            return items or None
+
+        assert {o["id"] for o in eventually(listed, what="visit listed")} == {me["order"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/admin/api/faults/{uuid}/messages", None),
+        ("POST", "/admin/api/faults/{uuid}/messages", {"body": "Okänt fel"}),
+        ("GET", "/admin/api/orders/{uuid}/timeline", None),
+    ],
+)
+def test_staff_asking_for_an_unknown_id_get_404_json(
+    http: httpx.Client, staff: Staff, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    reply = http.request(
+        method, path.replace("{uuid}", str(uuid.uuid4())), json=body, headers=staff.h
+    )
+    assert reply.status_code == 404, reply.text
+    assert reply.headers["content-type"].startswith("application/json")
+    assert reply.json()["error"] == "not_found"
 
 
 def test_statistics_calendar_and_feed_hold_only_the_accounts_own_orders(
