@@ -90,7 +90,7 @@ def test_staff_answer_reaches_the_reporter_and_an_internal_note_no_one(
     assert mail["Subject"] == f"Nytt meddelande om din felanmälan: {shop['facility']['name']}"
     assert "Hissen stannar" in plain(mail)  # what the conversation is about
     assert f"{public_url(http, staff)}/faults/{fault['id']}" in plain(mail)
-    assert f'href="{public_url(http, staff)}/faults/{fault["id"]}"' in html(mail)
+    assert f'href="{public_url(http, staff)}/faults/{fault["id"]}#conversation"' in html(mail)
     assert "Teknikern kommer &lt;i&gt;i morgon&lt;/i&gt; &amp; ringer först" in html(mail)
     # The note came first on the fault's partition: had it been mailed, it would be logged.
     assert templates_to(post, contact) == ["fault_message", "fault_receipt"]
@@ -123,7 +123,7 @@ def test_a_customer_message_reaches_staff_with_a_link_to_their_page(
     place = shop["facility"]["name"]
     assert str(mail["Subject"]).startswith(f"Meddelande om felanmälan: {place}: {marker}")
     assert f"{shop['customer']['name']} har skrivit om en felanmälan." in plain(mail)
-    assert f"{public_url(http, staff)}/admin/faults/{fault['id']}" in plain(mail)
+    assert f"{public_url(http, staff)}/admin/faults/{fault['id']}#conversation" in plain(mail)
     assert "Det piper nu också &lt;b&gt;varje natt&lt;/b&gt;" in html(mail)
     assert "fault_message" not in templates_to(post, contact)  # the writer is not told
 

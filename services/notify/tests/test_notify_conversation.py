@@ -109,7 +109,7 @@ async def test_a_staff_message_mails_the_reporter_a_link_to_the_conversation() -
     assert "Erik Tekniker skrev 1 apr. 2025 00:30:" in mail.text_body
     assert BODY in mail.text_body and "order 4711" in mail.text_body
     assert f"{PORTAL}/faults/{event.fault_id}" in mail.text_body
-    assert f'<a href="{PORTAL}/faults/{event.fault_id}">' in mail.html_body
+    assert f'<a href="{PORTAL}/faults/{event.fault_id}#conversation">' in mail.html_body
     assert event.description in mail.text_body  # what the conversation is about
 
 
@@ -192,7 +192,7 @@ async def test_a_customer_message_mails_the_fault_address_a_link_to_the_staff_pa
     assert mail.subject == "Meddelande om felanmälan: Kv. Eken 4: Det piper nu också."
     assert "Fastighets AB har skrivit om en felanmälan." in mail.text_body
     assert "Anna Berg skrev 1 apr. 2025 00:30:" in mail.text_body
-    assert f'<a href="{PORTAL}/admin/faults/{event.fault_id}">' in mail.html_body
+    assert f'<a href="{PORTAL}/admin/faults/{event.fault_id}#conversation">' in mail.html_body
     assert f"{PORTAL}/admin/faults/{event.fault_id}" in mail.text_body
     assert "/faults/" not in mail.text_body.replace("/admin/faults/", "")
 

@@ -50,8 +50,9 @@ async def on_fault_message_posted(uow: NotifyUnit, event: FaultMessagePosted) ->
 
 def page_of(template: str, fault_id: UUID) -> str:
     """Where the reader answers: the reporter on the portal's page of the fault, staff on
-    theirs."""
-    return f"/faults/{fault_id}" if template == MESSAGE_TO_REPORTER else f"/admin/faults/{fault_id}"
+    theirs; each page's conversation section is #conversation."""
+    side = "" if template == MESSAGE_TO_REPORTER else "/admin"
+    return f"{side}/faults/{fault_id}#conversation"
 
 
 def place_id(event: FaultMessagePosted) -> UUID:
