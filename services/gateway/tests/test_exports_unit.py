@@ -63,6 +63,7 @@ async def test_statistics_show_a_titled_chart_beside_each_table(
     ]:
         assert f'aria-labelledby="{chart}-title"' in html
         assert f'<title id="{chart}-title">{title}</title>' in html
+        assert f"<figcaption>{title}</figcaption>" in html  # seen, not only read out
     assert ">februari 2026</text>" in html and ">3\xa0234,50\xa0kr</text>" in html
     assert ">Planerad</text>" in html and ">Hiss Åby</text>" in html
     assert html.count("<table>") == 4  # the tables stay for screen readers

@@ -35,9 +35,10 @@ async def statistics(page: PortalPage, cursor: str | None = None) -> Response:
     )
 
 
-def charts(page: Page, stats: Json) -> dict[str, list[Markup]]:
-    """The charts of each table of totals, by the table's id: value and number of orders
-    per month, orders per status, and the facilities with the most value."""
+def charts(page: Page, stats: Json) -> dict[str, list[tuple[str, Markup]]]:
+    """The charts of each table of totals, by the table's id, each with its caption: value
+    and number of orders per month, orders per status, and the facilities with the most
+    value."""
     l10n, said = page.l10n, page.gettext
     months, statuses = stats["by_month"], stats["by_status"]
     top = sorted(stats["by_facility"], key=lambda f: -Decimal(str(f["value"])))[:TOP_FACILITIES]
@@ -50,18 +51,19 @@ def charts(page: Page, stats: Json) -> dict[str, list[Markup]]:
         counts = [int(r["count"]) for r in rows]
         return [Bar(n, c, l10n.format_number(c)) for n, c in zip(labels, counts, strict=True)]
 
+    def chart(chart_id: str, title: str, bars: list[Bar]) -> tuple[str, Markup]:
+        return said(title), bar_chart(chart_id, said(title), bars)
+
     month_names = [l10n.format_month(m["month"]) for m in months]
     status_names = [said(names.STATUSES.get(s["status"], s["status"])) for s in statuses]
     return {
         "by_month": [
-            bar_chart("chart-month-value", said(VALUE_PER_MONTH), by_value(month_names, months)),
-            bar_chart("chart-month-count", said(ORDERS_PER_MONTH), by_count(month_names, months)),
+            chart("chart-month-value", VALUE_PER_MONTH, by_value(month_names, months)),
+            chart("chart-month-count", ORDERS_PER_MONTH, by_count(month_names, months)),
         ],
-        "by_status": [
-            bar_chart("chart-status", said(ORDERS_PER_STATUS), by_count(status_names, statuses))
-        ],
+        "by_status": [chart("chart-status", ORDERS_PER_STATUS, by_count(status_names, statuses))],
         "by_facility": [
-            bar_chart("chart-facility", said(TOP_BY_VALUE), by_value([f["name"] for f in top], top))
+            chart("chart-facility", TOP_BY_VALUE, by_value([f["name"] for f in top], top))
         ],
     }
 
