@@ -65,8 +65,18 @@ class Service:
     def as_(subject: UUID | str, role: str = "account") -> dict[str, str]:
         return {HEADER: issue_token(Caller(subject=str(subject), role=role), SECRET)}
 
-    mine, theirs = as_(MINE), as_(THEIRS)
-    staff = as_(STAFF_ID, "admin")
+    # Made when asked: a token lives 60 s, and a module's tests may start long after import.
+    @property
+    def mine(self) -> dict[str, str]:
+        return self.as_(MINE)
+
+    @property
+    def theirs(self) -> dict[str, str]:
+        return self.as_(THEIRS)
+
+    @property
+    def staff(self) -> dict[str, str]:
+        return self.as_(STAFF_ID, "admin")
 
     async def given(self, *, hide_performed_action: bool = False, **settings: Any) -> None:
         async with self.units() as uow:
