@@ -116,10 +116,15 @@ class Staff:
         account = self.account(customer["id"], order_direct=order_direct)
         self.link(account["id"], [facility["id"]])
         h = bearer(login(self.http, account["username"], account["password"]))
-        eventually(
-            lambda: self.http.get("/api/facilities", headers=h).json()["items"],
-            what="facility linked",
-        )
+
+        def linked() -> list[Any] | None:
+            # Until orders has the account's link it may answer with an error, not a list.
+            reply = self.http.get("/api/facilities", headers=h)
+            assert reply.status_code == 200, reply.text
+            items: list[Any] = reply.json()["items"]
+            return items
+
+        eventually(linked, what="facility linked")
         return {"customer": customer, "facility": facility, "account": account, "h": h}
 
     def link(self, account_id: str, facility_ids: list[str]) -> None:
