@@ -34,7 +34,7 @@ async def write(page: Page, fault_id: UUID, form: MessageForm) -> None:
     """The customer's message, then its photos."""
     api = page.api
     sent = await faults.write(api, fault_id, form.body)
-    await _attach(
+    await attach_photos(
         form.photos,
         lambda name, data, ctype: faults.add_message_photo(
             api, fault_id, sent["id"], name, data, ctype
@@ -46,7 +46,7 @@ async def answer(page: Page, fault_id: UUID, form: MessageForm) -> None:
     """Staff's message (or internal note), then its photos."""
     api = page.api
     sent = await faults.answer(api, fault_id, form.body, internal=form.internal)
-    await _attach(
+    await attach_photos(
         form.photos,
         lambda name, data, ctype: faults.add_staff_message_photo(
             api, fault_id, sent["id"], name, data, ctype
@@ -54,15 +54,17 @@ async def answer(page: Page, fault_id: UUID, form: MessageForm) -> None:
     )
 
 
-async def _attach(
+async def attach_photos(
     uploads: list[UploadFile],
     add: Callable[[str, bytes, str | None], Awaitable[None]],
 ) -> None:
+    """Up to MAX_PHOTOS of the files chosen, each handed to `add` (a report's or a message's
+    photo call) after what they belong to is saved."""
     for upload in [u for u in uploads if u.filename][:MAX_PHOTOS]:
         try:
             await add(upload.filename or "", await upload.read(), upload.content_type)
         except DomainError:
-            continue  # the message stands; a photo the service cannot read is left out
+            continue  # what was written stands; a photo the service cannot read is left out
 
 
 def shown(listing: Listing, cursor: str | None, *, staff: bool = False) -> Json:

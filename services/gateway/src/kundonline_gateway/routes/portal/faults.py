@@ -8,7 +8,7 @@ from fastapi import Form, UploadFile
 from fastapi.responses import Response
 from pydantic import Field
 
-from kundonline_common.errors import DomainError, NotFound
+from kundonline_common.errors import NotFound
 
 from ...clients import Json, Refused, faults, orders
 from ...deps import PortalPage, portal_router
@@ -19,7 +19,6 @@ from ...pages.page import Message, Page, Problem
 
 router = portal_router("/faults")
 TARGET = "target"  # the one select of a facility or a project, "facility:<id>"
-MAX_PHOTOS = 5
 # What happens next to a report just sent, from `sent=`.
 SENT: dict[str, Message] = {
     "order": ("ok", N_("Thank you! Your report becomes an order at once and is planned.")),
@@ -120,18 +119,13 @@ async def report(page: PortalPage, form: Annotated[ReportForm, Form()]) -> Respo
         problem = FormInvalid(TARGET, messages.CHECK) if isinstance(exc, NotFound) else exc
         shown = form.model_dump(exclude={"photos"})
         return await _report_page(page, shown, explain(page, problem, ReportForm))
-    await _attach_photos(page, receipt["id"], form.photos)
+    fault_id = receipt["id"]
+    await conversation.attach_photos(
+        form.photos,
+        lambda name, data, ctype: faults.add_photo(page.api, fault_id, name, data, ctype),
+    )
     sent = "order" if receipt["next_step"] == "order_created" else "queue"
     return page.redirect(f"/faults/{receipt['id']}", sent=sent)
-
-
-async def _attach_photos(page: Page, fault_id: str, uploads: list[UploadFile]) -> None:
-    for upload in [u for u in uploads if u.filename][:MAX_PHOTOS]:
-        data, name = await upload.read(), upload.filename or ""
-        try:
-            await faults.add_photo(page.api, fault_id, name, data, upload.content_type)
-        except DomainError:
-            continue  # the report stands; an unreadable photo is simply not attached
 
 
 @router.get("/{fault_id}")
