@@ -13,6 +13,7 @@ from kundonline_contracts import (
     STRUCTURED_CONTENT_TYPE,
     CloudEvent,
     Contact,
+    FaultMarkedDuplicate,
     FaultMessagePosted,
     FaultReported,
     OrderChanged,
@@ -205,3 +206,35 @@ def test_a_message_must_say_whether_it_is_internal_and_who_wrote_it() -> None:
             FaultMessagePosted.model_validate(data)
     with pytest.raises(ValidationError):
         FaultMessagePosted.model_validate(_message(author_kind="robot"))
+
+
+def test_a_duplicate_travels_with_its_fault_and_names_the_report_it_follows() -> None:
+    fault_id, other = uuid4(), uuid4()
+    event = FaultMarkedDuplicate.model_validate(
+        dict(
+            fault_id=str(fault_id),
+            duplicate_of=str(other),
+            account_id=str(uuid4()),
+            customer_id=str(uuid4()),
+            facility_id=str(uuid4()),
+            description="Hissen står still",
+            contact={"name": "Eva", "email": "eva@example.com"},
+            reported_at=datetime.now(UTC).isoformat(),
+            marked_by="staff-1",
+            marked_at=datetime.now(UTC).isoformat(),
+        )
+    )
+    assert event.topic is Topic.FAULTS and event.key == str(fault_id)
+    envelope = wrap(event, source="kundonline/faults")
+    assert envelope.type == "kundonline.fault.marked_duplicate.v1"
+    back = unwrap(CloudEvent.from_bytes(envelope.to_bytes()))
+    assert back == event and isinstance(back, FaultMarkedDuplicate)
+    assert back.duplicate_of == other and back.order_id is None
+
+
+def test_the_duplicate_window_is_fourteen_days_unless_set_and_at_least_one() -> None:
+    assert PortalSettings().duplicate_window_days == 14
+    assert PortalSettings(duplicate_window_days=7).duplicate_window_days == 7
+    for wrong in (0, -1, 366):
+        with pytest.raises(ValidationError):
+            PortalSettings(duplicate_window_days=wrong)

@@ -87,6 +87,9 @@ class PortalSettings(_Part):
     time_zone: TimeZoneName = "Europe/Stockholm"
     """The IANA time zone of every time a person sees or enters: pages, mails, the calendar's
     days and weeks, the calendar feed and statistics per month."""
+    duplicate_window_days: int = Field(14, ge=1, le=365)
+    """Open fault reports on one facility or project reported within this many days of each
+    other are shown to staff as possible duplicates."""
 
 
 class _OnFacilityOrProject(Event):
@@ -168,6 +171,31 @@ class FaultMessagePosted(_OnFacilityOrProject):
         description="Written by staff for staff: never shown or sent to the customer."
     )
     posted_at: datetime
+
+
+class FaultMarkedDuplicate(_OnFacilityOrProject):
+    """Staff joined a fault report with another report of the same fault.
+
+    The duplicate leaves the queue, gets no order of its own and follows the other's. It
+    carries the duplicate's reporter and contact, so that a consumer telling the reporter
+    needs no copy of the faults.
+    """
+
+    event_type = "kundonline.fault.marked_duplicate.v1"
+    topic = Topic.FAULTS
+    key_field = "fault_id"
+
+    fault_id: UUID = Field(description="The duplicate: the report that was joined.")
+    duplicate_of: UUID = Field(description="The report it was joined with, which it follows.")
+    account_id: UUID = Field(description="The account that reported the duplicate.")
+    customer_id: UUID
+    description: str = Field(description="The duplicate's own description.")
+    contact: Contact = Field(description="The duplicate's reporter, as given with the report.")
+    reported_at: datetime
+    order_id: UUID | None = Field(None, description="The other report's order, if it has one.")
+    order_number: int | None = None
+    marked_by: str
+    marked_at: datetime
 
 
 class OrderCreated(_OnFacilityOrProject):
