@@ -250,6 +250,25 @@ class OrderChanged(Event):
     )
 
 
+class OrderRated(Event):
+    """The reporter of the fault an order came from rated the completed work, once, through
+    the signed link in the completion mail."""
+
+    event_type = "kundonline.order.rated.v1"
+    topic = Topic.ORDERS
+    key_field = "order_id"
+
+    order_id: UUID
+    order_number: int
+    customer_id: UUID
+    facility_id: UUID | None = None
+    project_id: UUID | None = None
+    account_id: UUID = Field(description="The reporter's account, named by the signed link.")
+    score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")
+    comment: str = Field("", max_length=2000)
+    rated_at: datetime
+
+
 class AccountChanged(Event):
     """Full account state (event-carried state transfer); never a password hash."""
 

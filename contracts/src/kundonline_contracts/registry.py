@@ -16,6 +16,7 @@ from .events import (
     NotificationSent,
     OrderChanged,
     OrderCreated,
+    OrderRated,
     PortalSettingsChanged,
     ProjectChanged,
 )
@@ -29,6 +30,7 @@ EVENTS: tuple[type[Event], ...] = (
     FaultMarkedDuplicate,
     OrderCreated,
     OrderChanged,
+    OrderRated,
     AccountChanged,
     PortalSettingsChanged,
     LicenseChanged,
