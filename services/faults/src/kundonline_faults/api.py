@@ -9,11 +9,12 @@ from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, StaffDep
 
-from . import commands, messages, photos, uploads
+from . import commands, duplicates, messages, photos, uploads
 from .domain import Author
 from .schemas import (
     CustomerFault,
     CustomerMessage,
+    DuplicateOf,
     FaultQueue,
     FaultReport,
     MessageIn,
@@ -29,7 +30,7 @@ from .views import staff_fault
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=500)]
-QueueStatus = Literal["new", "accepted", "order_created", "rejected"]
+QueueStatus = Literal["new", "accepted", "order_created", "rejected", "duplicate"]
 
 customer = APIRouter(prefix="/api/faults", tags=["portal"])
 staff = APIRouter(prefix="/admin/api/faults", tags=["staff"])
@@ -51,15 +52,23 @@ async def report(
 
 @customer.get("")
 async def my_faults(
-    request: Request, caller: AccountDep, cursor: Cursor = None, limit: Limit = 25
+    request: Request,
+    caller: AccountDep,
+    cursor: Cursor = None,
+    limit: Limit = 25,
+    facility_id: UUID | None = None,
+    open: bool = False,
 ) -> Page[CustomerFault]:
-    """The account's fault reports, newest first."""
+    """The account's fault reports, newest first; `facility_id` narrows them to one
+    facility, `open=true` to those still awaiting handling (status `new`)."""
     return await handle(
         request,
         commands.list_customer_faults,
         account_id=caller.account_id,
         cursor=cursor,
         limit=limit,
+        facility_id=facility_id,
+        open_only=open,
     )
 
 
@@ -158,8 +167,10 @@ async def my_photo(
 
 @staff.get("/{fault_id}", response_model=StaffFault)
 async def staff_read(request: Request, _: StaffDep, fault_id: UUID) -> StaffFault:
-    """One fault report with everything staff see."""
-    return await handle(request, commands.read_staff_fault, fault_id=fault_id)
+    """One fault report with everything staff see: while it waits in the queue, the other
+    open reports on its facility or project made within `duplicate_window_days` of it; and
+    the reports joined with it."""
+    return await handle(request, duplicates.read_with_duplicates, fault_id=fault_id)
 
 
 @staff.get("/{fault_id}/photos/{photo_id}", response_class=Response)
@@ -234,7 +245,8 @@ async def queue(
 ) -> FaultQueue:
     """The triage queue with its total ("Felanmälningar (N)"): the faults in `status`
     (default `new`); with `unread=true` those with customer messages staff have not read,
-    in any status unless one is given."""
+    in any status unless one is given. Each fault has its possible duplicates: the other
+    open reports on its facility or project made within `duplicate_window_days` of it."""
     return await handle(
         request,
         commands.staff_queue,
@@ -259,3 +271,16 @@ async def reject(request: Request, caller: StaffDep, fault_id: UUID, body: Rejec
         request, commands.reject_fault, caller=caller, fault_id=fault_id, reason=body.reason
     )
     return staff_fault(fault)
+
+
+@staff.post("/{fault_id}/duplicate-of")
+async def duplicate_of(
+    request: Request, caller: StaffDep, fault_id: UUID, body: DuplicateOf
+) -> StaffFault:
+    """Join a queued fault with another report of the same fault on the same facility or
+    project: it leaves the queue as `duplicate`, follows the other's order and its reporter
+    is told. The same request again answers alike; a report already handled otherwise, or
+    one that would be joined in a circle, gets 409."""
+    return await handle(
+        request, duplicates.mark_duplicate, caller=caller, fault_id=fault_id, other_id=body.fault_id
+    )

@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from kundonline_common.errors import Conflict, NotFound
@@ -12,9 +12,10 @@ from kundonline_common.tokens import Caller
 from kundonline_common.uow import UnitOfWork
 from kundonline_contracts import Contact, FaultAccepted, FaultRejected, FaultReported
 
-from .domain import ACCEPTED, REJECTED, next_step
+from . import duplicates
+from .domain import ACCEPTED, AWAITING, REJECTED, next_step
 from .repository import FaultsRepository
-from .schemas import CustomerFault, FaultQueue, FaultReport, ReportReceipt, StaffFault
+from .schemas import CustomerFault, FaultQueue, FaultReport, ReportReceipt
 from .tables import Fault
 from .views import customer_fault, staff_fault
 
@@ -74,10 +75,22 @@ def fault_reported(fault: Fault) -> FaultReported:
 
 
 async def list_customer_faults(
-    *, uow: Uow, account_id: UUID, cursor: str | None, limit: int
+    *,
+    uow: Uow,
+    account_id: UUID,
+    cursor: str | None,
+    limit: int,
+    facility_id: UUID | None = None,
+    open_only: bool = False,
 ) -> Page[CustomerFault]:
+    """The reports the account sees, newest first; on one facility, and only those still
+    awaiting handling (`open_only`), when asked."""
     settings = await uow.repo.settings()
     where = await uow.repo.visible_condition(account_id, settings.hide_cancelled)
+    if facility_id is not None:
+        where = where & (col(Fault.facility_id) == facility_id)
+    if open_only:
+        where = where & col(Fault.status).in_(AWAITING)
     rows, next_cursor = await _newest_first(uow, select(Fault).where(where), cursor, limit)
     photos = await uow.repo.photos_of([f.id for f in rows])
     return Page(items=[customer_fault(f, photos.get(f.id)) for f in rows], next_cursor=next_cursor)
@@ -86,13 +99,6 @@ async def list_customer_faults(
 async def read_customer_fault(*, uow: Uow, account_id: UUID, fault_id: UUID) -> CustomerFault:
     fault = await get_customer_fault(uow=uow, account_id=account_id, fault_id=fault_id)
     return customer_fault(fault, (await uow.repo.photos_of([fault.id])).get(fault.id))
-
-
-async def read_staff_fault(*, uow: Uow, fault_id: UUID) -> StaffFault:
-    fault = await uow.repo.get(fault_id)
-    if fault is None:
-        raise NotFound("No such fault report.")
-    return staff_fault(fault, (await uow.repo.photos_of([fault.id])).get(fault.id))
 
 
 async def get_customer_fault(*, uow: Uow, account_id: UUID, fault_id: UUID) -> Fault:
@@ -114,6 +120,7 @@ async def staff_queue(
     total = await uow.repo.count_queue(where)
     photos = await uow.repo.photos_of([f.id for f in rows])
     items = [staff_fault(f, photos.get(f.id)) for f in rows]
+    items = await duplicates.with_possible_duplicates(uow, rows, items)
     return FaultQueue(items=items, next_cursor=next_cursor, total=total)
 
 

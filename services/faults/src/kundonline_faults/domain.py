@@ -12,6 +12,9 @@ QUEUED: Final = "new"
 ACCEPTED: Final = "accepted"
 ORDER_CREATED: Final = "order_created"
 REJECTED: Final = "rejected"
+DUPLICATE: Final = "duplicate"
+# Reports still awaiting handling: the customer sees them as new.
+AWAITING: Final = (QUEUED, ACCEPTED)
 
 
 def customer_status(status: str) -> CustomerStatus:
@@ -20,6 +23,8 @@ def customer_status(status: str) -> CustomerStatus:
         return ORDER_CREATED
     if status == REJECTED:
         return REJECTED
+    if status == DUPLICATE:
+        return DUPLICATE
     return "new"
 
 

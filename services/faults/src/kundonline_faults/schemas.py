@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, mod
 
 from kundonline_contracts import AuthorKind
 
-CustomerStatus = Literal["new", "order_created", "rejected"]
+CustomerStatus = Literal["new", "order_created", "rejected", "duplicate"]
 NextStep = Literal["order_created", "awaiting_handling"]
 
 
@@ -73,6 +73,12 @@ class Rejection(_Body):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class DuplicateOf(_Body):
+    """The report a duplicate is joined with."""
+
+    fault_id: UUID
+
+
 class Contact(BaseModel):
     name: str
     phone: str
@@ -98,6 +104,9 @@ class CustomerFault(BaseModel):
     order_id: UUID | None = None
     order_number: int | None = None
     reason: str | None = None
+    duplicate_of: UUID | None = Field(
+        None, description="A duplicate's report of the same fault, which it follows."
+    )
     photos: list[PhotoInfo] = []
 
 
@@ -105,6 +114,19 @@ class ReportReceipt(CustomerFault):
     """The reply to a report: the fault, and what happens next."""
 
     next_step: NextStep
+
+
+class RelatedFault(BaseModel):
+    """Another report of possibly the same fault, as staff see it beside one."""
+
+    id: UUID
+    status: str
+    account_id: UUID
+    reported_at: datetime
+    description: str
+    contact: Contact
+    order_id: UUID | None
+    order_number: int | None
 
 
 class StaffFault(BaseModel):
@@ -125,6 +147,15 @@ class StaffFault(BaseModel):
     handled_at: datetime | None
     unread_customer_messages: int = 0
     photos: list[PhotoInfo] = []
+    duplicate_of: UUID | None = None
+    possible_duplicates: list[RelatedFault] = Field(
+        [],
+        description="Other open reports on the same facility or project within the settings'"
+        " duplicate_window_days, nearest in time first (at most 10).",
+    )
+    duplicates: list[RelatedFault] = Field(
+        [], description="The reports joined with this one (in a fault's own reply only)."
+    )
 
 
 class FaultQueue(BaseModel):

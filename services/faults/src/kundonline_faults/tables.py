@@ -19,6 +19,8 @@ class Fault(SQLModel, table=True):
         sa.Index("ix_faults_project_reported", "project_id", "reported_at"),
         # The few faults with customer messages to read, found without reading all faults.
         sa.Index("ix_faults_unread", "unread_customer_messages"),
+        # The reports joined with one, shown to staff with it.
+        sa.Index("ix_faults_duplicate_of", "duplicate_of"),
         sa.UniqueConstraint("account_id", "client_key", name="uq_faults_client_key"),
     )
 
@@ -34,8 +36,11 @@ class Fault(SQLModel, table=True):
     order_direct: bool = False
     # The reporter's Idempotency-Key, so a retried request finds the report it made.
     client_key: str | None = None
-    # new → accepted → order_created, or new → rejected; order direkt goes new → order_created.
+    # new → accepted → order_created, or new → rejected, or new → duplicate; order direkt
+    # goes new → order_created.
     status: str = "new"
+    # A duplicate's report of the same fault, which it follows instead of getting an order.
+    duplicate_of: UUID | None = None
     order_id: UUID | None = None
     order_number: int | None = None
     reason: str | None = None

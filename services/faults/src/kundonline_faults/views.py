@@ -2,8 +2,16 @@
 
 from uuid import UUID
 
-from .domain import CUSTOMER, customer_status
-from .schemas import Contact, CustomerFault, CustomerMessage, PhotoInfo, StaffFault, StaffMessage
+from .domain import CUSTOMER, DUPLICATE, customer_status
+from .schemas import (
+    Contact,
+    CustomerFault,
+    CustomerMessage,
+    PhotoInfo,
+    RelatedFault,
+    StaffFault,
+    StaffMessage,
+)
 from .tables import Fault, FaultMessage
 
 
@@ -24,6 +32,7 @@ def customer_fault(fault: Fault, photos: list[PhotoInfo] | None = None) -> Custo
         order_id=fault.order_id if status == "order_created" else None,
         order_number=fault.order_number if status == "order_created" else None,
         reason=fault.reason if status == "rejected" else None,
+        duplicate_of=fault.duplicate_of if status == DUPLICATE else None,
         photos=photos or [],
     )
 
@@ -32,6 +41,10 @@ def staff_fault(fault: Fault, photos: list[PhotoInfo] | None = None) -> StaffFau
     return StaffFault.model_validate(
         {**fault.model_dump(), "contact": _contact(fault), "photos": photos or []}
     )
+
+
+def related_fault(fault: Fault) -> RelatedFault:
+    return RelatedFault.model_validate({**fault.model_dump(), "contact": _contact(fault)})
 
 
 def customer_message(
