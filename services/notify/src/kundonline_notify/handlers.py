@@ -8,6 +8,7 @@ from kundonline_contracts import (
     AccountChanged,
     CustomerChanged,
     FacilityChanged,
+    FaultMarkedDuplicate,
     FaultMessagePosted,
     FaultRejected,
     FaultReported,
@@ -19,6 +20,7 @@ from kundonline_contracts import (
 
 from .conversation import on_fault_message_posted
 from .domain import language_of, place_of, plan_fault_mails
+from .duplicates import on_fault_marked_duplicate
 from .mailing import NotifyUnit, cause_of, queue_mail
 from .rendering import fault_context, localisation, render_mail
 from .reporter import on_fault_rejected, order_news, remember_fault
@@ -99,6 +101,7 @@ EVENT_HANDLERS = handlers(
     on(FaultReported, fault_news),
     on(FaultRejected, fault_news),
     on(FaultMessagePosted, on_fault_message_posted),
+    on(FaultMarkedDuplicate, on_fault_marked_duplicate),
     on(OrderCreated, order_news),
     on(OrderChanged, order_news),
     on(PortalSettingsChanged, on_settings_changed),
