@@ -18,6 +18,7 @@ from kundonline_contracts import (
     PortalSettings,
     wrap,
 )
+from kundonline_notify.rating import RatingLinks
 from kundonline_notify.tables import (
     CustomerView,
     OutgoingMail,
@@ -37,6 +38,7 @@ class FakeRepository:
         self.faults: dict[UUID, ReportedFault] = {}
         self.orders: dict[UUID, TrackedOrder] = {}
         self.held: dict[UUID, list[CloudEvent]] = {}
+        self.rating_links: RatingLinks | None = None
 
     async def queue(self, mail: OutgoingMail) -> None:
         self.mails.setdefault((mail.cause_event_id, mail.recipient, mail.template), mail)

@@ -1,6 +1,11 @@
-from pydantic import SecretStr
+from datetime import timedelta
 
+from pydantic import Field, SecretStr, field_validator
+
+from kundonline_common import rating_links
 from kundonline_common.settings import CommonSettings
+
+from .rating import RatingLinks
 
 
 class NotifySettings(CommonSettings):
@@ -31,3 +36,19 @@ class NotifySettings(CommonSettings):
     # process; mail queued in this process wakes it at once.
     mail_poll_seconds: float = 0.5
     """How often delivery looks for retries due and mail queued by another process."""
+    rating_link_secret: SecretStr | None = None
+    """Signs the one-click rating links of completion mails: the same as the orders service's,
+    at least 32 bytes. Unset, completion mails carry no rating links."""
+    rating_link_days: int = Field(30, ge=1, le=365)
+    """How many days after the completion a rating link may be used."""
+
+    @field_validator("rating_link_secret")
+    @classmethod
+    def _strong_rating_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        return rating_links.checked_secret(secret)
+
+    def rating_links(self) -> RatingLinks | None:
+        if self.rating_link_secret is None:
+            return None
+        secret = self.rating_link_secret.get_secret_value()
+        return RatingLinks(secret, timedelta(days=self.rating_link_days))

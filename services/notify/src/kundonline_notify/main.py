@@ -44,7 +44,9 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[staff],
         handlers=EVENT_HANDLERS,
-        repositories=partial(NotifyRepository, on_queued=delivery.wake),
+        repositories=partial(
+            NotifyRepository, on_queued=delivery.wake, rating_links=settings.rating_links()
+        ),
         extra=deliver_mail,
         registry=registry,
     )

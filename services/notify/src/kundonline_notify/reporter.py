@@ -150,6 +150,18 @@ async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: 
     template, details = news(event, hide=account.hide_performed_action if account else None)
     place = await uow.repo.place(fault.place_id)
     settings = await uow.repo.settings()
+    if template == ORDER_COMPLETED and isinstance(event, OrderChanged):
+        signer = uow.repo.rating_links
+        details["rating_links"] = (
+            signer.links(
+                settings.public_url,
+                order_id=event.order_id,
+                account_id=fault.account_id,
+                completed_at=event.changed_at,
+            )
+            if signer is not None
+            else []
+        )
     l10n = localisation(language, settings.time_zone)
     context = reporter_context(
         fault,

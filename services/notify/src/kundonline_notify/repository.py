@@ -16,6 +16,7 @@ from kundonline_common.projections import AccountView, ProjectionStore
 from kundonline_common.tables import table_of
 from kundonline_contracts import CloudEvent, CustomerChanged
 
+from .rating import RatingLinks
 from .tables import CustomerView, HeldEvent, OutgoingMail, PlaceView, ReportedFault, TrackedOrder
 
 # The first key of notify's per-fault locks, pg_advisory_xact_lock(int, int); the second is
@@ -30,9 +31,15 @@ T = TypeVar("T")
 
 class NotifyRepository(ProjectionStore):
     def __init__(
-        self, session: AsyncSession, *, on_queued: Callable[[], None] | None = None
+        self,
+        session: AsyncSession,
+        *,
+        on_queued: Callable[[], None] | None = None,
+        rating_links: RatingLinks | None = None,
     ) -> None:
         self.session = session
+        # Signs a completion mail's rating links; None leaves them out.
+        self.rating_links = rating_links
         self._on_queued = on_queued
         self._ringing = False
         # What `preload` fetched for a batch: found rows, held so the session's weakly

@@ -10,7 +10,7 @@ from kundonline_common.handle import handle
 from kundonline_common.pagination import Page
 from kundonline_common.tokens import AccountDep, StaffDep, SystemDep
 
-from . import masterdata, planner, portal, projects, staff_orders, stats, timeline
+from . import masterdata, planner, portal, projects, ratings, staff_orders, stats, timeline
 from .schemas import (
     CalendarEntry,
     CustomerCreate,
@@ -39,6 +39,9 @@ StatusFilter = Literal["planned", "started", "completed", "invoiced", "cancelled
 
 staff = APIRouter(prefix="/admin/api", tags=["staff"])
 customer = APIRouter(prefix="/api", tags=["portal"])
+# The gateway's own calls, outside the public API: the rating page's, whose credential is the
+# signed link it passes on.
+internal = APIRouter(prefix="/internal", include_in_schema=False)
 
 
 @staff.post("/customers", status_code=201)
@@ -313,3 +316,56 @@ async def my_order_timeline(request: Request, caller: AccountDep, order_id: UUID
 async def my_order(request: Request, caller: AccountDep, order_id: UUID) -> PortalOrder:
     """One order, with the account's and the portal's visibility rules applied."""
     return await handle(request, portal.get_order, account_id=caller.account_id, order_id=order_id)
+
+
+def _rating_secret(request: Request) -> str | None:
+    secret: str | None = request.app.state.settings.rating_secret
+    return secret
+
+
+@staff.get("/ratings")
+async def list_ratings(
+    request: Request,
+    _: StaffDep,
+    customer_id: UUID | None = None,
+    facility_id: UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> ratings.Ratings:
+    """Ratings of completed orders, newest first, by customer and facility: their number and
+    average score too."""
+    return await handle(
+        request,
+        ratings.list_ratings,
+        customer_id=customer_id,
+        facility_id=facility_id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@internal.get("/ratings/{order_id}")
+async def rating_link(
+    request: Request,
+    _: SystemDep,
+    order_id: UUID,
+    token: Annotated[str, Query(min_length=1, max_length=200)],
+) -> ratings.RatingLinkInfo:
+    """The order a signed rating link is for; 403/410 for a forged or expired link."""
+    return await handle(
+        request,
+        ratings.link_info,
+        secret=_rating_secret(request),
+        order_id=order_id,
+        token=token,
+    )
+
+
+@internal.post("/ratings/{order_id}", status_code=201)
+async def rate_order(
+    request: Request, _: SystemDep, order_id: UUID, body: ratings.RatingCreate
+) -> ratings.RatingPublic:
+    """Rate an order through its signed link, once; 409 when it is rated already."""
+    return await handle(
+        request, ratings.rate, secret=_rating_secret(request), order_id=order_id, body=body
+    )

@@ -8,7 +8,7 @@ from kundonline_common.app import create_service_app
 from kundonline_common.migrations import Migrations
 from kundonline_common.settings import load_settings
 
-from .api import customer, staff
+from .api import customer, internal, staff
 from .config import OrdersSettings
 from .handlers import EVENT_HANDLERS
 from .repository import OrdersRepository
@@ -23,7 +23,7 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
         settings=settings,
         database_url=settings.orders_database_url,
         migrations=MIGRATIONS,
-        routers=[staff, customer],
+        routers=[staff, customer, internal],
         handlers=EVENT_HANDLERS,
         repositories=OrdersRepository,
     )

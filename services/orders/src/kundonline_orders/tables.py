@@ -118,6 +118,27 @@ class OrderHistory(SQLModel, table=True):
     changed_by: str | None = None  # the staff user's id
 
 
+class Rating(SQLModel, table=True):
+    """The reporter's rating of a completed order, given once through the completion mail."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        sa.Index("ix_ratings_customer_rated", "customer_id", "rated_at"),
+        sa.Index("ix_ratings_facility_rated", "facility_id", "rated_at"),
+    )
+
+    # The order's id: its being the key is what makes a rating single-use.
+    id: UUID = Field(primary_key=True)
+    order_number: int
+    customer_id: UUID
+    facility_id: UUID | None = None
+    project_id: UUID | None = None
+    account_id: UUID
+    score: int
+    comment: str = Field(default="", sa_type=sa.Text)
+    rated_at: datetime = timestamp(default_factory=utcnow)
+
+
 class Counter(SQLModel, table=True):
     """Order numbers on SQLite, which has no sequences; PostgreSQL uses order_number_seq."""
 
@@ -134,6 +155,7 @@ TABLES = frozenset(
         "projects",
         "orders",
         "order_history",
+        "ratings",
         "counters",
         *PLUMBING_TABLES,
         *PROJECTION_TABLES,
