@@ -161,7 +161,8 @@ async def test_photos_go_to_the_report_made_and_one_refused_leaves_the_report(
     form = {"csrf_token": CSRF, "target": f"facility:{FACILITY}", "description": "Läcker"}
     files = [("photos", (f"{i}.png", b"png", "image/png")) for i in range(2)]
     reply = await customer.post("/faults/new", data=form, files=files)
-    assert reply.headers["location"] == f"/faults/{FAULT}?sent=order"
+    left_out = "left_out=invalid_photo%3A0.png&left_out=invalid_photo%3A1.png"
+    assert reply.headers["location"] == f"/faults/{FAULT}?sent=order&{left_out}"
     sent = [c.kw["files"]["photo"] for c in portal.made("POST", photos)]
     assert sent == [("0.png", b"png", "image/png"), ("1.png", b"png", "image/png")]
 

@@ -16,7 +16,7 @@ _TABLE: list[tuple[str, Service]] = [
     (r"^/api/(facilities|projects|orders|statistics|calendar)(/.*|\.ics)?$", "orders"),
     (r"^/admin/api/(staff|license|accounts|settings|about)(/.*)?$", "auth"),
     (r"^/admin/api/faults(/.*)?$", "faults"),
-    (r"^/admin/api/(customers|facilities|projects|orders)(/.*)?$", "orders"),
+    (r"^/admin/api/(customers|facilities|projects|orders|ratings)(/.*)?$", "orders"),
     (r"^/admin/api/notifications(/.*)?$", "notify"),
 ]
 

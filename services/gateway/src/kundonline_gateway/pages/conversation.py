@@ -1,7 +1,9 @@
 """The conversation on a fault report, as the portal and the admin both show and write it."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import UploadFile
@@ -17,6 +19,26 @@ from .page import Message, Page
 MAX_PHOTOS = 5
 # What a redirect after writing names in `sent=`.
 SENT: dict[str, Message] = {"message": ("ok", N_("Your message is sent."))}
+# Why a photo was left out, by the refusal's code; what the page after the redirect says.
+TOO_MANY = "too_many_photos"
+NOT_SAVED = "not_saved"
+LEFT_OUT: dict[str, str] = {
+    "photo_too_large": N_("The photo %(name)s was left out: it is too large."),
+    "request_too_large": N_("The photo %(name)s was left out: it is too large."),
+    "invalid_photo": N_("The photo %(name)s was left out: it is not a JPEG or PNG image."),
+    TOO_MANY: N_("The photo %(name)s was left out: there may be at most %(max)s photos."),
+    NOT_SAVED: N_("The photo %(name)s was left out: it could not be saved. Try again later."),
+}
+LEFT_OUT_PARAM = "left_out"  # "<reason>:<file name>", once for each photo left out
+MAX_NAME = 100  # of a file name repeated on the next page
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A photo chosen but not kept, and why (a key of LEFT_OUT)."""
+
+    filename: str
+    reason: str
 
 
 class MessageForm(PageForm):
@@ -30,11 +52,11 @@ class MessageForm(PageForm):
     form_fields: ClassVar = {"": "body"}
 
 
-async def write(page: Page, fault_id: UUID, form: MessageForm) -> None:
-    """The customer's message, then its photos."""
+async def write(page: Page, fault_id: UUID, form: MessageForm) -> list[LeftOut]:
+    """The customer's message, then its photos; the photos left out."""
     api = page.api
     sent = await faults.write(api, fault_id, form.body)
-    await attach_photos(
+    return await attach_photos(
         form.photos,
         lambda name, data, ctype: faults.add_message_photo(
             api, fault_id, sent["id"], name, data, ctype
@@ -42,11 +64,11 @@ async def write(page: Page, fault_id: UUID, form: MessageForm) -> None:
     )
 
 
-async def answer(page: Page, fault_id: UUID, form: MessageForm) -> None:
-    """Staff's message (or internal note), then its photos."""
+async def answer(page: Page, fault_id: UUID, form: MessageForm) -> list[LeftOut]:
+    """Staff's message (or internal note), then its photos; the photos left out."""
     api = page.api
     sent = await faults.answer(api, fault_id, form.body, internal=form.internal)
-    await attach_photos(
+    return await attach_photos(
         form.photos,
         lambda name, data, ctype: faults.add_staff_message_photo(
             api, fault_id, sent["id"], name, data, ctype
@@ -57,14 +79,38 @@ async def answer(page: Page, fault_id: UUID, form: MessageForm) -> None:
 async def attach_photos(
     uploads: list[UploadFile],
     add: Callable[[str, bytes, str | None], Awaitable[None]],
-) -> None:
+) -> list[LeftOut]:
     """Up to MAX_PHOTOS of the files chosen, each handed to `add` (a report's or a message's
-    photo call) after what they belong to is saved."""
-    for upload in [u for u in uploads if u.filename][:MAX_PHOTOS]:
+    photo call) after what they belong to is saved. What was written stands whatever becomes
+    of its photos; those left out are returned, so the next page can say which and why."""
+    chosen = [u for u in uploads if u.filename]
+    left = [LeftOut(u.filename or "", TOO_MANY) for u in chosen[MAX_PHOTOS:]]
+    for upload in chosen[:MAX_PHOTOS]:
         try:
             await add(upload.filename or "", await upload.read(), upload.content_type)
-        except DomainError:
-            continue  # what was written stands; a photo the service cannot read is left out
+        except DomainError as exc:
+            reason = exc.code if exc.code in LEFT_OUT else NOT_SAVED
+            left.append(LeftOut(upload.filename or "", reason))
+    return left
+
+
+def after(url: str, left: Sequence[LeftOut], **query: str) -> str:
+    """The page to redirect to, naming the photos left out for it to tell."""
+    named = [(LEFT_OUT_PARAM, f"{p.reason}:{p.filename[:MAX_NAME]}") for p in left]
+    return f"{url}?{urlencode([*query.items(), *named])}"
+
+
+def left_out_notices(page: Page) -> list[Message]:
+    """What the page says of the photos a redirect names as left out. Only the reasons we
+    know are told, each around the file name as text, so a link made by someone else can
+    say nothing of its own choosing."""
+    said: list[Message] = []
+    for value in page.request.query_params.getlist(LEFT_OUT_PARAM)[: MAX_PHOTOS * 2]:
+        reason, _, name = value.partition(":")
+        if reason in LEFT_OUT:
+            quoted = "“" + name[:MAX_NAME] + "”"
+            said.append(("error", page.gettext(LEFT_OUT[reason], name=quoted, max=MAX_PHOTOS)))
+    return said
 
 
 def shown(listing: Listing, cursor: str | None, *, staff: bool = False) -> Json:

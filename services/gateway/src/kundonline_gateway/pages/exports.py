@@ -1,7 +1,7 @@
 """What the portal's CSV downloads hold: the order list, page after page as the service
 answers it, and the statistics' totals; words in the reader's language, times local."""
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from decimal import Decimal
 
 from ..clients import Json, Listing, orders
@@ -23,6 +23,8 @@ ORDER_COLUMNS = [
     N_("Planned end"),
     N_("Value"),
 ]
+# Staff's list spans customers: each row also says whose order it is.
+STAFF_ORDER_COLUMNS = [*ORDER_COLUMNS, N_("Customer")]
 STATISTICS_COLUMNS = [N_("Grouping"), N_("Name"), N_("Orders"), N_("Value")]
 
 
@@ -35,19 +37,46 @@ def amount(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+async def listings(
+    first: Listing, following: Callable[[str], Awaitable[Listing]]
+) -> AsyncIterator[Listing]:
+    """`first`, then each page `following` fetches after a page's next_cursor, to the end.
+    The first page is asked before the download starts, so a refusal is still an error
+    page; a failure later can only cut the file short."""
+    found = first
+    while True:
+        yield found
+        if not found["next_cursor"]:
+            return
+        found = await following(found["next_cursor"])
+
+
 async def order_pages(
     page: Page, filters: Mapping[str, str], places: Mapping[str, str], first: Listing
 ) -> AsyncIterator[list[list[Cell]]]:
-    """The account's orders as rows, one page of the service's answer at a time, following
-    its next_cursor to the end. The first page is asked before the download starts, so a
-    refusal is still an error page; a failure later can only cut the file short."""
-    found = first
-    while True:
+    """The account's orders as rows, one page of the service's answer at a time."""
+
+    def following(cursor: str) -> Awaitable[Listing]:
+        return orders.my_orders(page.api, filters, limit=PAGE_SIZE, cursor=cursor)
+
+    async for found in listings(first, following):
         yield [order_row(page, o, places) for o in found["items"]]
-        if not found["next_cursor"]:
-            return
-        cursor = found["next_cursor"]
-        found = await orders.my_orders(page.api, filters, limit=PAGE_SIZE, cursor=cursor)
+
+
+async def staff_order_pages(
+    page: Page, filters: Mapping[str, str], first: Listing
+) -> AsyncIterator[list[list[Cell]]]:
+    """Staff's orders as rows, with the names of each page's customers and places."""
+
+    def following(cursor: str) -> Awaitable[Listing]:
+        return orders.list_orders(page.api, filters, limit=PAGE_SIZE, cursor=cursor)
+
+    async for found in listings(first, following):
+        customers, places = await orders.owners_and_places(page.api, found["items"])
+        yield [
+            [*order_row(page, o, places), customers.get(o["customer_id"], "")]
+            for o in found["items"]
+        ]
 
 
 def order_row(page: Page, order: Json, places: Mapping[str, str]) -> list[Cell]:

@@ -6,6 +6,13 @@ Each module is one APIRouter whose prefix is its URL, made by deps.py, which res
 visitor's session and checks the CSRF token of every write before a handler runs.
 """
 
-from . import admin, language, login, portal
+from . import admin, language, login, portal, rating
 
-ROUTERS = [login.portal, login.admin, language.router, *portal.ROUTERS, *admin.ROUTERS]
+ROUTERS = [
+    login.portal,
+    login.admin,
+    language.router,
+    rating.router,
+    *portal.ROUTERS,
+    *admin.ROUTERS,
+]

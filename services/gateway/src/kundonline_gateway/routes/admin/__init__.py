@@ -10,6 +10,7 @@ from . import (
     license,
     orders,
     projects,
+    ratings,
     settings,
     staff,
 )
@@ -22,6 +23,7 @@ ROUTERS = [
     facilities.router,
     projects.router,
     orders.router,
+    ratings.router,
     settings.router,
     license.router,
     staff.router,

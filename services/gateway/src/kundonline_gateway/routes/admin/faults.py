@@ -72,9 +72,8 @@ async def fault(
     page: AdminPage, fault_id: UUID, sent: str | None = None, cursor: str | None = None
 ) -> Response:
     found = await faults.fault(page.api, fault_id)
-    return await _fault_page(
-        page, found, Problem(200, page.notice(sent, conversation.SENT), {}), cursor=cursor
-    )
+    said = page.notice(sent, conversation.SENT) + conversation.left_out_notices(page)
+    return await _fault_page(page, found, Problem(200, said, {}), cursor=cursor)
 
 
 async def _fault_page(
@@ -102,10 +101,10 @@ async def answer(
     page: AdminPage, fault_id: UUID, form: Annotated[conversation.MessageForm, Form()]
 ) -> Response:
     try:
-        await conversation.answer(page, fault_id, form)
+        left = await conversation.answer(page, fault_id, form)
     except Refused as exc:
         found = await faults.fault(page.api, fault_id)
         problem = explain(page, exc, conversation.MessageForm)
         shown = {"body": form.body, "internal": form.internal}
         return await _fault_page(page, found, problem, shown)
-    return page.redirect(f"/admin/faults/{fault_id}", sent="message")
+    return page.redirect(conversation.after(f"/admin/faults/{fault_id}", left, sent="message"))

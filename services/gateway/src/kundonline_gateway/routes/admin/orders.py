@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from ...clients import Json, Refused, filtered, orders
 from ...deps import AdminPage, admin_router
 from ...i18n import N_
-from ...pages import messages, timeline
+from ...pages import exports, messages, timeline
+from ...pages.csv_export import DIALECTS, download
 from ...pages.forms import FormInvalid, PageForm, explain
 from ...pages.local_time import field_value, read_field
 from ...pages.page import Page, Problem
@@ -120,6 +121,16 @@ async def order_list(
         customer_names=customers,
         places=places,
     )
+
+
+@router.get(".csv")
+async def order_list_csv(page: AdminPage) -> Response:
+    """The orders the list's filters select, every page of them, as a CSV file for Excel."""
+    filters = page.filters(FILTERS)
+    first = await orders.list_orders(page.api, filters, limit=exports.PAGE_SIZE)
+    rows = exports.staff_order_pages(page, filters, first)
+    header = exports.header(page, exports.STAFF_ORDER_COLUMNS)
+    return page.finish(download("orders.csv", header, rows, DIALECTS[page.l10n.language]))
 
 
 async def _new_page(page: Page, form: Json, problem: Problem | None = None) -> Response:

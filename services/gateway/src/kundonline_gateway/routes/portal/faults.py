@@ -120,12 +120,12 @@ async def report(page: PortalPage, form: Annotated[ReportForm, Form()]) -> Respo
         shown = form.model_dump(exclude={"photos"})
         return await _report_page(page, shown, explain(page, problem, ReportForm))
     fault_id = receipt["id"]
-    await conversation.attach_photos(
+    left = await conversation.attach_photos(
         form.photos,
         lambda name, data, ctype: faults.add_photo(page.api, fault_id, name, data, ctype),
     )
     sent = "order" if receipt["next_step"] == "order_created" else "queue"
-    return page.redirect(f"/faults/{receipt['id']}", sent=sent)
+    return page.redirect(conversation.after(f"/faults/{fault_id}", left, sent=sent))
 
 
 @router.get("/{fault_id}")
@@ -133,7 +133,7 @@ async def my_fault(
     page: PortalPage, fault_id: UUID, sent: str | None = None, cursor: str | None = None
 ) -> Response:
     found = await faults.my_fault(page.api, fault_id)
-    said = page.notice(sent, {**SENT, **conversation.SENT})
+    said = page.notice(sent, {**SENT, **conversation.SENT}) + conversation.left_out_notices(page)
     return await _fault_page(page, found, Problem(200, said, {}), cursor=cursor)
 
 
@@ -165,9 +165,9 @@ async def write(
     page: PortalPage, fault_id: UUID, form: Annotated[conversation.MessageForm, Form()]
 ) -> Response:
     try:
-        await conversation.write(page, fault_id, form)
+        left = await conversation.write(page, fault_id, form)
     except Refused as exc:
         found = await faults.my_fault(page.api, fault_id)
         problem = explain(page, exc, conversation.MessageForm)
         return await _fault_page(page, found, problem, {"body": form.body})
-    return page.redirect(f"/faults/{fault_id}", sent="message")
+    return page.redirect(conversation.after(f"/faults/{fault_id}", left, sent="message"))

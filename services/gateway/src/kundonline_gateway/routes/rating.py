@@ -1,0 +1,123 @@
+"""/rating/<order id>: the one-click rating of a completed order, from its completion mail.
+
+No login: the signed link (`t=`) is the credential, and the orders service checks it on every
+call. Opening the link changes nothing, since mail scanners open links too: it shows the form
+with the score chosen in the mail, and only the form's POST uses the link up.
+
+Not CSRF-checked with the session's double-submit token, on purpose: the POST is not
+authenticated by any cookie, only by the signed link in its body, which another site cannot
+know. A forged form without it is refused; one with it could only do what its holder may.
+"""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from kundonline_common.errors import DomainError
+
+from ..clients import ratings
+from ..i18n import N_
+from ..pages.forms import PageForm
+from ..pages.page import Page, page_for
+
+router = APIRouter(prefix="/rating", include_in_schema=False)
+SCORES = (1, 2, 3, 4, 5)
+MAX_COMMENT = 2000
+# Why a link cannot be used: the heading and text of the page that says so, by the refusal.
+REFUSED: dict[str, tuple[str, str]] = {
+    "already_rated": (
+        N_("Already rated"),
+        N_("This order has already been rated. Thank you, only one rating per order is kept."),
+    ),
+    "rating_link_expired": (
+        N_("The link has expired"),
+        N_("The rating link is no longer valid. Contact us if you want to tell us something."),
+    ),
+    "not_completed": (
+        N_("The order cannot be rated"),
+        N_("The order is not completed, so it cannot be rated now."),
+    ),
+}
+INVALID = (
+    N_("The link is not valid"),
+    N_("The rating link is not valid. Use the link in the mail exactly as it was sent."),
+)
+CHOOSE = N_("Choose a score from 1 to 5.")
+COMMENT = N_("Write at most %(max)s characters.")
+
+
+class RatingForm(PageForm):
+    t: str = ""
+    score: str = ""
+    comment: str = ""
+
+
+def _refused(page: Page, exc: DomainError) -> Response:
+    heading, text = REFUSED.get(exc.code, INVALID)
+    # 5xx stays an error page of the gateway's own; anything the service refused is 4xx.
+    if exc.status_code >= 500:
+        raise exc
+    return page.render(
+        "portal/rating_refused.html",
+        status=exc.status_code,
+        heading=page.gettext(heading),
+        text=page.gettext(text),
+    )
+
+
+def _form(
+    page: Page, info: dict[str, object], form: RatingForm, errors: dict[str, str], status: int = 200
+) -> Response:
+    return page.render(
+        "portal/rating.html",
+        status=status,
+        info=info,
+        form=form,
+        scores=SCORES,
+        errors=errors,
+        max_comment=MAX_COMMENT,
+    )
+
+
+@router.get("/{order_id}")
+async def rating_form(request: Request, order_id: UUID, t: str = "", score: str = "") -> Response:
+    page = page_for(request, "account", await _time_zone(request))
+    try:
+        info = await ratings.link(page.services, order_id, t)
+    except DomainError as exc:
+        return _refused(page, exc)
+    if info["rated"]:
+        return _refused(page, DomainError("", code="already_rated", status_code=409))
+    chosen = score if score in {str(s) for s in SCORES} else ""
+    return _form(page, info, RatingForm(t=t, score=chosen), {})
+
+
+@router.post("/{order_id}")
+async def rate(request: Request, order_id: UUID, form: Annotated[RatingForm, Form()]) -> Response:
+    page = page_for(request, "account", await _time_zone(request))
+    errors = _problems(page, form)
+    try:
+        if errors:
+            info = await ratings.link(page.services, order_id, form.t)
+            return _form(page, info, form, errors, status=422)
+        rating = {"token": form.t, "score": int(form.score), "comment": form.comment.strip()}
+        await ratings.rate(page.services, order_id, rating)
+    except DomainError as exc:
+        return _refused(page, exc)
+    return page.render("portal/rating_thanks.html", score=int(form.score))
+
+
+def _problems(page: Page, form: RatingForm) -> dict[str, str]:
+    errors = {}
+    if form.score not in {str(s) for s in SCORES}:
+        errors["score"] = page.gettext(CHOOSE)
+    if len(form.comment.strip()) > MAX_COMMENT:
+        errors["comment"] = page.gettext(COMMENT, max=MAX_COMMENT)
+    return errors
+
+
+async def _time_zone(request: Request) -> str | None:
+    time_zone: str | None = await request.app.state.clients.time_zone()
+    return time_zone
