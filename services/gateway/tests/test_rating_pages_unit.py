@@ -170,4 +170,15 @@ async def test_photos_left_out_are_told_on_the_next_page_and_only_known_reasons(
     html = (await customer.get(f"/faults/{FAULT}?{query}")).text
     assert "Bilden “katt.gif” kom inte med: den är inte en JPEG- eller PNG-bild." in html
     assert "Bilden “&lt;b&gt;.png” kom inte med: den är för stor." in html
-    assert "nothing" not in html
+    assert html.count('<p class="flash error"') == 2  # nothing of the made-up reason
+
+
+async def test_switching_language_keeps_the_link_so_the_form_opens_again(
+    visitor: httpx.AsyncClient, rating: FakeServices
+) -> None:
+    html = (await visitor.get(f"/rating/{ORDER}", params={"t": TOKEN, "score": "2"})).text
+    switch = html.split('href="/language?lang=en&amp;next=')[1].split('"')[0]
+    reply = await visitor.get(f"/language?lang=en&next={switch}")
+    assert reply.headers["location"] == f"/rating/{ORDER}?t={TOKEN}&score=2"
+    english = await visitor.get(reply.headers["location"])
+    assert "How satisfied are you with the work on order 1042?" in english.text
