@@ -7,13 +7,12 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from . import tracing
 from .db import Database
 from .kafka import Outgoing, Producer, record_headers
 from .metrics import EventMetrics
-from .tables import OutboxRecord
+from .tables import OutboxRecord, table_of
 from .uow import Outbox
 
 log = logging.getLogger(__name__)
@@ -24,14 +23,11 @@ RELAY_LOCK_ID = 4_914_801
 
 
 class OutboxRelay:
-    columns = (
-        col(OutboxRecord.seq),
-        col(OutboxRecord.event_id),
-        col(OutboxRecord.topic),
-        col(OutboxRecord.key),
-        col(OutboxRecord.value),
-        col(OutboxRecord.headers),
-    )
+    # The table's columns, not the model's: Core statements, without the ORM's bookkeeping
+    # (a bulk delete through the model also looked for the deleted rows in the session).
+    table = table_of(OutboxRecord)
+    c = table.c
+    columns = (c.seq, c.event_id, c.topic, c.key, c.value, c.headers)
 
     def __init__(
         self,
@@ -75,7 +71,7 @@ class OutboxRelay:
                 await asyncio.gather(*await self.producer.send_batches(records))
             if not self.db.is_postgres:
                 seqs = [row.seq for row in rows]
-                await session.execute(delete(OutboxRecord).where(col(OutboxRecord.seq).in_(seqs)))
+                await session.execute(delete(self.table).where(self.table.c.seq.in_(seqs)))
             self.metrics.published.inc(len(rows))
             return len(rows)
 
@@ -87,10 +83,10 @@ class OutboxRelay:
         and the batch is deleted once Kafka has it: a write there locks the whole database,
         and every writer would wait while Kafka answers.
         """
-        seq = col(OutboxRecord.seq)
+        seq = self.table.c.seq
         if self.db.is_postgres:
             batch = select(seq).order_by(seq).limit(self.batch_size)
-            taken = delete(OutboxRecord).where(seq.in_(batch)).returning(*self.columns)
+            taken = delete(self.table).where(seq.in_(batch)).returning(*self.columns)
             return sorted((await session.execute(taken)).all(), key=lambda row: row.seq)
         oldest = select(*self.columns).order_by(seq).limit(self.batch_size)
         return list((await session.execute(oldest)).all())
