@@ -330,24 +330,37 @@ async def test_a_service_s_server_span_is_a_child_of_its_caller_s(
 
 
 @pytest.mark.parametrize("mode", ["propagating", "exported"])
-async def test_a_service_client_sends_the_current_context_and_none_outside_one(
+def test_a_service_call_carries_the_current_context_and_none_outside_one(
     request: pytest.FixtureRequest, mode: str
 ) -> None:
     request.getfixturevalue(mode)
-    sent: list[httpx.Headers] = []
+    with tracing.ClientCall("GET", "http://auth/internal/about") as outside:
+        pass  # outside any request: no trace
+    tracer = tracing.current().tracer
+    with (
+        tracer.start_as_current_span("GET /api/me", kind=SpanKind.SERVER) as server,
+        tracing.ClientCall("POST", "http://auth/internal/resolve") as inside,
+    ):
+        inside.answered(200)
+    assert "traceparent" not in outside.headers
+    assert parse(inside.headers["traceparent"])[0] == server.get_span_context().trace_id
 
-    def answer(call: httpx.Request) -> httpx.Response:
-        sent.append(call.headers)
-        return httpx.Response(200)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
-        tracing.instrument_client(client)
-        await client.get("http://auth/internal/about")  # outside any request: no trace
-        tracer = tracing.current().tracer
-        with tracer.start_as_current_span("GET /api/me", kind=SpanKind.SERVER) as server:
-            await client.get("http://auth/internal/resolve")
-    assert "traceparent" not in sent[0]
-    assert parse(sent[1]["traceparent"])[0] == server.get_span_context().trace_id
+def test_an_exported_service_call_is_a_client_span_of_its_request(
+    exported: InMemorySpanExporter,
+) -> None:
+    tracer = tracing.current().tracer
+    with (
+        tracer.start_as_current_span("GET /api/faults", kind=SpanKind.SERVER) as server,
+        tracing.ClientCall("GET", "http://faults/api/faults") as call,
+    ):
+        call.answered(503)
+    (client,) = of_kind(exported.get_finished_spans(), SpanKind.CLIENT)
+    assert client.parent is not None
+    assert client.parent.span_id == server.get_span_context().span_id
+    assert parse(call.headers["traceparent"]) == (client.context.trace_id, client.context.span_id)
+    assert client.attributes is not None
+    assert client.attributes["http.response.status_code"] == 503
 
 
 def test_a_trace_begun_without_an_exporter_is_sampled_as_the_environment_says(

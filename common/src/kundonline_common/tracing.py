@@ -261,27 +261,44 @@ class ContinueTrace:
             otel_context.detach(token)
 
 
-def instrument_client(client: Any) -> None:
-    """Calls of an httpx client carry the current trace context in their headers, each in
-    a client span of its own when spans are exported."""
-    tracing = current()
-    if not tracing.instrumented:
-        return
-    if not tracing.exporting:
-        hooks = client.event_hooks
-        client.event_hooks = {**hooks, "request": [*hooks["request"], _send_context]}
-        return
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+class ClientCall:
+    """An HTTP call to a service: the trace headers to send with it (`headers`), the
+    current context's, or with spans exported those of a CLIENT span of the call's own.
+    Outside any request or event, none: the call starts no trace."""
 
-    HTTPXClientInstrumentor.instrument_client(
-        client,
-        tracer_provider=ChildSpansOnlyProvider(tracing.provider),
-        meter_provider=_NO_METERS,
-    )
+    def __init__(self, method: str, url: str) -> None:
+        tracing = current()
+        self._span: Span | None = None
+        self.headers: dict[str, str] = {}
+        if not tracing.instrumented:
+            return
+        if not tracing.exporting:
+            self.headers = current_headers()
+            return
+        span = ChildSpansOnly(tracing.tracer).start_span(method, kind=SpanKind.CLIENT)
+        if span.is_recording():
+            span.set_attributes({"http.request.method": method, "url.full": url})
+            self._span = span
+        self.headers = current_headers(span)
 
+    def answered(self, status: int) -> None:
+        if self._span is not None:
+            self._span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                self._span.set_status(StatusCode.ERROR)
 
-async def _send_context(request: Any) -> None:
-    request.headers.update(current_headers())
+    def __enter__(self) -> "ClientCall":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
+    ) -> None:
+        if self._span is None:
+            return
+        if error is not None:
+            self._span.record_exception(error)
+            self._span.set_status(StatusCode.ERROR, type(error).__name__)
+        self._span.end()
 
 
 def instrument_engine(engine: Any) -> None:

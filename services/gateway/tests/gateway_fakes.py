@@ -1,13 +1,13 @@
 """Fake services for the gateway's pages: canned answers by method and path, no process."""
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from kundonline_common.errors import Unauthorized
 from kundonline_common.tokens import SYSTEM, Caller
+from kundonline_gateway.upstream import Reply
 
 CUSTOMER = Caller(
     subject="5d8f4c52-51a3-4c1c-9a55-0b6a7c3f1e01",
@@ -53,7 +53,7 @@ class FakeServices:
 
     async def call(
         self, service: str, method: str, path: str, caller: Caller = SYSTEM, **kw: Any
-    ) -> httpx.Response:
+    ) -> Reply:
         self.calls.append(Call(service, method, path, caller, kw))
         answer = self.answers.get((method, path))
         body: Any
@@ -62,8 +62,8 @@ class FakeServices:
         else:
             status, body = answer(kw) if callable(answer) else answer
         if body is None:
-            return httpx.Response(status)
-        return httpx.Response(status, json=body)
+            return Reply(status, [], b"")
+        return Reply(status, [("content-type", "application/json")], json.dumps(body).encode())
 
     async def resolve(self, token: str) -> Caller:
         if token not in TOKENS:

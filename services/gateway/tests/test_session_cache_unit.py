@@ -2,8 +2,8 @@
 
 import asyncio
 import json
+from collections.abc import Mapping
 
-import httpx
 import pytest
 
 from kundonline_common.errors import Unauthorized
@@ -11,6 +11,7 @@ from kundonline_common.tokens import Caller
 from kundonline_gateway.config import GatewaySettings
 from kundonline_gateway.services import ServiceClients
 from kundonline_gateway.session_cache import SessionCache
+from kundonline_gateway.upstream import Reply, Upstream
 
 ALICE = Caller(subject="8c1b6f64-2f3b-4d0e-9a55-0b6a7c3f1e01", role="account", name="Alice")
 
@@ -65,26 +66,35 @@ class StandInAuth:
         self.entered = asyncio.Event()
         self.hold: asyncio.Event | None = None
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        if request.url.path == "/internal/resolve":
+    async def __call__(self, target: str, body: bytes) -> Reply:
+        token = json.loads(body)["token"]
+        if target == "/internal/resolve":
             self.resolves += 1
-            alive = body["token"] in self.live
+            alive = token in self.live
             self.entered.set()
             if self.hold is not None:
                 await self.hold.wait()
             if not alive:
-                return httpx.Response(401, json={"error": "session_expired"})
-            return httpx.Response(200, json={"caller": ALICE.model_dump(mode="json")})
-        self.live.discard(body["token"])
-        return httpx.Response(204)
+                return Reply(401, [], b'{"error": "session_expired"}')
+            return Reply(200, [], json.dumps({"caller": ALICE.model_dump(mode="json")}).encode())
+        self.live.discard(token)
+        return Reply(204, [], b"")
+
+
+class StandInUpstream(Upstream):
+    def __init__(self, auth: StandInAuth) -> None:
+        super().__init__("http://auth", timeout=5)
+        self.auth = auth
+
+    async def request(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> Reply:
+        return await self.auth(target, body)
 
 
 def clients_with(auth: StandInAuth) -> ServiceClients:
     clients = ServiceClients(GatewaySettings())
-    clients.clients["auth"] = httpx.AsyncClient(
-        base_url="http://auth", transport=httpx.MockTransport(auth)
-    )
+    clients.clients["auth"] = StandInUpstream(auth)
     return clients
 
 

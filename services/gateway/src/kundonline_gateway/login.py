@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import httpx
 from fastapi import Request, Response
 
 from kundonline_common.errors import DomainError
@@ -11,9 +10,10 @@ from .addresses import client_address
 from .routing import Realm
 from .services import ServiceClients
 from .sessions import clear_session_cookies, credentials, is_secure, set_session_cookies
+from .upstream import Reply
 
 
-def _json_or_empty(reply: httpx.Response) -> dict[str, Any]:
+def _json_or_empty(reply: Reply) -> dict[str, Any]:
     try:
         payload = reply.json()
     except ValueError:

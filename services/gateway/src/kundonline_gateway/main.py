@@ -114,7 +114,7 @@ async def services_ready(request: Request) -> None:
     clients: ServiceClients = request.app.state.clients
     names = list(clients.clients)
     replies = await asyncio.gather(
-        *(clients.clients[n].get("/readyz") for n in names), return_exceptions=True
+        *(clients.clients[n].request("GET", "/readyz", {}) for n in names), return_exceptions=True
     )
     down = [
         n

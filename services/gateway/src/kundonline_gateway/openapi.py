@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from kundonline_common.errors import Unavailable
 from kundonline_common.tokens import SYSTEM
 
 from .routing import Service
@@ -79,6 +80,7 @@ async def public_openapi(app: FastAPI, clients: ServiceClients) -> dict[str, Any
     services: tuple[Service, ...] = ("auth", "faults", "orders", "notify")
     for service in services:
         reply = await clients.call(service, "GET", "/internal/openapi.json", SYSTEM)
-        reply.raise_for_status()
+        if reply.status_code != 200:
+            raise Unavailable(f"The {service} service did not describe its API.")
         parts[service] = reply.json()
     return merge(app.openapi(), parts)

@@ -1,20 +1,23 @@
 """HTTP clients for the internal services, each call signed with a short-lived token."""
 
+import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import httpx
 from fastapi import Request, Response
 
 from kundonline_common.errors import Unauthorized, Unavailable
 from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
-from kundonline_common.tracing import TRACE_HEADERS, instrument_client
+from kundonline_common.tracing import TRACE_HEADERS, ClientCall
 
 from .config import GatewaySettings
+from .multipart import FileField, multipart
 from .routing import Service
 from .session_cache import SessionCache
+from .upstream import Reply, Upstream, UpstreamError
 
 RESOLVE = "/internal/resolve"
 ABOUT = "/internal/about"
@@ -68,36 +71,49 @@ class ServiceClients:
         self.sessions = SessionCache(settings.session_cache_seconds)
         # When auth's /internal/about was last asked, and what it last said.
         self._about: tuple[float, Portal] = (-PUBLIC_URL_SECONDS, Portal())
-        timeout = httpx.Timeout(settings.service_timeout_seconds)
-        # Every connection may stay open: a pool that keeps fewer closes the surplus after
-        # each request under load and opens it again for the next.
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         urls: dict[Service, str] = {
             "auth": settings.auth_url,
             "faults": settings.faults_url,
             "orders": settings.orders_url,
             "notify": settings.notify_url,
         }
-        self.clients: dict[Service, httpx.AsyncClient] = {
-            name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
-            for name, url in urls.items()
+        self.clients: dict[Service, Upstream] = {
+            name: Upstream(url, settings.service_timeout_seconds) for name, url in urls.items()
         }
-        for client in self.clients.values():
-            instrument_client(client)
 
     async def aclose(self) -> None:
         for client in self.clients.values():
-            await client.aclose()
+            client.close()
 
     async def call(
-        self, service: Service, method: str, path: str, caller: Caller = SYSTEM, **kw: Any
-    ) -> httpx.Response:
-        headers = {**kw.pop("headers", {}), HEADER: issue_token(caller, self.secret)}
+        self,
+        service: Service,
+        method: str,
+        path: str,
+        caller: Caller = SYSTEM,
+        *,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        files: Mapping[str, FileField] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """One request to a service, as `caller`: a JSON body, raw `content`, or `files` as
+        multipart/form-data."""
+        sent = {**(headers or {}), HEADER: issue_token(caller, self.secret)}
+        body, content_type = _body(json, content, files)
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        target = upstream_path(path)
+        if params and (query := urlencode(params, doseq=True)):
+            target = f"{target}?{query}"
+        upstream = self.clients[service]
         try:
-            return await self.clients[service].request(
-                method, upstream_path(path), headers=headers, **kw
-            )
-        except httpx.TransportError as exc:
+            with ClientCall(method, upstream.url(target)) as traced:
+                reply = await upstream.request(method, target, {**sent, **traced.headers}, body)
+                traced.answered(reply.status_code)
+                return reply
+        except UpstreamError as exc:
             raise Unavailable(
                 f"The {service} service is not reachable right now; try again shortly.",
                 code="service_unavailable",
@@ -166,6 +182,20 @@ class ServiceClients:
             content=body,
             headers=headers,
         )
-        passed = {k: v for k, v in reply.headers.items() if k.lower() not in _DROP}
-        passed.pop("content-encoding", None)
+        passed: dict[str, str] = {}
+        for name, value in reply.headers:
+            if name not in _DROP and name != "content-encoding":
+                # A header sent twice is passed on once, its values joined (RFC 9110 5.3).
+                passed[name] = f"{passed[name]}, {value}" if name in passed else value
         return Response(reply.content, reply.status_code, headers=passed)
+
+
+def _body(
+    payload: Any, content: bytes | None, files: Mapping[str, FileField] | None
+) -> tuple[bytes, str | None]:
+    """The request body and its content type (None: the caller's own, if any)."""
+    if files is not None:
+        return multipart(files)
+    if payload is not None:
+        return json.dumps(payload, separators=(",", ":")).encode(), "application/json"
+    return content or b"", None

@@ -4,13 +4,12 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-import httpx
-
 from kundonline_common.errors import DomainError, Forbidden, NotFound
 from kundonline_common.tokens import Caller
 
 from ..routing import Realm, service_for
 from ..services import ServiceClients
+from ..upstream import Reply
 
 Json = dict[str, Any]
 
@@ -51,7 +50,7 @@ def query(**params: Any) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None and v != ""}
 
 
-def refusal(reply: httpx.Response) -> DomainError:
+def refusal(reply: Reply) -> DomainError:
     try:
         body = reply.json()
     except ValueError:
