@@ -53,6 +53,8 @@ fill_secrets() {
   done
   [ -n "$(setting KUNDONLINE_INTERNAL_TOKEN_SECRET)" ] ||
     put_setting KUNDONLINE_INTERNAL_TOKEN_SECRET "$(base64url 48)"
+  [ -n "$(setting KUNDONLINE_RATING_LINK_SECRET)" ] ||
+    put_setting KUNDONLINE_RATING_LINK_SECRET "$(base64url 48)"
   [ -n "$(setting KAFKA_CLUSTER_ID)" ] || put_setting KAFKA_CLUSTER_ID "$(base64url 16)"
   if [ -z "$(setting KUNDONLINE_ADMIN_PASSWORD)" ]; then
     put_setting KUNDONLINE_ADMIN_PASSWORD "$(hex 12)"

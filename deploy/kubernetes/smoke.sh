@@ -69,8 +69,11 @@ url() { echo "postgresql+asyncpg://$1:${db[$1]}@postgres:5432/$1"; }
 secret kundonline-auth KUNDONLINE_AUTH_DATABASE_URL="$(url auth)" \
   KUNDONLINE_ADMIN_PASSWORD="$admin_password"
 secret kundonline-faults KUNDONLINE_FAULTS_DATABASE_URL="$(url faults)"
-secret kundonline-orders KUNDONLINE_ORDERS_DATABASE_URL="$(url orders)"
-secret kundonline-notify KUNDONLINE_NOTIFY_DATABASE_URL="$(url notify)"
+rating_secret="$(openssl rand -base64 48)"
+secret kundonline-orders KUNDONLINE_ORDERS_DATABASE_URL="$(url orders)" \
+  KUNDONLINE_RATING_LINK_SECRET="$rating_secret"
+secret kundonline-notify KUNDONLINE_NOTIFY_DATABASE_URL="$(url notify)" \
+  KUNDONLINE_RATING_LINK_SECRET="$rating_secret"
 public_key="$(.venv/bin/kundonline-license keygen --private "$STATE/vendor.key" \
   --public "$STATE/vendor.pub")"
 

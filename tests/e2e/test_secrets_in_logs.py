@@ -63,6 +63,7 @@ def test_secrets_used_in_requests_never_reach_a_log(
         "wrong password": WRONG_PASSWORD,
         "administrator's password": system.config.admin_password,
         "internal secret": system.config.internal_token_secret,
+        "rating link secret": system.config.rating_link_secret,
     }
     leaked = [what for what, value in secrets.items() if value in logs]
     assert leaked == [], f"found in {system.log_dir}: {leaked}"

@@ -54,10 +54,22 @@ def internal_token_secret(run_dir: Path) -> str:
     A secret that is in the repository would let anyone who reaches a service port sign
     themselves an administrator's token.
     """
-    given = os.environ.get("KUNDONLINE_INTERNAL_TOKEN_SECRET")
+    return kept_secret(run_dir, "KUNDONLINE_INTERNAL_TOKEN_SECRET", "secret")
+
+
+def rating_link_secret(run_dir: Path) -> str:
+    """The secret of the completion mails' rating links, kept as the internal one is: links
+    in mails sent before a restart still work after it."""
+    return kept_secret(run_dir, "KUNDONLINE_RATING_LINK_SECRET", "rating-secret")
+
+
+def kept_secret(run_dir: Path, variable: str, filename: str) -> str:
+    """`variable` from the environment, else the one kept in `run_dir/filename`, made there
+    (readable by its owner only) on the first start."""
+    given = os.environ.get(variable)
     if given:
         return given
-    path = run_dir / "secret"
+    path = run_dir / filename
     with contextlib.suppress(FileNotFoundError):
         kept = path.read_text().strip()
         if len(kept) >= MIN_SECRET_LENGTH:
@@ -65,7 +77,7 @@ def internal_token_secret(run_dir: Path) -> str:
             return kept
     made = secrets.token_urlsafe(48)
     run_dir.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name("secret.new")
+    draft = path.with_name(f"{filename}.new")
     draft.unlink(missing_ok=True)
     with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
         file.write(f"{made}\n")
@@ -142,6 +154,7 @@ def _run(stack: contextlib.ExitStack) -> None:
         admin_username=admin,
         admin_password=password,
         internal_token_secret=secret,
+        rating_link_secret=rating_link_secret(RUN_DIR),
         ports=ports.services,
         extra_env={
             # The logs in .run/logs/ are read by a person: plain lines unless asked for JSON.

@@ -45,6 +45,8 @@ class SystemConfig:
     admin_password: str = "admin-password-1"
     # Each system its own: a secret in the repository would open every copy to anyone.
     internal_token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    # Signs the completion mails' rating links (notify) and checks them (orders).
+    rating_link_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     # Replica 0's port of each service; further replicas get theirs when first started.
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -104,6 +106,7 @@ class System:
             "KUNDONLINE_KAFKA_BOOTSTRAP_SERVERS": c.kafka_bootstrap_servers,
             "KUNDONLINE_TOPIC_PREFIX": c.topic_prefix,
             "KUNDONLINE_INTERNAL_TOKEN_SECRET": c.internal_token_secret,
+            "KUNDONLINE_RATING_LINK_SECRET": c.rating_link_secret,
             "KUNDONLINE_ADMIN_USERNAME": c.admin_username,
             "KUNDONLINE_ADMIN_PASSWORD": c.admin_password,
             "KUNDONLINE_SMTP_HOST": c.smtp_host,
