@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kundonline_common.errors import NotFound
 from kundonline_common.tokens import SYSTEM
 
+from . import open_reports
 from .login import end_session, open_session
 from .routing import PUBLIC_FEEDS, Realm, has_dot_segments, realm_for, service_for
 from .services import ServiceClients
@@ -71,6 +72,10 @@ async def staff_login(request: Request, response: Response, body: Login) -> Toke
 async def staff_logout(request: Request, response: Response) -> None:
     """End the staff session at once."""
     await _logout(request, response, "staff")
+
+
+# Answered here from two services, so before the catch-all passes /api/facilities/... on.
+router.include_router(open_reports.router)
 
 
 @router.api_route(

@@ -23,6 +23,12 @@ async def report(api: Api, report: Json, *, request_key: str) -> Json:
     return await api.send("POST", "/api/faults", json=report, headers=headers)
 
 
+async def my_open_faults(api: Api, facility_id: UUID, *, limit: int) -> Listing:
+    """The reports on one facility still awaiting handling that the account sees, newest
+    first."""
+    return await api.list("/api/faults", facility_id=str(facility_id), open="true", limit=limit)
+
+
 async def add_photo(
     api: Api, fault_id: str, filename: str, data: bytes, content_type: str | None
 ) -> None:
@@ -46,6 +52,12 @@ async def fault(api: Api, fault_id: UUID) -> Json:
 
 async def create_order(api: Api, fault_id: UUID) -> None:
     await api.send("POST", f"/admin/api/faults/{fault_id}/create-order")
+
+
+async def join(api: Api, fault_id: UUID, other_id: UUID) -> None:
+    """Join a queued report with another report of the same fault, which it then follows."""
+    body = {"fault_id": str(other_id)}
+    await api.send("POST", f"/admin/api/faults/{fault_id}/duplicate-of", json=body)
 
 
 async def reject(api: Api, fault_id: UUID, reason: str) -> None:

@@ -8,6 +8,7 @@ STATUSES = {
     "accepted": N_("Accepted"),
     "order_created": N_("Order created"),
     "rejected": N_("Rejected"),
+    "duplicate": N_("Joined with another"),
     "planned": N_("Planned"),
     "started": N_("Started"),
     "completed": N_("Completed"),

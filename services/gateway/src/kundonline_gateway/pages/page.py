@@ -36,6 +36,13 @@ NOTICES: dict[str, Message] = {
     "license_installed": ("ok", N_("The license file is installed and valid.")),
     "already_handled": ("error", N_("The fault report has already been handled.")),
     "reason_needed": ("error", N_("Give a reason to reject.")),
+    "joined": ("ok", N_("The fault report is joined with the other. Its reporter is told.")),
+    "join_circle": ("error", N_("The other report already follows this one.")),
+    "join_elsewhere": (
+        "error",
+        N_("A report is joined only with a report on the same facility or project."),
+    ),
+    "join_rejected": ("error", N_("The other report is rejected.")),
     "invalid": ("error", messages.CHECK),
 }
 

@@ -4,12 +4,17 @@ order's steps; a fault adds its own before them."""
 
 from kundonline_common.errors import DomainError, NotFound
 
-from ..clients import Api, Json, auth, orders
+from ..clients import Api, Json, auth, faults, orders
 
 
-async def of_fault(api: Api, fault: Json) -> Json:
-    """The customer's fault report's steps, and its order's number where it has one."""
+async def of_fault(api: Api, fault: Json, *, depth: int = 0) -> Json:
+    """The customer's fault report's steps, and its order's number where it has one. A
+    report joined with another (a duplicate) follows that one's order: its steps go on with
+    the other's, which is `followed`, when the account may see it."""
     steps: list[Json] = [{"kind": "reported", "at": fault["reported_at"]}]
+    # A report joined with one later joined with another follows on; a few are all there are.
+    if fault["status"] == "duplicate" and fault.get("duplicate_of") and depth < 5:
+        return await _joined(api, fault, steps, depth)
     if fault.get("order_id"):
         try:
             found = await orders.my_timeline(api, fault["order_id"])
@@ -20,6 +25,18 @@ async def of_fault(api: Api, fault: Json) -> Json:
     if fault["status"] == "rejected":
         steps.append({"kind": "rejected", "reason": fault.get("reason")})
     return {"steps": steps, "order_number": None}
+
+
+async def _joined(api: Api, fault: Json, steps: list[Json], depth: int) -> Json:
+    steps = [*steps, {"kind": "joined", "fault_id": fault["duplicate_of"]}]
+    try:
+        followed = await faults.my_fault(api, fault["duplicate_of"])
+    except NotFound:
+        # Reported where the account no longer sees: joined, and no more to tell.
+        return {"steps": steps, "order_number": None, "followed": None}
+    theirs = await of_fault(api, followed, depth=depth + 1)
+    # The other report's own "reported" step is not this one's.
+    return {**theirs, "steps": steps + theirs["steps"][1:], "followed": followed}
 
 
 async def staff_names(api: Api) -> dict[str, str]:

@@ -5,6 +5,7 @@ from . import (
     about,
     accounts,
     customers,
+    duplicates,
     facilities,
     faults,
     license,
@@ -18,6 +19,7 @@ from . import (
 ROUTERS = [
     faults.queue_router,
     faults.router,
+    duplicates.router,
     *accounts.ROUTERS,
     customers.router,
     facilities.router,

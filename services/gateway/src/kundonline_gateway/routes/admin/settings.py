@@ -27,6 +27,7 @@ class SettingsForm(PageForm):
     port: str = ""
     public_url: str = ""
     fault_report_email: str = ""
+    duplicate_window_days: str = ""
     show_order_rows: Checkbox = False
     copy_to_our_reference: Checkbox = False
     show_statistics: Checkbox = False
@@ -38,6 +39,7 @@ class SettingsForm(PageForm):
         "port": N_("Give a port between 1 and 65535."),
         "public_url": N_("Give a web address."),
         "fault_report_email": messages.EMAIL,
+        "duplicate_window_days": N_("Give a whole number of days from 1 to 365."),
     }
 
     def applied_to(self, current: Json) -> Json:
@@ -48,6 +50,7 @@ class SettingsForm(PageForm):
             "port": _number(self.port),
             "public_url": self.public_url.strip(),
             "fault_report_email": self.fault_report_email.strip() or None,
+            "duplicate_window_days": _number(self.duplicate_window_days),
             **{name: getattr(self, name) for name in SWITCHES},
         }
 
@@ -82,7 +85,11 @@ async def save_settings(page: AdminPage, form: Annotated[SettingsForm, Form()]) 
         await auth.save_settings(page.api, body)
     except Refused as exc:
         problem = explain(page, exc, SettingsForm)
-        typed = {"session_timeout_minutes": form.session_timeout_minutes, "port": form.port}
+        typed = {
+            "session_timeout_minutes": form.session_timeout_minutes,
+            "port": form.port,
+            "duplicate_window_days": form.duplicate_window_days,
+        }
         return page.render_form(
             "admin/settings.html",
             problem,

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from kundonline_common.errors import NotFound
 
+from ... import open_reports
 from ...clients import Json, Refused, faults, orders
 from ...deps import PortalPage, portal_router
 from ...i18n import N_
@@ -100,13 +101,16 @@ async def _linked_facility(page: Page, facility: UUID) -> str:
 async def _report_page(page: Page, form: Json, problem: Problem | None = None) -> Response:
     # One key per form shown: a double click or a resent form makes one report, not two.
     key = str(form.get("request_key") or uuid4())
+    facilities = await orders.my_facilities(page.api)
     return page.render_form(
         "portal/report.html",
         problem,
         form=form,
-        facilities=await orders.my_facilities(page.api),
+        facilities=facilities,
         projects=await orders.my_projects(page.api),
         request_key=key,
+        # What is already reported where the fault is, to add a message to instead.
+        open_here=await open_reports.for_target(page.api, str(form.get(TARGET, "")), facilities),
     )
 
 
