@@ -10,10 +10,11 @@ from urllib.parse import quote, urlencode
 from fastapi import Request, Response
 
 from kundonline_common.errors import Unauthorized, Unavailable
-from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
+from kundonline_common.tokens import HEADER, SYSTEM, Caller
 from kundonline_common.tracing import TRACE_HEADERS, ClientCall
 
 from .config import GatewaySettings
+from .internal_tokens import SignedTokens
 from .multipart import FileField, multipart
 from .routing import Service
 from .session_cache import SessionCache
@@ -67,7 +68,7 @@ class Portal:
 
 class ServiceClients:
     def __init__(self, settings: GatewaySettings) -> None:
-        self.secret = settings.internal_token_secret.get_secret_value()
+        self.tokens = SignedTokens(settings.internal_token_secret.get_secret_value())
         self.sessions = SessionCache(settings.session_cache_seconds)
         # When auth's /internal/about was last asked, and what it last said.
         self._about: tuple[float, Portal] = (-PUBLIC_URL_SECONDS, Portal())
@@ -100,7 +101,7 @@ class ServiceClients:
     ) -> Reply:
         """One request to a service, as `caller`: a JSON body, raw `content`, or `files` as
         multipart/form-data."""
-        sent = {**(headers or {}), HEADER: issue_token(caller, self.secret)}
+        sent = {**(headers or {}), HEADER: self.tokens.token_for(caller)}
         body, content_type = _body(json, content, files)
         if content_type is not None:
             sent["Content-Type"] = content_type
