@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Final
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 
 from kundonline_common.errors import Conflict, Invalid, NotFound
@@ -168,8 +168,6 @@ def _near(faults: Sequence[Fault], window: timedelta) -> ColumnElement[bool]:
     and the last of them: one indexed query for a whole page of the queue."""
     facilities = {f.facility_id for f in faults if f.facility_id is not None}
     projects = {f.project_id for f in faults if f.project_id is not None}
-    if not faults:
-        return false()
     moments = [f.reported_at for f in faults]
     return (
         or_(col(Fault.facility_id).in_(facilities), col(Fault.project_id).in_(projects))
@@ -181,6 +179,8 @@ def _near(faults: Sequence[Fault], window: timedelta) -> ColumnElement[bool]:
 
 async def possible_duplicates_of(uow: Uow, faults: Sequence[Fault]) -> dict[UUID, list[Fault]]:
     """Each fault's possible duplicates, within the settings' duplicate_window_days."""
+    if not faults:
+        return {}
     window = timedelta(days=(await uow.repo.settings()).duplicate_window_days)
     nearby = list(await uow.session.scalars(select(Fault).where(_near(faults, window))))
     return {f.id: possible_duplicates(f, nearby, window) for f in faults}
@@ -189,13 +189,17 @@ async def possible_duplicates_of(uow: Uow, faults: Sequence[Fault]) -> dict[UUID
 async def with_possible_duplicates(
     uow: Uow, faults: Sequence[Fault], shown: Sequence[StaffFault]
 ) -> list[StaffFault]:
-    """`shown` (the staff views of `faults`, in their order), each with its possible
-    duplicates."""
-    found = await possible_duplicates_of(uow, faults)
+    """`shown` (the staff views of `faults`, in their order), each waiting in the queue with
+    its possible duplicates: what staff may still join."""
+    found = await possible_duplicates_of(uow, [f for f in faults if _queued(f)])
     return [
-        view.model_copy(update={"possible_duplicates": _related(found[f.id])})
+        view.model_copy(update={"possible_duplicates": _related(found.get(f.id, []))})
         for f, view in zip(faults, shown, strict=True)
     ]
+
+
+def _queued(fault: Fault) -> bool:
+    return in_staff_queue(fault.status, fault.order_direct)
 
 
 def _related(faults: Iterable[Fault]) -> list[RelatedFault]:
@@ -212,8 +216,7 @@ async def read_with_duplicates(*, uow: Uow, fault_id: UUID) -> StaffFault:
     joined = await uow.session.scalars(
         select(Fault).where(col(Fault.duplicate_of) == fault_id).order_by(col(Fault.reported_at))
     )
-    queued = in_staff_queue(fault.status, fault.order_direct)
-    found = await possible_duplicates_of(uow, [fault]) if queued else {}
+    found = await possible_duplicates_of(uow, [fault] if _queued(fault) else [])
     return view.model_copy(
         update={
             "possible_duplicates": _related(found.get(fault_id, [])),
