@@ -1,10 +1,15 @@
 """Async engines for SQLite (the embedded default) and PostgreSQL, built at start-up only."""
 
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlalchemy import CursorResult, Executable, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -64,6 +69,78 @@ def insert_new(session: AsyncSession, table: Table) -> Any:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_taken: bool = False,
+    returning: tuple[str, ...] = (),
+) -> list[Any]:
+    """Insert `rows` (each with the same columns) in one statement, in their order; with
+    `skip_taken`, rows whose key is taken are skipped (`insert_new`). Returns the
+    `returning` columns of the rows that went in.
+
+    On PostgreSQL the rows go as one array per column, `INSERT … SELECT FROM unnest(…)`:
+    one statement text whatever their number, so it is parsed and planned once per
+    connection, with a parameter per column. SQLAlchemy's insertmanyvalues writes a
+    statement with a parameter per value, of another length for every number of rows, and
+    a backlog's batches made asyncpg prepare one nearly every transaction. SQLite gets that
+    insertmanyvalues statement."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        statement = insert_new(session, table) if skip_taken else sqlite.insert(table)
+        if returning:
+            statement = statement.returning(*(table.c[name] for name in returning))
+            return list((await session.execute(statement, list(rows))).all())
+        await session.execute(statement, list(rows))
+        return []
+    columns = tuple(rows[0])
+    statement = _insert_arrays(table, columns, skip_taken, returning)
+    params = {name: [row[name] for row in rows] for name in columns}
+    for name in _json_columns(table, columns):
+        params[name] = [json.dumps(value) for value in params[name]]
+    result = await session.execute(statement, params)
+    return list(result.all()) if returning else []
+
+
+def _json_columns(table: Table, columns: tuple[str, ...]) -> list[str]:
+    # asyncpg writes the elements of a json[] array as text: they go as JSON text, and
+    # None as JSON null, as SQLAlchemy's JSON type writes a single value.
+    return [name for name in columns if isinstance(table.c[name].type, sa.JSON)]
+
+
+@cache
+def _insert_arrays(
+    table: Table, columns: tuple[str, ...], skip_taken: bool, returning: tuple[str, ...]
+) -> Any:
+    """`INSERT … SELECT … FROM unnest(:a, :b, …) WITH ORDINALITY ORDER BY ordinality`; each
+    array's values go through their column's type as single values would."""
+    json_columns = _json_columns(table, columns)
+
+    def array(name: str) -> Any:
+        item = sa.Text() if name in json_columns else table.c[name].type
+        return sa.cast(sa.bindparam(name), ARRAY(item))
+
+    given = sa.func.unnest(*map(array, columns)).table_valued(
+        *columns, with_ordinality="ordinality"
+    )
+    given = given.render_derived(name="given")
+    values = [
+        sa.cast(given.c[name], table.c[name].type) if name in json_columns else given.c[name]
+        for name in columns
+    ]
+    # In the rows' order: an outbox's sequence numbers are the order its events go out in.
+    rows = sa.select(*values).order_by(given.c.ordinality)
+    statement = postgresql.insert(table).from_select(columns, rows)
+    if skip_taken:
+        statement = statement.on_conflict_do_nothing()
+    if returning:
+        return statement.returning(*(table.c[name] for name in returning))
+    return statement
+
+
 def upsert(session: AsyncSession, table: Table, row: dict[str, Any]) -> Any:
     """`INSERT … ON CONFLICT (primary key) DO UPDATE`: the row replaces any with its key, in
     one statement where `session.merge` looks first. Give every column: one left out is
@@ -95,4 +172,4 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-__all__ = ["AsyncSession", "Database", "insert_new", "upsert"]
+__all__ = ["AsyncSession", "Database", "insert_new", "insert_rows", "upsert"]

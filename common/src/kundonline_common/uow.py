@@ -1,20 +1,18 @@
 """The unit of work: one transaction holding a state change and the events that report it."""
 
 import asyncio
-import json
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic, Protocol, TypeVar, overload
 from uuid import UUID
 
-from sqlalchemy import Uuid, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kundonline_contracts import CloudEvent, Event, wrap
 
 from . import tracing
-from .db import Database, insert_new
+from .db import Database, insert_rows
 from .tables import OutboxRecord, ProcessedEvent, table_of, utcnow
 
 
@@ -110,16 +108,10 @@ class UnitOfWork(Generic[R]):
 
     async def write_outbox(self) -> None:
         """Insert the queued events, in the order published, as the transaction's last
-        statement: plain rows, not an ORM object each; on PostgreSQL as arrays."""
-        if not self._rows:
-            return
-        rows, self._rows = self._rows, []
-        if self.session.get_bind().dialect.name != "postgresql":
-            await self.session.execute(insert(table_of(OutboxRecord)), rows)
-            return
-        columns = {name: [row[name] for row in rows] for name in OUTBOX_COLUMNS}
-        columns["headers"] = [json.dumps(h) for h in columns["headers"]]
-        await self.session.execute(INSERT_OUTBOX, columns)
+        statement: plain rows in one statement, not an ORM object each."""
+        if self._rows:
+            rows, self._rows = self._rows, []
+            await insert_rows(self.session, table_of(OutboxRecord), rows)
 
     async def claim(self, consumer: str, event_id: UUID) -> bool:
         """Record that `consumer` handles `event_id`; False if it already did."""
@@ -132,41 +124,15 @@ class UnitOfWork(Generic[R]):
         if not event_ids:
             return set()
         now = utcnow()
-        if self.session.get_bind().dialect.name == "postgresql":
-            ids = list(dict.fromkeys(event_ids))
-            params = {"consumer": consumer, "ids": ids, "now": now}
-            return set((await self.session.scalars(CLAIM_INBOX, params)).all())
         rows = [
             {"consumer": consumer, "event_id": i, "processed_at": now}
             for i in dict.fromkeys(event_ids)
         ]
         table = table_of(ProcessedEvent)
-        # Rows as parameters, not in the statement: compiled once and cached, and sent as
-        # multi-row inserts by SQLAlchemy's insertmanyvalues.
-        statement = insert_new(self.session, table).returning(table.c.event_id)
-        return set((await self.session.scalars(statement, rows)).all())
-
-
-# On PostgreSQL the inbox and outbox rows of a batch go in as one array per column: one
-# statement text whatever the batch's size, so it is parsed and planned once per connection
-# and its parameters are a few arrays, where insertmanyvalues wrote a statement of a
-# different length, with a parameter per value, for every size of batch.
-OUTBOX_COLUMNS = ("event_id", "topic", "key", "value", "headers", "created_at")
-INSERT_OUTBOX = text(
-    "INSERT INTO outbox (event_id, topic, key, value, headers, created_at)"
-    " SELECT e, t, k, v, h, c FROM unnest("
-    "CAST(:event_id AS uuid[]), CAST(:topic AS varchar[]), CAST(:key AS varchar[]),"
-    " CAST(:value AS bytea[]), CAST(:headers AS json[]), CAST(:created_at AS timestamptz[])"
-    ") WITH ORDINALITY AS r(e, t, k, v, h, c, n)"
-    # The sequence numbers follow the order the events were published in.
-    " ORDER BY n"
-)
-CLAIM_INBOX = text(
-    "INSERT INTO processed_events (consumer, event_id, processed_at)"
-    " SELECT CAST(:consumer AS varchar), i, CAST(:now AS timestamptz)"
-    " FROM unnest(CAST(:ids AS uuid[])) AS i"
-    " ON CONFLICT DO NOTHING RETURNING event_id"
-).columns(event_id=Uuid())
+        taken = await insert_rows(
+            self.session, table, rows, skip_taken=True, returning=("event_id",)
+        )
+        return {event_id for (event_id,) in taken}
 
 
 def no_repositories(session: AsyncSession) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from kundonline_common.db import insert_new
+from kundonline_common.db import insert_rows
 from kundonline_common.errors import NotFound
 from kundonline_common.projections import ProjectionStore
 from kundonline_common.tables import table_of, utcnow
@@ -69,13 +69,15 @@ class OrdersRepository(ProjectionStore):
             return {}
         numbers = await self._reserve_order_numbers(len(orders))
         rows = [order | {"order_number": n} for order, n in zip(orders, numbers, strict=True)]
-        table = table_of(Order)
-        # Rows as parameters, not in the statement: compiled once and cached, and sent as
-        # multi-row inserts by SQLAlchemy's insertmanyvalues.
-        statement = insert_new(self.session, table).returning(table.c.id, table.c.order_number)
         with self.session.no_autoflush:
-            result = await self.session.execute(statement, rows)
-        return {id_: number for id_, number in result.all()}
+            stored = await insert_rows(
+                self.session,
+                table_of(Order),
+                rows,
+                skip_taken=True,
+                returning=("id", "order_number"),
+            )
+        return {id_: number for id_, number in stored}
 
     async def next_order_number(self) -> int:
         return (await self._reserve_order_numbers(1))[0]
