@@ -1,5 +1,6 @@
 """Fault rules and the report command, with a fake repository."""
 
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -21,15 +22,25 @@ class FakeRepository:
         self._linked = linked
         self.faults: list[Fault] = []
 
-    async def account_linked_to(
-        self, account_id: UUID, kind: str, target_id: UUID
-    ) -> AccountView | None:
-        known = self._account and self._account.account_id == account_id
-        linked = kind == FACILITY and target_id in self._linked
-        return self._account if known and linked else None
-
-    def add(self, fault: Fault) -> None:
+    async def report_if_linked(
+        self,
+        account_id: UUID,
+        kind: str,
+        target_id: UUID,
+        order_direct: bool | None,
+        **fields: Any,
+    ) -> Fault | None:
+        account = self._account
+        if account is None or account.account_id != account_id:
+            return None
+        if kind != FACILITY or target_id not in self._linked:
+            return None
+        routed = account.order_direct if order_direct is None else order_direct
+        fault = Fault(
+            account_id=account_id, customer_id=account.customer_id, order_direct=routed, **fields
+        )
         self.faults.append(fault)
+        return fault
 
 
 def _setup(order_direct: bool) -> tuple[FakeUnit[FakeRepository], Caller, UUID]:

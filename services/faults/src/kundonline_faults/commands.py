@@ -35,27 +35,27 @@ async def report_fault(
             **customer_fault(earlier).model_dump(), next_step=next_step(earlier.order_direct)
         )
     kind, target = body.target
-    account = await uow.repo.account_linked_to(caller.account_id, kind, target)
-    if account is None:
-        raise NotFound(f"No such {kind}.")
     # The flag as auth knows it now, carried by the gateway's token: the routing
     # decision uses the flag the reporter had at the moment of reporting.
-    order_direct = bool(caller.flags.get("order_direct", account.order_direct))
-    fault = Fault(
-        account_id=account.account_id,
-        customer_id=account.customer_id,
+    fault = await uow.repo.report_if_linked(
+        caller.account_id,
+        kind,
+        target,
+        caller.flags.get("order_direct"),
         facility_id=body.facility_id,
         project_id=body.project_id,
         description=body.description,
         contact_name=body.contact.name,
         contact_phone=body.contact.phone,
         contact_email=str(body.contact.email) if body.contact.email else None,
-        order_direct=order_direct,
         client_key=client_key,
     )
-    uow.repo.add(fault)
+    if fault is None:
+        raise NotFound(f"No such {kind}.")
     uow.publish(fault_reported(fault))
-    return ReportReceipt(**customer_fault(fault).model_dump(), next_step=next_step(order_direct))
+    return ReportReceipt(
+        **customer_fault(fault).model_dump(), next_step=next_step(fault.order_direct)
+    )
 
 
 def fault_reported(fault: Fault) -> FaultReported:

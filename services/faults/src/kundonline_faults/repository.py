@@ -4,7 +4,8 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, true, update
+import sqlalchemy as sa
+from sqlalchemy import Boolean, ColumnElement, and_, bindparam, func, insert, or_, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -19,34 +20,81 @@ from .domain import QUEUED, REJECTED
 from .schemas import PhotoInfo
 from .tables import Fault, FaultMessage, FaultPhoto
 
+_FAULTS = table_of(Fault)
+_ACCOUNTS, _LINKS = table_of(projections.AccountView), table_of(projections.AccountLink)
+# What a new report takes from its account rather than from the request.
+_FROM_ACCOUNT = ("account_id", "customer_id", "order_direct")
+_GIVEN = [c for c in _FAULTS.columns if c.name not in _FROM_ACCOUNT]
+
+
+def _report_if_linked() -> Any:
+    """INSERT … SELECT of a new report from its account's row, which is found only if the
+    account is active and the facility or project linked to it: the look-up and the insert
+    in one statement, built once. The token's order_direct flag wins over the account's."""
+    values = (
+        sa.select(
+            *(bindparam(c.name, type_=c.type) for c in _GIVEN),
+            _ACCOUNTS.c.account_id,
+            _ACCOUNTS.c.customer_id,
+            func.coalesce(bindparam("flag_order_direct", type_=Boolean), _ACCOUNTS.c.order_direct),
+        )
+        .join_from(_ACCOUNTS, _LINKS, _LINKS.c.account_id == _ACCOUNTS.c.account_id)
+        .where(
+            _ACCOUNTS.c.account_id == bindparam("reporter", type_=_ACCOUNTS.c.account_id.type),
+            _ACCOUNTS.c.active.is_(True),
+            _LINKS.c.kind == bindparam("link_kind", type_=_LINKS.c.kind.type),
+            _LINKS.c.target_id == bindparam("link_target", type_=_LINKS.c.target_id.type),
+        )
+    )
+    names = [*(c.name for c in _GIVEN), *_FROM_ACCOUNT]
+    return (
+        insert(_FAULTS)
+        .from_select(names, values)
+        .returning(_FAULTS.c.customer_id, _FAULTS.c.order_direct)
+    )
+
+
+_REPORT_IF_LINKED = _report_if_linked()
+
 
 class FaultsRepository(ProjectionStore):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(self, fault: Fault) -> None:
-        self.session.add(fault)
+    async def report_if_linked(
+        self,
+        account_id: UUID,
+        kind: str,
+        target_id: UUID,
+        order_direct: bool | None,
+        **fields: Any,
+    ) -> Fault | None:
+        """A new report of the fields given (the others at their defaults), stored if the
+        account is active and `target_id` (a `kind`) is linked to it; its customer and,
+        unless `order_direct` is given, its routing come from the account. None, and nothing
+        stored, otherwise. No ORM object is flushed: this runs for every report."""
+        if unknown := fields.keys() - {c.name for c in _GIVEN}:
+            raise TypeError(f"not a field of a new report: {', '.join(sorted(unknown))}")
+        row = {
+            c.name: fields[c.name]
+            if c.name in fields
+            else Fault.model_fields[c.name].get_default(call_default_factory=True)
+            for c in _GIVEN
+        }
+        params = row | {
+            "reporter": account_id,
+            "link_kind": kind,
+            "link_target": target_id,
+            "flag_order_direct": order_direct,
+        }
+        found = (await self.session.execute(_REPORT_IF_LINKED, params)).first()
+        if found is None:
+            return None
+        customer_id, routed = found
+        return Fault(**row, account_id=account_id, customer_id=customer_id, order_direct=routed)
 
     async def get(self, fault_id: UUID) -> Fault | None:
         return await self.session.get(Fault, fault_id)
-
-    async def account_linked_to(
-        self, account_id: UUID, kind: str, target_id: UUID
-    ) -> projections.AccountView | None:
-        """The account, if it is active and `target_id` is linked to it; one indexed look-up."""
-        return await self.session.scalar(
-            select(projections.AccountView)
-            .join(
-                projections.AccountLink,
-                col(projections.AccountLink.account_id) == projections.AccountView.account_id,
-            )
-            .where(
-                projections.AccountView.account_id == account_id,
-                col(projections.AccountView.active).is_(True),
-                projections.AccountLink.kind == kind,
-                projections.AccountLink.target_id == target_id,
-            )
-        )
 
     async def handle_once(self, fault_id: UUID, **values: Any) -> bool:
         """Move a queued fault on; False if someone else handled it first.
