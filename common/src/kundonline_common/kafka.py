@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,6 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
-from aiokafka.partitioner import DefaultPartitioner
 from pydantic import SecretStr
 
 from kundonline_contracts import DLQ_SUFFIX, STRUCTURED_CONTENT_TYPE, Topic
@@ -130,7 +130,35 @@ def record_headers(stored: Mapping[str, Any] | None) -> list[tuple[str, bytes]]:
     return [CONTENT_TYPE_HEADER, *rest]
 
 
-_partition_of = DefaultPartitioner()
+_words = struct.Struct("<I").iter_unpack
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of a key, as the Java client's `Utils.murmur2` and aiokafka's
+    `murmur2` compute it. aiokafka's is pure Python, byte by byte, and was half of what the
+    relay's sending cost; this one takes the key's 32-bit words at once, in half the time."""
+    m = 0x5BD1E995
+    length = len(data)
+    h = 0x9747B28C ^ length
+    tail = length & ~3
+    for (k,) in _words(data[:tail]):
+        k = (k * m) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    if extra := length & 3:
+        if extra == 3:
+            h ^= data[tail + 2] << 16
+        if extra >= 2:
+            h ^= data[tail + 1] << 8
+        h = ((h ^ data[tail]) * m) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+def partition_of(key: bytes, partitions: Sequence[int]) -> int:
+    """The partition of a keyed record among `partitions` (sorted), as aiokafka's and the
+    Java client's default partitioners choose it."""
+    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
 
 
 async def send_in_batches(
@@ -142,7 +170,7 @@ async def send_in_batches(
     `send` per record, with a future and a metadata look-up each, was a tenth of the orders
     service's time in a backlog drain."""
     partitions: dict[str, list[int]] = {}
-    # murmur2 is pure Python here: an order's two events share a key, so each is hashed once.
+    # An order's two events share a key, so each key is hashed once.
     placed: dict[tuple[str, bytes], tuple[str, int]] = {}
     batches: dict[tuple[str, int], Any] = {}
     deliveries = []
@@ -150,7 +178,7 @@ async def send_in_batches(
         if (tp := placed.get((record.topic, record.key))) is None:
             if record.topic not in partitions:
                 partitions[record.topic] = sorted(await producer.partitions_for(record.topic))
-            partition = _partition_of(record.key, partitions[record.topic], None)
+            partition = partition_of(record.key, partitions[record.topic])
             tp = placed[record.topic, record.key] = (record.topic, partition)
         if (batch := batches.get(tp)) is None:
             batch = batches[tp] = producer.create_batch()
