@@ -1,8 +1,9 @@
-"""Baseline: a bare FastAPI endpoint doing one INSERT into PostgreSQL, served by uvicorn.
+"""Baseline: a bare FastAPI endpoint doing one INSERT into PostgreSQL (or SQLite), served by
+uvicorn.
 
-The same Python, uvicorn, FastAPI, SQLAlchemy and asyncpg as the services, one process,
-no gateway, no auth, no outbox: what any web service on this machine costs per request, so
-KundOnline's figures can be read as a ratio to it.
+The same Python, uvicorn, FastAPI, SQLAlchemy and asyncpg (or aiosqlite, with the services'
+pragmas) as the services, one process, no gateway, no auth, no outbox: what any web service
+on this machine costs per request, so KundOnline's figures can be read as a ratio to it.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, insert
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.harness import until
+from kundonline_common.db import Database
 from kundonline_devstack.ports import free_port
 
 DATABASE_URL = "BENCH_BARE_DATABASE_URL"
@@ -49,8 +50,8 @@ class Receipt(BaseModel):
 
 
 def create_app() -> FastAPI:
-    # Pool as the services size theirs (kundonline_common.db.Database).
-    engine = create_async_engine(os.environ[DATABASE_URL], pool_size=10, max_overflow=10)
+    # The engine as the services make theirs: pool, SQLite's pragmas.
+    engine = Database(os.environ[DATABASE_URL]).engine
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

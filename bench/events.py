@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy.engine import make_url
 
 from kundonline_contracts import CloudEvent
 
@@ -81,7 +84,11 @@ async def partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
 
 
 def count(database_url: str, sql: str, *args: object) -> int:
-    """One `SELECT count(*)` against a service's database."""
+    """One `SELECT count(*)` against a service's database (PostgreSQL, or its SQLite file)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        with contextlib.closing(sqlite3.connect(str(url.database))) as conn:
+            return int(conn.execute(sql, args).fetchone()[0])
 
     async def _count() -> int:
         conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))

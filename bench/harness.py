@@ -38,13 +38,34 @@ class Reporter:
     facility_id: str
 
 
+# The databases a stack can run on: a PostgreSQL server, or each service's own SQLite file
+# as `make run` keeps them by default (WAL, synchronous=NORMAL: kundonline_common.db).
+DATABASES = ("postgresql", "sqlite")
+
+
+def sqlite_urls(data_dir: Path) -> dict[str, str]:
+    """Each service's SQLite file, as the services' defaults name them under .run/data/."""
+    return {s: f"sqlite+aiosqlite:///{data_dir / f'{s}.db'}" for s in BACKENDS}
+
+
 @dataclass
 class Stack:
     system: System
-    postgres: LocalPostgres
+    postgres: LocalPostgres | None  # None on SQLite
     vendor: Vendor
     database_urls: dict[str, str]
     kafka: LocalKafka | KafkaCluster
+    work: Path
+
+    @property
+    def database(self) -> str:
+        return "sqlite" if self.postgres is None else "postgresql"
+
+    def bare_database_url(self) -> str:
+        """A database for the bare insert baseline, of the kind the services use."""
+        if self.postgres is None:
+            return f"sqlite+aiosqlite:///{self.work / 'data' / 'bare.db'}"
+        return self.postgres.create_database("bench_bare")
 
     @property
     def topic_replication(self) -> tuple[int, int]:
@@ -75,12 +96,14 @@ class Stack:
             replica_name(service, r): self.system.pid_of(service, r)
             for service, r in self.system.running()
         }
-        postmaster = (self.postgres.data_dir / "postmaster.pid").read_text().split()[0]
+        if self.postgres is not None:
+            postmaster = (self.postgres.data_dir / "postmaster.pid").read_text().split()[0]
+            pids["postgresql"] = int(postmaster)
         if isinstance(self.kafka, KafkaCluster):
             brokers = {f"kafka-{i + 1}": pid for i, pid in enumerate(self.kafka.pids)}
         else:
             brokers = {"kafka": self.kafka.pid} if self.kafka.pid is not None else {}
-        return pids | {"postgresql": int(postmaster)} | brokers
+        return pids | brokers
 
     def reporters(self, count: int, *, order_direct: bool = True) -> list[Reporter]:
         """Accounts with a facility each, logged in, whose first report faults has accepted.
@@ -122,13 +145,18 @@ def _reporter(
 
 
 @contextlib.contextmanager
-def stack(work: Path, *, brokers: int = 1) -> Iterator[Stack]:
-    """The system on one broker, or on a cluster of `brokers` whose topics keep 3 copies."""
+def stack(work: Path, *, brokers: int = 1, database: str = "postgresql") -> Iterator[Stack]:
+    """The system on one broker, or on a cluster of `brokers` whose topics keep 3 copies;
+    on a PostgreSQL server, or on `make run`'s SQLite files (`database` "sqlite")."""
     vendor = Vendor.generate()
     cluster = KafkaCluster(brokers, base_dir=work / "kafka") if brokers > 1 else None
     kafka_server = cluster or LocalKafka(port=free_port())
-    with kafka_server as kafka, LocalPostgres() as pg, SmtpSink() as smtp:
-        urls = {s: pg.create_database(f"bench_{s}") for s in BACKENDS}
+    postgres = LocalPostgres() if database == "postgresql" else contextlib.nullcontext()
+    with kafka_server as kafka, postgres as pg, SmtpSink() as smtp:
+        if pg is None:
+            urls = sqlite_urls(work / "data")
+        else:
+            urls = {s: pg.create_database(f"bench_{s}") for s in BACKENDS}
         config = SystemConfig(
             kafka_bootstrap_servers=kafka.bootstrap_servers,
             smtp_host="127.0.0.1",
@@ -138,12 +166,16 @@ def stack(work: Path, *, brokers: int = 1) -> Iterator[Stack]:
                 **(cluster.topic_env() if cluster is not None else {}),
                 "KUNDONLINE_LICENSE_PUBLIC_KEY": vendor.public_key,
                 "KUNDONLINE_LOG_LEVEL": "WARNING",
+                # The load generator stands for many customers but sends from one address:
+                # the gateway's bound per client address (8) would refuse it what it lets
+                # many customers have together (the global bound still holds).
+                "KUNDONLINE_MAX_REQUESTS_IN_FLIGHT_PER_CLIENT": "1000",
             },
         )
         system = System(config, work / "logs")
         system.start()
         try:
-            yield Stack(system, pg, vendor, urls, kafka)
+            yield Stack(system, pg, vendor, urls, kafka, work)
         finally:
             system.stop()
 

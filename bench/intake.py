@@ -128,7 +128,7 @@ def main() -> None:
         )
         # The baseline first: after a failed step the services go on with abandoned
         # requests for a while, and would slow whatever ran next.
-        dsn = s.postgres.create_database("bench_bare")
+        dsn = s.bare_database_url()
         with bare_app.serve(dsn, Path(work) / "bare.log") as app:
             bare = run_steps(
                 "bare FastAPI insert",

@@ -91,7 +91,7 @@ def main() -> None:
         requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
         # The baseline first: after an overload the services go on with abandoned requests
         # for a while, and would slow whatever ran next.
-        dsn = s.postgres.create_database("bench_bare")
+        dsn = s.bare_database_url()
         with bare_app.serve(dsn, Path(work) / "bare.log") as app:
             for rate in rates:
                 pids = {"bare_fastapi_insert": app.pid}

@@ -6,6 +6,10 @@ produce→consume loop at the same rate (and its top throughput), and a bare Fas
 doing one INSERT at the same rate.
 
     python -m bench.order_direct [--rate 50] [--duration 60] [--accounts 10] [--profile DIR]
+    python -m bench.order_direct --database sqlite    # on `make run`'s SQLite files
+
+On SQLite the bare insert writes to a SQLite file as well, and its result is
+`order-direct-sqlite.json`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,16 @@ import httpx
 
 from bench import bare_app, kafka_loop
 from bench.events import EventLog, Seen, settle
-from bench.harness import Stack, cpu_use, latencies, per_request, stack, summary, write
+from bench.harness import (
+    DATABASES,
+    Stack,
+    cpu_use,
+    latencies,
+    per_request,
+    stack,
+    summary,
+    write,
+)
 from bench.load import Attack, Request, attack, bare_reports, fault_reports
 from bench.profile import profiled
 from kundonline_contracts import FaultReported, OrderCreated, Topic
@@ -31,6 +44,7 @@ from kundonline_devstack.system import SERVICES
 TARGET_P99_MS = 100.0
 REPORTED, CREATED = FaultReported.event_type, OrderCreated.event_type
 Measured = tuple[Attack, Seen]
+RESULT = {"postgresql": "order-direct", "sqlite": "order-direct-sqlite"}
 
 
 async def measure(s: Stack, requests: list[Request], rate: float, duration: float) -> Measured:
@@ -79,13 +93,11 @@ def sequential(request: Request, n: int) -> dict[str, float]:
 
 
 def bare_insert(s: Stack, work: Path, rate: float, duration: float) -> dict[str, Any]:
-    """The bare FastAPI insert at the same rate, on the same PostgreSQL server."""
-    dsn = s.postgres.create_database("bench_bare")
-    with (
-        bare_app.serve(dsn, work / "bare.log") as app,
-        cpu_use({"bare_app": app.pid, "postgresql": s.pids()["postgresql"]}) as cpu,
-    ):
-        result = attack(bare_reports(app.url), rate=rate, duration=duration)
+    """The bare FastAPI insert at the same rate, on the same PostgreSQL server (or SQLite)."""
+    with bare_app.serve(s.bare_database_url(), work / "bare.log") as app:
+        server = {"postgresql": s.pids()["postgresql"]} if s.postgres is not None else {}
+        with cpu_use({"bare_app": app.pid, **server}) as cpu:
+            result = attack(bare_reports(app.url), rate=rate, duration=duration)
     return result.figures() | {"cpu_ms_per_report": per_request(cpu, len(result.accepted))}
 
 
@@ -101,8 +113,9 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=200, help="reports one at a time")
     parser.add_argument("--kafka-records", type=int, default=100_000, help="throughput baseline")
     parser.add_argument("--profile", type=Path, help="record each service with py-spy here")
+    parser.add_argument("--database", choices=DATABASES, default="postgresql")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as work, stack(Path(work)) as s:
+    with tempfile.TemporaryDirectory() as work, stack(Path(work), database=args.database) as s:
         requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
         settle(s.database_urls, timeout=120)
         # Baselines first: after an overload the services go on with abandoned requests for
@@ -130,6 +143,7 @@ def main() -> None:
         }
     e2e = kundonline["order_created_read"] or {"p99_ms": float("inf")}
     document = {
+        "database": args.database,
         "rate_per_s": args.rate,
         "duration_s": args.duration,
         "accounts": args.accounts,
@@ -145,7 +159,7 @@ def main() -> None:
             ),
         },
     }
-    path = write("order-direct", document)
+    path = write(RESULT[args.database], document)
     verdict = "meets" if e2e["p99_ms"] <= TARGET_P99_MS else "MISSES"
     print(f"Order direkt at {args.rate:g}/s: {e2e} ({verdict} p99 ≤ {TARGET_P99_MS:g} ms)")
     print(f"aiokafka loop: {kafka}; bare FastAPI insert: {bare['latency']}")
