@@ -23,10 +23,12 @@ from test_timeline import (
 
 from kundonline_common import rating_links
 from kundonline_common.db import Database
+from kundonline_common.errors import Conflict
 from kundonline_common.migrations import upgrade
 from kundonline_common.tables import OutboxRecord
 from kundonline_contracts import CloudEvent, OrderRated, unwrap
 from kundonline_devstack.pytest_plugin import unique_name
+from kundonline_orders import ratings
 from kundonline_orders.api import internal
 from kundonline_orders.config import OrdersSettings
 from kundonline_orders.main import MIGRATIONS
@@ -126,6 +128,38 @@ async def test_a_signed_link_rates_a_completed_order_once_and_publishes_it(
     )
     assert shown.json()["rated"] is True
     assert await service.kept() == 1 and len(await service.ratings()) == 1
+
+
+async def test_two_ratings_sent_at_once_keep_one_and_refuse_the_other(
+    service: RatingService,
+) -> None:
+    """The second has found no rating yet when the first commits; it is still refused as
+    rated, and nothing of it is kept or published."""
+    order_id = UUID(await service.completed())
+
+    def sent(score: int) -> ratings.RatingCreate:
+        return ratings.RatingCreate(token=token(str(order_id)), score=score)
+
+    async def first() -> None:
+        async with service.units() as uow:
+            await ratings.rate(uow=uow, secret=RATING_SECRET, order_id=order_id, body=sent(5))
+
+    with pytest.raises(Conflict) as refused:
+        async with service.units() as uow:
+            looked = uow.repo.get
+
+            async def get_then_lose_the_race(model: Any, id_: UUID) -> Any:
+                found = await looked(model, id_)
+                if model is Rating:
+                    await first()  # commits between this one's check and its insert
+                return found
+
+            uow.repo.get = get_then_lose_the_race  # type: ignore[method-assign]
+            await ratings.rate(uow=uow, secret=RATING_SECRET, order_id=order_id, body=sent(1))
+    assert refused.value.code == "already_rated"
+    assert await service.kept() == 1
+    (kept,) = await service.ratings()
+    assert kept.score == 5
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from kundonline_common import rating_links
@@ -132,6 +133,12 @@ async def rate(*, uow: Uow, secret: str | None, order_id: UUID, body: RatingCrea
         rated_at=utcnow(),
     )
     uow.repo.add(rating)
+    try:
+        # Now rather than at the commit: two sent at once both passed the check above, and
+        # the loser is told what happened, not that something collided.
+        await uow.repo.session.flush()
+    except IntegrityError as exc:
+        raise Conflict("The order is rated already.", code="already_rated") from exc
     public = rating_public(rating)
     uow.publish(OrderRated(**public.model_dump()))
     return public
