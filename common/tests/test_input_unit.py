@@ -4,11 +4,14 @@ import base64
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import jwt
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from kundonline_common import tokens
 from kundonline_common.errors import Invalid, Unauthorized
 from kundonline_common.pagination import decode_cursor, encode_cursor
 from kundonline_common.settings import CommonSettings, load_settings
@@ -109,6 +112,37 @@ def test_an_internal_token_lacking_a_required_claim_is_refused(missing: str) -> 
     del claims[missing]
     with pytest.raises(Unauthorized):
         verify_token(jwt.encode(claims, SECRET, algorithm=ALGORITHM), SECRET)
+
+
+def test_a_verified_token_is_not_checked_again_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    monkeypatch.setattr(tokens, "_verified", {})  # another test may have verified it
+    token = issue_token(SYSTEM, SECRET)
+    assert verify_token(token, SECRET) == SYSTEM
+    assert verify_token(token, SECRET) == SYSTEM
+    assert len(decoded) == 1
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    later = SimpleNamespace(time=lambda: expires + 1.0)
+    monkeypatch.setattr(tokens, "time", later)
+    assert verify_token(token, SECRET) == SYSTEM  # checked by PyJWT again, in real time
+    assert len(decoded) == 3
+
+
+def test_a_token_of_a_retired_secret_is_refused_though_verified_before() -> None:
+    new, old = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
+    token = issue_token(SYSTEM, old)
+    assert verify_token(token, (new, old)) == SYSTEM
+    with pytest.raises(Unauthorized):
+        verify_token(token, (new,))
 
 
 def test_during_a_rotation_the_previous_secret_is_still_accepted() -> None:
