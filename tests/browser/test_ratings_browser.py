@@ -46,7 +46,7 @@ def test_the_reporter_rates_from_the_mails_link_and_staff_read_it(
     page: Page, other_page: Page, system: System, completed: dict[str, Any]
 ) -> None:
     order_id, token = completed["order_id"], completed["token"]
-    page.goto(f"/rating/{order_id}?t={token}&score=4")
+    page.goto(f"/rating/{order_id}?token={token}&score=4")
     expect(page.get_by_role("heading", name="Betygsätt arbetet")).to_be_visible()
     expect(page.get_by_label("4", exact=True)).to_be_checked()
     page.get_by_label("Kommentar (frivillig)").fill("Snabbt och trevligt <3")
@@ -60,7 +60,7 @@ def test_the_reporter_rates_from_the_mails_link_and_staff_read_it(
     assert_accessible(page)
     screenshot(page, "portal-rating-thanks")
 
-    page.goto(f"/rating/{order_id}?t={token}&score=1")  # the link again, once used
+    page.goto(f"/rating/{order_id}?token={token}&score=1")  # the link again, once used
     expect(page.get_by_role("heading", name="Redan betygsatt")).to_be_visible()
     assert_accessible(page)
 
@@ -78,7 +78,7 @@ def test_the_reporter_rates_from_the_mails_link_and_staff_read_it(
 def test_a_forged_link_gets_a_plain_page_at_a_phones_width(
     page: Page, completed: dict[str, Any]
 ) -> None:
-    page.goto(f"/rating/{completed['order_id']}?t={completed['token']}x&score=3")
+    page.goto(f"/rating/{completed['order_id']}?token={completed['token']}x&score=3")
     expect(page.get_by_role("heading", name="Länken är inte giltig")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "portal-rating-refused")

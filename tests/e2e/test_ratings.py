@@ -81,9 +81,9 @@ def test_a_mail_link_rates_the_order_once_and_staff_see_it(
     order_id, mail = completed["order_id"], completed["mail"]
     links = links_in(plain(mail), system.base_url)
     assert [parse_qs(urlsplit(u).query)["score"] for u in links] == [[str(s)] for s in range(1, 6)]
-    assert html(mail).count(f"/rating/{order_id}?t=") == 5
+    assert html(mail).count(f"/rating/{order_id}?token=") == 5
     four = urlsplit(links[3])
-    token = parse_qs(four.query)["t"][0]
+    token = parse_qs(four.query)["token"][0]
 
     with httpx.Client(base_url=system.base_url, timeout=15) as visitor:  # no login at all
         for _ in range(2):  # a mail scanner's visit first: opening the link uses nothing up
@@ -91,12 +91,12 @@ def test_a_mail_link_rates_the_order_once_and_staff_see_it(
             assert page.status_code == 200, page.text
             assert 'value="4" required checked' in page.text
         sent = visitor.post(
-            four.path, data={"t": token, "score": "4", "comment": "Snabbt <b>och</b> bra"}
+            four.path, data={"token": token, "score": "4", "comment": "Snabbt <b>och</b> bra"}
         )
         assert sent.status_code == 200, sent.text
         assert "Tack för ditt betyg" in sent.text
 
-        again = visitor.post(four.path, data={"t": token, "score": "1"})
+        again = visitor.post(four.path, data={"token": token, "score": "1"})
         assert again.status_code == 409 and "redan betygsatt" in again.text
         assert visitor.get(f"{four.path}?{four.query}").status_code == 409
 
@@ -128,17 +128,30 @@ def test_a_mail_link_rates_the_order_once_and_staff_see_it(
     )
 
 
+def test_no_log_holds_a_rating_link(completed: dict[str, Any], system: System) -> None:
+    """Its token is a credential: no service logs it (nor would a URL with `token=` in a log
+    line show it: the logs redact that parameter)."""
+    token = parse_qs(urlsplit(links_in(plain(completed["mail"]), system.base_url)[0]).query)
+    with httpx.Client(base_url=system.base_url, timeout=15) as visitor:
+        visitor.get(f"/rating/{completed['order_id']}", params={"token": token["token"][0]})
+    logs = "".join(p.read_text(errors="replace") for p in system.log_dir.glob("*.log"))
+    assert logs, "the services wrote no logs at all"
+    assert token["token"][0] not in logs
+
+
 def test_a_changed_or_foreign_link_is_refused_with_a_page(
     completed: dict[str, Any], system: System
 ) -> None:
     order_id = completed["order_id"]
-    token = parse_qs(urlsplit(links_in(plain(completed["mail"]), system.base_url)[0]).query)["t"][0]
+    token = parse_qs(urlsplit(links_in(plain(completed["mail"]), system.base_url)[0]).query)[
+        "token"
+    ][0]
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     other = "00000000-0000-4000-8000-000000000000"
     with httpx.Client(base_url=system.base_url, timeout=15) as visitor:
         for path, t in ((f"/rating/{order_id}", forged), (f"/rating/{other}", token)):
-            shown = visitor.get(path, params={"t": t, "score": "5"})
-            sent = visitor.post(path, data={"t": t, "score": "5"})
+            shown = visitor.get(path, params={"token": t, "score": "5"})
+            sent = visitor.post(path, data={"token": t, "score": "5"})
             for reply in (shown, sent):
                 assert reply.status_code == 403, reply.text
                 assert "Betygslänken är inte giltig." in reply.text

@@ -32,13 +32,13 @@ def rating(services: FakeServices) -> FakeServices:
 async def test_opening_the_link_shows_the_form_with_the_mails_score_and_changes_nothing(
     visitor: httpx.AsyncClient, rating: FakeServices
 ) -> None:
-    reply = await visitor.get(f"/rating/{ORDER}", params={"t": TOKEN, "score": "4"})
+    reply = await visitor.get(f"/rating/{ORDER}", params={"token": TOKEN, "score": "4"})
     assert reply.status_code == 200
     html = reply.text
     assert "Hur nöjd är du med arbetet på order 1042?" in html
     assert "Undercentral &lt;Ekbacken&gt;" in html
     assert 'id="score-4" name="score" value="4" required checked' in html
-    assert f'name="t" value="{TOKEN}"' in html
+    assert f'name="token" value="{TOKEN}"' in html
     assert 'name="csrf_token"' not in html  # the signed link is the form's only credential
     assert rating.made("GET", LINK)[0].kw["params"] == {"token": TOKEN}
     assert not [c for c in rating.calls if c.method == "POST"]
@@ -48,7 +48,7 @@ async def test_sending_the_form_rates_once_and_thanks(
     visitor: httpx.AsyncClient, rating: FakeServices
 ) -> None:
     rating.on("POST", LINK, {"order_id": ORDER}, status=201)
-    form = {"t": TOKEN, "score": "5", "comment": "  Bra jobbat <3  "}
+    form = {"token": TOKEN, "score": "5", "comment": "  Bra jobbat <3  "}
     reply = await visitor.post(f"/rating/{ORDER}", data=form)
     assert reply.status_code == 200
     assert "Tack för ditt betyg" in reply.text and "5 av 5" in reply.text
@@ -63,11 +63,11 @@ async def test_a_second_rating_is_refused_with_a_page_that_says_so(
     visitor: httpx.AsyncClient, rating: FakeServices
 ) -> None:
     rating.on("POST", LINK, refusal(409, "already_rated"))
-    reply = await visitor.post(f"/rating/{ORDER}", data={"t": TOKEN, "score": "3"})
+    reply = await visitor.post(f"/rating/{ORDER}", data={"token": TOKEN, "score": "3"})
     assert reply.status_code == 409
     assert "Ordern är redan betygsatt." in reply.text
     rating.on("GET", LINK, info(rated=True))
-    again = await visitor.get(f"/rating/{ORDER}", params={"t": TOKEN, "score": "3"})
+    again = await visitor.get(f"/rating/{ORDER}", params={"token": TOKEN, "score": "3"})
     assert again.status_code == 409 and "Redan betygsatt" in again.text
 
 
@@ -85,8 +85,8 @@ async def test_a_link_the_service_refuses_is_a_clear_page_never_an_error(
 ) -> None:
     services.on("GET", LINK, refusal(status, code))
     services.on("POST", LINK, refusal(status, code))
-    shown = await visitor.get(f"/rating/{ORDER}", params={"t": "forged"})
-    sent = await visitor.post(f"/rating/{ORDER}", data={"t": "forged", "score": "5"})
+    shown = await visitor.get(f"/rating/{ORDER}", params={"token": "forged"})
+    sent = await visitor.post(f"/rating/{ORDER}", data={"token": "forged", "score": "5"})
     for reply in (shown, sent):
         assert reply.status_code == status
         assert said in reply.text
@@ -95,14 +95,14 @@ async def test_a_link_the_service_refuses_is_a_clear_page_never_an_error(
 async def test_a_missing_score_is_said_beside_the_choice_and_nothing_is_sent(
     visitor: httpx.AsyncClient, rating: FakeServices
 ) -> None:
-    reply = await visitor.post(f"/rating/{ORDER}", data={"t": TOKEN, "score": "9"})
+    reply = await visitor.post(f"/rating/{ORDER}", data={"token": TOKEN, "score": "9"})
     assert reply.status_code == 422
     assert '<small id="score-error" class="field-error">Välj ett betyg från 1 till 5.' in reply.text
     assert not rating.made("POST", LINK)
 
 
 async def test_a_malformed_order_id_is_not_found(visitor: httpx.AsyncClient) -> None:
-    reply = await visitor.get("/rating/not-an-id", params={"t": TOKEN})
+    reply = await visitor.get("/rating/not-an-id", params={"token": TOKEN})
     assert reply.status_code == 404
 
 
@@ -176,9 +176,9 @@ async def test_photos_left_out_are_told_on_the_next_page_and_only_known_reasons(
 async def test_switching_language_keeps_the_link_so_the_form_opens_again(
     visitor: httpx.AsyncClient, rating: FakeServices
 ) -> None:
-    html = (await visitor.get(f"/rating/{ORDER}", params={"t": TOKEN, "score": "2"})).text
+    html = (await visitor.get(f"/rating/{ORDER}", params={"token": TOKEN, "score": "2"})).text
     switch = html.split('href="/language?lang=en&amp;next=')[1].split('"')[0]
     reply = await visitor.get(f"/language?lang=en&next={switch}")
-    assert reply.headers["location"] == f"/rating/{ORDER}?t={TOKEN}&score=2"
+    assert reply.headers["location"] == f"/rating/{ORDER}?token={TOKEN}&score=2"
     english = await visitor.get(reply.headers["location"])
     assert "How satisfied are you with the work on order 1042?" in english.text

@@ -48,7 +48,7 @@ async def test_the_completion_mail_carries_five_signed_links_one_per_score() -> 
         assert query["score"] == [str(score)]
         link = rating_links.read(
             SECRET,
-            query["t"][0],
+            query["token"][0],
             order_id=order.order_id,
             now=order.created_at,
         )

@@ -24,4 +24,6 @@ class RatingLinks:
         link = rating_links.RatingLink(order_id, account_id, completed_at + self.valid_for)
         token = rating_links.issue(self.secret, link)
         page = f"{public_url.rstrip('/')}/rating/{order_id}"
-        return [(score, f"{page}?{urlencode({'t': token, 'score': score})}") for score in SCORES]
+        return [
+            (score, f"{page}?{urlencode({'token': token, 'score': score})}") for score in SCORES
+        ]

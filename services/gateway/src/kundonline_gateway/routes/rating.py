@@ -1,8 +1,9 @@
 """/rating/<order id>: the one-click rating of a completed order, from its completion mail.
 
-No login: the signed link (`t=`) is the credential, and the orders service checks it on every
-call. Opening the link changes nothing, since mail scanners open links too: it shows the form
-with the score chosen in the mail, and only the form's POST uses the link up.
+No login: the signed link (`token=`, a name the logs redact) is the credential, and the
+orders service checks it on every call. Opening the link changes nothing, since mail scanners
+open links too: it shows the form with the score chosen in the mail, and only the form's POST
+uses the link up.
 
 Not CSRF-checked with the session's double-submit token, on purpose: the POST is not
 authenticated by any cookie, only by the signed link in its body, which another site cannot
@@ -49,7 +50,7 @@ COMMENT = N_("Write at most %(max)s characters.")
 
 
 class RatingForm(PageForm):
-    t: str = ""
+    token: str = ""
     score: str = ""
     comment: str = ""
 
@@ -82,16 +83,18 @@ def _form(
 
 
 @router.get("/{order_id}")
-async def rating_form(request: Request, order_id: UUID, t: str = "", score: str = "") -> Response:
+async def rating_form(
+    request: Request, order_id: UUID, token: str = "", score: str = ""
+) -> Response:
     page = page_for(request, "account", await _time_zone(request))
     try:
-        info = await ratings.link(page.services, order_id, t)
+        info = await ratings.link(page.services, order_id, token)
     except DomainError as exc:
         return _refused(page, exc)
     if info["rated"]:
         return _refused(page, DomainError("", code="already_rated", status_code=409))
     chosen = score if score in {str(s) for s in SCORES} else ""
-    return _form(page, info, RatingForm(t=t, score=chosen), {})
+    return _form(page, info, RatingForm(token=token, score=chosen), {})
 
 
 @router.post("/{order_id}")
@@ -100,9 +103,9 @@ async def rate(request: Request, order_id: UUID, form: Annotated[RatingForm, For
     errors = _problems(page, form)
     try:
         if errors:
-            info = await ratings.link(page.services, order_id, form.t)
+            info = await ratings.link(page.services, order_id, form.token)
             return _form(page, info, form, errors, status=422)
-        rating = {"token": form.t, "score": int(form.score), "comment": form.comment.strip()}
+        rating = {"token": form.token, "score": int(form.score), "comment": form.comment.strip()}
         await ratings.rate(page.services, order_id, rating)
     except DomainError as exc:
         return _refused(page, exc)
