@@ -141,13 +141,21 @@ def _insert_arrays(
     return statement
 
 
-def upsert(session: AsyncSession, table: Table, row: dict[str, Any]) -> Any:
-    """`INSERT … ON CONFLICT (primary key) DO UPDATE`: the row replaces any with its key, in
-    one statement where `session.merge` looks first. Give every column: one left out is
-    reset to its default. Objects of the table already loaded in the session are not
-    refreshed, and a column's `onupdate` is not applied."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(row)
+def upsert(session: AsyncSession, table: Table) -> Any:
+    """`INSERT … ON CONFLICT (primary key) DO UPDATE`, to run with a row as its parameters:
+    the row replaces any with its key, in one statement where `session.merge` looks first.
+    Give every column: one left out is reset to its default. Objects of the table already
+    loaded in the session are not refreshed, and a column's `onupdate` is not applied.
+
+    One statement per table, its values not in it: built with them, every row was a new
+    statement to build and to find in SQLAlchemy's cache, most of notify's work on a fault
+    report after its SQL."""
+    return _upsert(session.get_bind().dialect.name == "postgresql", table)
+
+
+@cache
+def _upsert(on_postgres: bool, table: Table) -> Any:
+    statement = (postgresql if on_postgres else sqlite).insert(table)
     key = [c.name for c in table.primary_key]
     changed = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
     if not changed:

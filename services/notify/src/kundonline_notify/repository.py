@@ -156,7 +156,7 @@ class NotifyRepository(ProjectionStore):
         """Written without looking first: nearly always the fault is new."""
         self._absent.discard((ReportedFault, fault.fault_id))
         table = table_of(ReportedFault)
-        await self.session.execute(upsert(self.session, table, fault.model_dump()))
+        await self.session.execute(upsert(self.session, table), fault.model_dump())
         # A copy this transaction loaded earlier (a batch's preload) is now out of date.
         loaded = self.session.identity_map.get(identity_key(ReportedFault, fault.fault_id))
         if loaded is not None:
