@@ -15,6 +15,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from pydantic import field_validator
 
 from kundonline_common.errors import DomainError
 
@@ -53,6 +54,13 @@ class RatingForm(PageForm):
     token: str = ""
     score: str = ""
     comment: str = ""
+
+    @field_validator("comment")
+    @classmethod
+    def _storable(cls, comment: str) -> str:
+        # A NUL is never typed, only sent by hand, and no database keeps one in text: the
+        # service would refuse the whole rating, and this page say the link is bad.
+        return comment.replace("\x00", "")
 
 
 def _refused(page: Page, exc: DomainError) -> Response:
