@@ -111,6 +111,16 @@ def _json_columns(table: Table, columns: tuple[str, ...]) -> list[str]:
     return [name for name in columns if isinstance(table.c[name].type, sa.JSON)]
 
 
+def given_rows(columns: Mapping[str, Any]) -> Any:
+    """Rows given as one array parameter per column (named as the column, of its type) on
+    PostgreSQL, as a table to select from or join: `unnest(…) WITH ORDINALITY AS given`,
+    its `ordinality` numbering the rows in their order. The statement's text is the same
+    for any number of rows."""
+    arrays = [sa.cast(sa.bindparam(name), ARRAY(type_)) for name, type_ in columns.items()]
+    given = sa.func.unnest(*arrays).table_valued(*columns, with_ordinality="ordinality")
+    return given.render_derived(name="given")
+
+
 @cache
 def _insert_arrays(
     table: Table, columns: tuple[str, ...], skip_taken: bool, returning: tuple[str, ...]
@@ -118,15 +128,9 @@ def _insert_arrays(
     """`INSERT … SELECT … FROM unnest(:a, :b, …) WITH ORDINALITY ORDER BY ordinality`; each
     array's values go through their column's type as single values would."""
     json_columns = _json_columns(table, columns)
-
-    def array(name: str) -> Any:
-        item = sa.Text() if name in json_columns else table.c[name].type
-        return sa.cast(sa.bindparam(name), ARRAY(item))
-
-    given = sa.func.unnest(*map(array, columns)).table_valued(
-        *columns, with_ordinality="ordinality"
+    given = given_rows(
+        {name: sa.Text() if name in json_columns else table.c[name].type for name in columns}
     )
-    given = given.render_derived(name="given")
     values = [
         sa.cast(given.c[name], table.c[name].type) if name in json_columns else given.c[name]
         for name in columns

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from kundonline_common import projections
-from kundonline_common.db import rows_matched
+from kundonline_common.db import given_rows, rows_matched
 from kundonline_common.pagination import keyset_page
 from kundonline_common.projections import ProjectionStore
 from kundonline_common.tables import table_of
@@ -249,9 +249,20 @@ class FaultsRepository(ProjectionStore):
         await self.session.execute(statement)
 
     async def mark_orders_created(self, orders: Sequence[OrderCreated]) -> None:
-        """Each fault became the given order: one statement, sent with every order's values
-        at once, as orders arrive in bulk when a backlog drains."""
+        """Each fault became the given order: one statement for them all, as orders arrive
+        in bulk when a backlog drains. On PostgreSQL the orders go as arrays it joins
+        (one execution, where executemany ran the UPDATE once per order); SQLite runs
+        the statement with every order's values at once."""
         if not orders:
+            return
+        if self.session.get_bind().dialect.name == "postgresql":
+            given = {
+                "fault": [o.fault_id for o in orders],
+                "order": [o.order_id for o in orders],
+                "number": [o.order_number for o in orders],
+                "at": [o.created_at for o in orders],
+            }
+            await self.session.execute(_MARK_ORDERS_CREATED, given)
             return
         table = table_of(Fault)
         statement = (
@@ -269,3 +280,29 @@ class FaultsRepository(ProjectionStore):
             for o in orders
         ]
         await self.session.execute(statement, rows)
+
+
+def _mark_orders_created() -> Any:
+    table = table_of(Fault)
+    c = table.c
+    given = given_rows(
+        {
+            "fault": c.id.type,
+            "order": c.order_id.type,
+            "number": c.order_number.type,
+            "at": c.handled_at.type,
+        }
+    )
+    return (
+        update(table)
+        .where(c.id == given.c.fault)
+        .values(
+            status="order_created",
+            order_id=given.c.order,
+            order_number=given.c.number,
+            handled_at=func.coalesce(c.handled_at, given.c.at),
+        )
+    )
+
+
+_MARK_ORDERS_CREATED = _mark_orders_created()
