@@ -4,6 +4,8 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 import uvicorn
@@ -19,6 +21,8 @@ from kundonline_gateway.services import ServiceClients
 from kundonline_gateway.upstream import Upstream, UpstreamError
 
 connections: set[tuple[str, int]] = set()
+posts: list[bytes] = []
+BIG = bytes(range(256)) * 4096  # 1 MiB
 
 
 async def echo(request: Request) -> Response:
@@ -54,6 +58,26 @@ async def slow(_: Request) -> Response:
     return Response(b"late")
 
 
+async def count(request: Request) -> Response:
+    posts.append(await request.body())
+    return Response(b"counted")
+
+
+async def size(request: Request) -> Response:
+    return JSONResponse({"size": len(await request.body())})
+
+
+async def big(_: Request) -> Response:
+    return Response(BIG, media_type="application/octet-stream")
+
+
+async def slowish(request: Request) -> Response:
+    assert request.client is not None
+    connections.add((request.client.host, request.client.port))
+    await asyncio.sleep(0.2)  # the service at work, while others wait for a connection
+    return Response(b"done")
+
+
 async def upload(request: Request) -> Response:
     form = await request.form()
     photo = form["photo"]
@@ -69,6 +93,10 @@ APP = Starlette(
         Route("/closing", closing),
         Route("/slow", slow),
         Route("/upload", upload, methods=["POST"]),
+        Route("/count", count, methods=["POST"]),
+        Route("/size", size, methods=["POST"]),
+        Route("/big", big),
+        Route("/slowish", slowish),
     ]
 )
 
@@ -80,10 +108,11 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-async def service() -> AsyncIterator[str]:
+@asynccontextmanager
+async def serving(**options: Any) -> AsyncIterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(APP, host="127.0.0.1", port=port, log_level="error"))
+    config = uvicorn.Config(APP, host="127.0.0.1", port=port, log_level="error", **options)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
         while not server.started:
@@ -91,6 +120,19 @@ async def service() -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[str]:
+    async with serving() as url:
+        yield url
+
+
+@pytest.fixture
+async def short_keep_alive() -> AsyncIterator[str]:
+    """A service that closes a connection idle for 1 s."""
+    async with serving(timeout_keep_alive=1) as url:
+        yield url
 
 
 async def test_requests_share_a_kept_alive_connection(service: str) -> None:
@@ -165,3 +207,52 @@ def test_a_multipart_body_names_its_boundary() -> None:
     assert body.startswith(f"--{boundary}\r\n".encode())
     assert body.endswith(f"--{boundary}--\r\n".encode())
     assert b"Content-Type: image/png" in body
+
+
+async def test_a_body_that_ends_with_the_connection_is_read_whole() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    upstream = Upstream(f"http://127.0.0.1:{port}", timeout=5)
+    reply = await upstream.request("GET", "/", {})
+    assert (reply.status_code, reply.content) == (200, b"until the end")
+    assert not upstream._idle
+    server.close()
+    await server.wait_closed()
+
+
+async def test_a_connection_the_service_closed_while_idle_is_not_used_again(
+    short_keep_alive: str,
+) -> None:
+    upstream = Upstream(short_keep_alive, timeout=5)
+    posts.clear()
+    assert (await upstream.request("POST", "/count", {}, b"1")).status_code == 200
+    [idle] = upstream._idle
+    async with asyncio.timeout(10):  # the service closes it after 1 s idle
+        while not idle.closed:
+            await asyncio.sleep(0.05)
+    assert (await upstream.request("POST", "/count", {}, b"2")).status_code == 200
+    assert posts == [b"1", b"2"]  # each sent once, the second on a new connection
+    upstream.close()
+
+
+async def test_a_large_body_goes_and_comes_whole(service: str) -> None:
+    upstream = Upstream(service, timeout=10)
+    body = bytes(range(256)) * (5 * 4096)  # 5 MiB
+    assert (await upstream.request("POST", "/size", {}, body)).json() == {"size": len(body)}
+    assert (await upstream.request("GET", "/big", {})).content == BIG
+    upstream.close()
+
+
+async def test_requests_beyond_the_connection_limit_wait_for_a_connection(service: str) -> None:
+    upstream = Upstream(service, timeout=10, max_connections=2)
+    connections.clear()
+    replies = await asyncio.gather(*(upstream.request("GET", "/slowish", {}) for _ in range(6)))
+    assert [r.status_code for r in replies] == [200] * 6
+    assert len(connections) == 2
+    upstream.close()

@@ -23,6 +23,9 @@ import httptools
 IDLE_SECONDS = 4.0
 # Connections kept open per service between requests; more in use at once are closed after.
 MAX_IDLE = 64
+# Requests in progress to one service at once, each on a connection of its own; more wait
+# for one to finish (the gateway's in-flight bound keeps far fewer busy).
+MAX_CONNECTIONS = 200
 
 
 class UpstreamError(Exception):
@@ -56,6 +59,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[Reply] | None = None
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
+        self._headers_done = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
@@ -70,20 +74,32 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if exc is None and self._headers_done and not self._framed():
+            self._complete()  # HTTP/1.1 allows a body that ends with the connection
+            return
         self._fail(UpstreamError("the connection closed before the answer was complete"))
 
     # httptools' callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
+    def on_headers_complete(self) -> None:
+        self._headers_done = True
+
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        reply = Reply(self.parser.get_status_code(), self._headers, b"".join(self._body))
-        self._headers, self._body = [], []
         if not self.parser.should_keep_alive():
             self.close()
+        self._complete()
+
+    def _framed(self) -> bool:
+        return any(k in ("content-length", "transfer-encoding") for k, _ in self._headers)
+
+    def _complete(self) -> None:
+        reply = Reply(self.parser.get_status_code(), self._headers, b"".join(self._body))
+        self._headers, self._body, self._headers_done = [], [], False
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(reply)
@@ -108,7 +124,9 @@ class _Connection(asyncio.Protocol):
 class Upstream:
     """One service at `base_url` (http://host:port)."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(
+        self, base_url: str, timeout: float, max_connections: int = MAX_CONNECTIONS
+    ) -> None:
         address = urlsplit(base_url)
         if address.scheme != "http" or not address.hostname:
             raise ValueError(f"an internal service is reached over http://host:port: {base_url}")
@@ -118,6 +136,7 @@ class Upstream:
         self._origin = f"http://{address.netloc}"
         self._host_line = f"Host: {address.netloc}\r\n"
         self._idle: deque[_Connection] = deque()
+        self._slots = asyncio.Semaphore(max_connections)
 
     def url(self, target: str) -> str:
         return self._origin + target
@@ -134,7 +153,7 @@ class Upstream:
         head.append(f"Content-Length: {len(body)}\r\n\r\n")
         data = "".join(head).encode("latin-1") + body
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout), self._slots:
                 connection = await self._connection()
                 try:
                     reply = await connection.send(data)
@@ -143,9 +162,9 @@ class Upstream:
                     # the next request's.
                     connection.close()
                     raise
+                self._release(connection)
         except TimeoutError as exc:
             raise UpstreamError(f"no answer within {self.timeout:g} s") from exc
-        self._release(connection)
         return reply
 
     async def _connection(self) -> _Connection:
