@@ -1,10 +1,15 @@
 """The rating page reached from a completion mail, staff's ratings, staff's order CSV, and the
 notice of photos left out, against fake services."""
 
+import csv
+import io
+
 import httpx
 import pytest
 from gateway_fakes import ADMIN, FACILITY, FAULT, ORDER, FakeServices, order, refusal
 from test_conversation_pages_unit import MESSAGES, fault, listing
+
+from kundonline_gateway.pages.csv_export import DIALECTS, FORMULA_STARTS, guard, lines
 
 LINK = f"/internal/ratings/{ORDER}"
 TOKEN = "signed.link.token.abc"
@@ -182,3 +187,15 @@ async def test_switching_language_keeps_the_link_so_the_form_opens_again(
     assert reply.headers["location"] == f"/rating/{ORDER}?token={TOKEN}&score=2"
     english = await visitor.get(reply.headers["location"])
     assert "How satisfied are you with the work on order 1042?" in english.text
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_no_cell_becomes_a_formula_in_an_excel_of_either_locale(language: str) -> None:
+    """Excel splits a file at its own locale's separator, whichever wrote it."""
+    texts = ["Läcker;=1+1;", "Läcker,=1+1,", 'a;"=1+1"', "x,@SUM(A1)", "-2+3", "\t=1", "ok; fine"]
+    written = lines([[guard(t) for t in texts]], DIALECTS[language])
+    for separator in (";", ","):
+        for row in csv.reader(io.StringIO(written), delimiter=separator):
+            for cell in row:
+                assert not cell.lstrip('"').startswith(FORMULA_STARTS), (separator, row)
+    assert guard("ok; fine") == "ok; fine" and guard("1,5 m") == "1,5 m"  # plain text stays

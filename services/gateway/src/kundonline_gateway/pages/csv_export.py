@@ -5,10 +5,13 @@ locale's list separator: `;` where the decimal mark is a comma (Swedish), `,` in
 A cell that starts with = + - @ (or a tab or carriage return) would be run as a formula, so
 such text is written with a leading apostrophe: a customer's description cannot become a
 formula on a colleague's machine. Numbers we write ourselves are not text and stay numbers.
+The same goes for text after either language's separator inside a cell: a file opened in an
+Excel of the other locale is split there, and what follows would start a cell of its own.
 """
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,6 +20,8 @@ from fastapi.responses import StreamingResponse
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A formula's start right after a separator of either dialect, quoted or not.
+_AFTER_SEPARATOR = re.compile(r"(?<=[;,])(?=\"*[=+\-@\t\r])")
 Cell = str | int | Decimal | None
 
 
@@ -30,7 +35,8 @@ DIALECTS = {"sv": Dialect(";", ","), "en": Dialect(",", ".")}
 
 
 def guard(text: str) -> str:
-    """Text as a cell Excel shows as text, never runs."""
+    """Text as a cell Excel shows as text, never runs, in either locale's Excel."""
+    text = _AFTER_SEPARATOR.sub("'", text)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
