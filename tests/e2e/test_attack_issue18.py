@@ -2,7 +2,8 @@
 the running system: forged, expired, foreign, over-long and odd tokens; a link opened many
 times and sent many times at once; hostile comments; a huge body; the language switch as a
 redirect; two joins of the same pair at once; the open-reports look-up of a facility the
-account is not linked to; and no rating token in any log line."""
+account is not linked to; odd filters on the new pages; staff's order CSV as an Excel of
+either locale reads it; and no rating token in any log line."""
 
 import asyncio
 import contextlib
@@ -195,15 +196,17 @@ def test_many_sends_of_one_link_at_once_keep_exactly_one_rating_and_one_event(
     senders = [f"127.0.0.{1 + i % 3}" for i in range(18)]
     start = threading.Barrier(len(senders))
 
-    def send(address: str) -> int:
+    def send(address: str) -> tuple[int, bool]:
         with visitor(system, address) as v:
             start.wait(timeout=30)
             data = {"token": token, "score": "5", "comment": address}
-            return v.post(f"/rating/{order_id}", data=data).status_code
+            reply = v.post(f"/rating/{order_id}", data=data)
+            return reply.status_code, "redan betygsatt" in reply.text
 
     with ThreadPoolExecutor(len(senders)) as pool:
-        statuses = sorted(pool.map(send, senders))
-    assert statuses == [200] + [409] * (len(senders) - 1), statuses
+        answers = sorted(pool.map(send, senders))
+    # The losers are told the order is rated, not that their link is bad.
+    assert answers == [(200, False)] + [(409, True)] * (len(senders) - 1), answers
 
     found = ratings_of(http, staff, own["customer"]["id"])
     assert found["count"] == 1 and len(found["items"]) == 1
@@ -345,10 +348,10 @@ def test_no_rating_token_reaches_a_log(
             "/language", params={"lang": "en", "next": f"/rating/{order_id}?token={token}"}
         )
         assert switch.status_code in (302, 303)
-        v.post(f"/rating/{order_id}", data={"token": token, "score": "x"})
-        v.post(f"/rating/{order_id}", data={"token": token, "score": "4", "comment": "a\x00"})
-        assert v.post(f"/rating/{order_id}", data={"token": token, "score": "4"}).status_code == 200
-        v.post(f"/rating/{order_id}", data={"token": token, "score": "4"})  # 409
+        assert v.post(f"/rating/{order_id}", data={"token": token, "score": "x"}).status_code == 422
+        data = {"token": token, "score": "4", "comment": "a\x00"}
+        assert v.post(f"/rating/{order_id}", data=data).status_code == 200
+        assert v.post(f"/rating/{order_id}", data=data).status_code == 409
     signature = token.rsplit(".", 1)[1]
 
     def logs() -> str:
@@ -457,11 +460,6 @@ def test_the_open_look_up_of_a_facility_not_linked_to_the_account_is_404(
 # --- staff's order CSV -----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A cell is guarded only where it starts; text after the other language's separator "
-    "starts a cell in an Excel of that locale (see /work/notes/h/attack18.md).",
-)
 def test_no_cell_of_staffs_csv_becomes_a_formula_in_an_excel_of_the_other_locale(
     http: httpx.Client, staff: Staff, system: System
 ) -> None:
