@@ -46,6 +46,13 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self._stopping = False
         self.metrics = metrics or EventMetrics()
+        # Built once: the relay runs after nearly every commit while events trickle in, and
+        # building and caching its statements anew each time cost more than running them.
+        seq = self.table.c.seq
+        self._lock = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))
+        batch = select(seq).order_by(seq).limit(batch_size)
+        self._delete_batch = delete(self.table).where(seq.in_(batch)).returning(*self.columns)
+        self._oldest = select(*self.columns).order_by(seq).limit(batch_size)
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; its delete commits only once Kafka has acknowledged it.
@@ -56,9 +63,7 @@ class OutboxRelay:
         async with self.db.sessions() as session, session.begin():
             # A statement of its own: a SELECT's snapshot is taken before it runs, so a lock
             # taken inside it could still see rows the previous holder has just deleted.
-            if self.db.is_postgres and not await session.scalar(
-                select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))
-            ):
+            if self.db.is_postgres and not await session.scalar(self._lock):
                 return 0
             rows = await self._take(session)
             if not rows:
@@ -83,13 +88,10 @@ class OutboxRelay:
         and the batch is deleted once Kafka has it: a write there locks the whole database,
         and every writer would wait while Kafka answers.
         """
-        seq = self.table.c.seq
         if self.db.is_postgres:
-            batch = select(seq).order_by(seq).limit(self.batch_size)
-            taken = delete(self.table).where(seq.in_(batch)).returning(*self.columns)
-            return sorted((await session.execute(taken)).all(), key=lambda row: row.seq)
-        oldest = select(*self.columns).order_by(seq).limit(self.batch_size)
-        return list((await session.execute(oldest)).all())
+            taken = await session.execute(self._delete_batch)
+            return sorted(taken.all(), key=lambda row: row.seq)
+        return list((await session.execute(self._oldest)).all())
 
     async def backlog(self) -> int:
         """How many outbox rows wait to be published, by this relay or another replica."""
