@@ -34,6 +34,12 @@ HELD_FOR_FAULT = (
     .order_by(col(HeldEvent.held_at))
 )
 
+# A batch's reported faults and tracked orders, by key (`preload`): built once.
+PRELOAD: dict[type[Any], Any] = {
+    model: select(model).where(col(getattr(model, key)).in_(bindparam("ids", expanding=True)))
+    for model, key in ((ReportedFault, "fault_id"), (TrackedOrder, "order_id"))
+}
+
 T = TypeVar("T")
 
 
@@ -125,8 +131,7 @@ class NotifyRepository(ProjectionStore):
             (TrackedOrder, "order_id", order_ids),
         ):
             if ids:
-                column = col(getattr(model, key))
-                found = list(await self.session.scalars(select(model).where(column.in_(ids))))
+                found = list(await self.session.scalars(PRELOAD[model], {"ids": list(ids)}))
                 self._preloaded += found
                 present = {getattr(row, key) for row in found}
                 self._absent |= {(model, id_) for id_ in ids - present}
