@@ -33,10 +33,14 @@ async def _joined(api: Api, fault: Json, steps: list[Json], depth: int) -> Json:
         followed = await faults.my_fault(api, fault["duplicate_of"])
     except NotFound:
         # Reported where the account no longer sees: joined, and no more to tell.
-        return {"steps": steps, "order_number": None, "followed": None}
+        return {"steps": steps, "order_number": None, "followed": None, "ordered": None}
     theirs = await of_fault(api, followed, depth=depth + 1)
+    # `followed` is the report this one was joined with; the order is that of the end of the
+    # chain (`ordered`), since the one joined with may have been joined onwards since.
+    ordered = theirs.get("ordered") or followed
     # The other report's own "reported" step is not this one's.
-    return {**theirs, "steps": steps + theirs["steps"][1:], "followed": followed}
+    steps = steps + theirs["steps"][1:]
+    return {**theirs, "steps": steps, "followed": followed, "ordered": ordered}
 
 
 async def staff_names(api: Api) -> dict[str, str]:
