@@ -27,7 +27,7 @@ from kundonline_common import rating_links
 from kundonline_devstack.system import System
 from tests.e2e.test_conversation_pages import browser
 from tests.e2e.test_notifications import unique
-from tests.helpers import Staff, bearer, login, read_record, run_async
+from tests.helpers import Staff, bearer, eventually, login, read_record, run_async
 
 pytestmark = pytest.mark.e2e
 
@@ -143,6 +143,7 @@ def test_forged_expired_foreign_long_and_odd_tokens_get_a_page_never_a_5xx(
         "right-to-left mark": ("\u202e" + good, 403),
         "non-ASCII digits": (f"{order_hex}.{account_hex}.{'١٢٣'}.{signature}", 403),
         "huge expiry": (f"{order_hex}.{account_hex}.{'9' * 60}.{signature}", 403),
+        "markup": ('"><script>alert(1)</script>', 403),
     }
     with visitor(system) as v:
         for what, (token, status) in cases.items():
@@ -153,6 +154,8 @@ def test_forged_expired_foreign_long_and_odd_tokens_get_a_page_never_a_5xx(
                 assert reply.status_code in (status, 422), (what, reply.status_code, reply.text)
                 assert reply.headers["content-type"].startswith("text/html"), what
                 assert "<form" not in reply.text, what
+                # The query comes back only in the language switch's link, encoded.
+                assert "<script>alert(1)" not in reply.text, what
         # Odd bytes in the path and the query: a lone surrogate, invalid UTF-8, a NUL.
         for raw in (
             f"/rating/{order_id}?token=%ED%A0%80&score=5",
@@ -539,3 +542,35 @@ def test_the_new_pages_answer_odd_filters_and_forms_with_4xx_or_a_page_never_5xx
         customer.close()
     state = http.get(f"/admin/api/faults/{fault['id']}", headers=staff.h).json()
     assert state["status"] == "new"
+
+
+def test_a_report_joined_with_one_later_joined_onwards_shows_the_order_it_follows(
+    http: httpx.Client, staff: Staff, shop: dict[str, Any]
+) -> None:
+    """A with B, then B with C, which has an order: A's page names C's order, as the
+    timeline already follows it."""
+    facility = shop["facility"]["id"]
+    a, b, c = (staff.report(shop["h"], facility, unique(f"Kedja {n}")) for n in "ABC")
+    made = http.post(f"/admin/api/faults/{c['id']}/create-order", headers=staff.h)
+    assert made.status_code == 200, made.text
+    for one, other in ((a, b), (b, c)):
+        reply = http.post(
+            f"/admin/api/faults/{one['id']}/duplicate-of",
+            json={"fault_id": other["id"]},
+            headers=staff.h,
+        )
+        assert reply.status_code == 200, reply.text
+
+    def ordered() -> dict[str, Any] | None:
+        found: dict[str, Any] = http.get(f"/api/faults/{c['id']}", headers=shop["h"]).json()
+        return found if found.get("order_id") else None
+
+    order = eventually(ordered, what="C's order")
+    account = shop["account"]
+    customer = browser(http, account["username"], account["password"], staff=False)
+    try:
+        page = customer.get(f"/faults/{a['id']}")
+    finally:
+        customer.close()
+    assert page.status_code == 200
+    assert f'href="/orders/{order["order_id"]}"' in page.text
