@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -456,7 +457,7 @@ def test_the_open_look_up_of_a_facility_not_linked_to_the_account_is_404(
         form = page_client.get("/faults/new", params={"facility": unlinked["id"]})
     finally:
         page_client.close()
-    assert form.status_code in (200, 404), form.status_code
+    assert form.status_code == 404, form.status_code  # as a QR label of it would be
     assert secret not in form.text
 
 
@@ -574,3 +575,56 @@ def test_a_report_joined_with_one_later_joined_onwards_shows_the_order_it_follow
         customer.close()
     assert page.status_code == 200
     assert f'href="/orders/{order["order_id"]}"' in page.text
+
+
+def join(http: httpx.Client, staff: Staff, one: dict[str, Any], other: dict[str, Any]) -> None:
+    reply = http.post(
+        f"/admin/api/faults/{one['id']}/duplicate-of",
+        json={"fault_id": other["id"]},
+        headers=staff.h,
+    )
+    assert reply.status_code == 200, reply.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Rejecting a report others were joined with is allowed and leaves them following a "
+    "rejected report, untold (/work/notes/h/attack18.md).",
+)
+def test_a_report_others_follow_is_not_rejected_out_from_under_them(
+    http: httpx.Client, staff: Staff, shop: dict[str, Any]
+) -> None:
+    facility = shop["facility"]["id"]
+    a, b = (staff.report(shop["h"], facility, unique(f"Avslag {n}")) for n in "AB")
+    join(http, staff, a, b)
+    rejected = http.post(
+        f"/admin/api/faults/{b['id']}/reject", json={"reason": "Inget fel"}, headers=staff.h
+    )
+    followed = http.get(f"/api/faults/{a['id']}", headers=shop["h"]).json()
+    # Either the rejection is refused, or the report joined with it is released.
+    assert rejected.status_code == 409 or followed["status"] != "duplicate", followed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="The portal follows a chain of joins 5 deep, faults makes chains up to 100 "
+    "(/work/notes/h/attack18.md).",
+)
+def test_a_long_chain_of_joins_still_shows_the_order_at_its_end(
+    http: httpx.Client, staff: Staff, shop: dict[str, Any]
+) -> None:
+    facility = shop["facility"]["id"]
+    chain = [staff.report(shop["h"], facility, unique(f"Lång kedja {n}")) for n in range(7)]
+    made = http.post(f"/admin/api/faults/{chain[-1]['id']}/create-order", headers=staff.h)
+    assert made.status_code == 200, made.text
+    # Each report is joined with the next while that one is still the end of the chain.
+    for one, other in itertools.pairwise(chain):
+        join(http, staff, one, other)
+    account = shop["account"]
+    customer = browser(http, account["username"], account["password"], staff=False)
+    try:
+        page = customer.get(f"/faults/{chain[0]['id']}")
+    finally:
+        customer.close()
+    assert page.status_code == 200
+    assert 'href="/orders/' in page.text
