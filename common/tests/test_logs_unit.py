@@ -33,6 +33,9 @@ from kundonline_common.logs import (
         ('{"token": "t0ken-value"}', "t0ken-value"),
         ("postgresql+asyncpg://kundonline:db-pa55@db:5432/auth", "db-pa55"),
         ("X-Kundonline-Internal-Token: eyJ.a.b", "eyJ.a.b"),
+        # A page's URL carried in another's query (the language switch's next=), encoded.
+        ("GET /language?next=%2Frating%2Fa1%3Ftoken%3Dab.cd.17.S-_g%26score%3D4", "ab.cd.17.S-_g"),
+        ("next=%2Fx%3Fa%3D1%26token%3Dp%2540ss%26b%3D2", "p%2540ss"),
     ],
 )
 def test_secrets_are_cut_out(line: str, secret: str) -> None:

@@ -23,6 +23,9 @@ HANDLED_BY = ("", "uvicorn", "uvicorn.access", "uvicorn.error")
 # field, a bearer credential, a cookie of ours, a password or token field, a URL's userinfo.
 _SECRETS = [
     re.compile(r"(?i)([?&](?:token|access_token|password)=)[^&\s'\"]+"),
+    # The same query inside another's, percent-encoded: the language switch's next= holds
+    # the page's address, a rating link's token and all.
+    re.compile(r"(?i)((?:%3F|%26)(?:token|access_token|password)%3D)(?:(?!%26)[^&\s'\"])+"),
     re.compile(r"(?i)(bearer\s+)[\w.~+/=-]+"),
     re.compile(r"(?i)((?:__Host-)?kundonline_\w+=)[^;\s'\"]+"),
     re.compile(r"(?i)(x-kundonline-internal-token['\"]?\s*[:=]\s*['\"]?)[\w.-]+"),
