@@ -25,10 +25,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from kundonline_common import rating_links
+from kundonline_devstack.smtp_sink import SmtpSink
 from kundonline_devstack.system import System
 from tests.e2e.test_conversation_pages import browser
-from tests.e2e.test_notifications import unique
-from tests.helpers import Staff, bearer, eventually, login, read_record, run_async
+from tests.e2e.test_notifications import PostRoom, address, to, unique
+from tests.helpers import Staff, bearer, eventually, login, plain, read_record, run_async
 
 pytestmark = pytest.mark.e2e
 
@@ -586,23 +587,34 @@ def join(http: httpx.Client, staff: Staff, one: dict[str, Any], other: dict[str,
     assert reply.status_code == 200, reply.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Rejecting a report others were joined with is allowed and leaves them following a "
-    "rejected report, untold (/work/notes/h/attack18.md).",
-)
-def test_a_report_others_follow_is_not_rejected_out_from_under_them(
-    http: httpx.Client, staff: Staff, shop: dict[str, Any]
+def test_rejecting_a_report_others_follow_rejects_them_too_and_mails_their_reporters(
+    http: httpx.Client,
+    staff: Staff,
+    shop: dict[str, Any],
+    smtp_sink: SmtpSink,
+    system: System,
+    kafka_bootstrap: str,
 ) -> None:
-    facility = shop["facility"]["id"]
-    a, b = (staff.report(shop["h"], facility, unique(f"Avslag {n}")) for n in "AB")
-    join(http, staff, a, b)
-    rejected = http.post(
-        f"/admin/api/faults/{b['id']}/reject", json={"reason": "Inget fel"}, headers=staff.h
+    post = PostRoom(http, staff, smtp_sink, system, kafka_bootstrap)
+    facility, marker = shop["facility"]["id"], unique("avslag")
+    addresses = [address(f"avslag{n}") for n in "ABC"]
+    a, b, c = (
+        post.report(shop["h"], facility, f"{marker} {n}", email)
+        for n, email in zip("ABC", addresses, strict=True)
     )
-    followed = http.get(f"/api/faults/{a['id']}", headers=shop["h"]).json()
-    # Either the rejection is refused, or the report joined with it is released.
-    assert rejected.status_code == 409 or followed["status"] != "duplicate", followed
+    join(http, staff, a, c)
+    join(http, staff, b, c)
+    rejected = http.post(
+        f"/admin/api/faults/{c['id']}/reject", json={"reason": "Inget fel"}, headers=staff.h
+    )
+    assert rejected.status_code == 200, rejected.text
+    for follower in (a, b):
+        seen = http.get(f"/api/faults/{follower['id']}", headers=shop["h"]).json()
+        assert (seen["status"], seen["reason"]) == ("rejected", "Inget fel"), seen
+    # Each reporter gets the ordinary rejection mail, the followers' as the target's.
+    for email in addresses:
+        (mail,) = smtp_sink.wait_for(to(email, "fault_rejected"), timeout=60)
+        assert "Inget fel" in plain(mail)
 
 
 @pytest.mark.xfail(

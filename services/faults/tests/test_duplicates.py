@@ -14,7 +14,7 @@ import pytest
 from faults_app import Service, refused, service_on
 
 from kundonline_common.tables import utcnow
-from kundonline_contracts import CloudEvent, FaultMarkedDuplicate, unwrap
+from kundonline_contracts import CloudEvent, FaultMarkedDuplicate, FaultRejected, unwrap
 from kundonline_faults.tables import Fault
 
 STAFF = {"role": "handler", "name": "Sven"}
@@ -184,6 +184,43 @@ async def test_a_report_joined_with_a_duplicate_follows_the_report_that_one_foll
     assert joined.status_code == 200 and joined.json()["duplicate_of"] == str(root)
     assert (await _join(service, last, middle)).status_code == 200  # the same request again
     assert refused(await _join(service, last, uuid4()), 404, "not_found")
+
+
+async def test_rejecting_a_report_others_were_joined_with_rejects_them_too_each_told(
+    service: Service, building: Building
+) -> None:
+    target = await building.report(building.anna, days_ago=2)
+    first = await building.report(building.bo, days_ago=1)
+    second = await building.report(building.anna)
+    untouched = await building.report(building.bo)
+    for follower in (first, second):
+        assert (await _join(service, follower, target)).status_code == 200
+
+    reply = await service.http.post(
+        f"/admin/api/faults/{target}/reject",
+        json={"reason": "Inget fel hittat"},
+        headers=_staff(service),
+    )
+    assert reply.status_code == 200, reply.text
+    for fault in (target, first, second):
+        row = await service.get(fault)
+        assert (row.status, row.reason, row.handled_by) == (
+            "rejected",
+            "Inget fel hittat",
+            "staff-1",
+        )
+    assert (await service.get(untouched)).status == "new"
+    events = [unwrap(CloudEvent.from_bytes(r.value)) for r in await service.outbox()]
+    rejections = {
+        (e.fault_id, e.account_id, e.reason) for e in events if isinstance(e, FaultRejected)
+    }
+    assert rejections == {
+        (target, building.anna, "Inget fel hittat"),
+        (first, building.bo, "Inget fel hittat"),
+        (second, building.anna, "Inget fel hittat"),
+    }
+    mine = await service.http.get(f"/api/faults/{first}", headers=service.as_(building.bo))
+    assert mine.json()["status"] == "rejected" and mine.json()["reason"] == "Inget fel hittat"
 
 
 async def test_joins_that_make_no_sense_are_refused(service: Service, building: Building) -> None:

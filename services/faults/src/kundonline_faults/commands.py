@@ -170,13 +170,19 @@ async def reject_fault(*, uow: Uow, caller: Caller, fault_id: UUID, reason: str)
         fault_id, status=REJECTED, reason=reason, handled_by=caller.subject, handled_at=at
     )
     fault = await _handled_fault(uow, fault_id, won)
-    uow.publish(
-        FaultRejected(
-            fault_id=fault.id,
-            reason=reason,
-            rejected_by=caller.subject,
-            rejected_at=at,
-            account_id=fault.account_id,
-        )
+    # The reports joined with this one would otherwise follow a report that gets no order,
+    # forever and untold: they are rejected with it, each told as by a rejection of its own.
+    followers = await duplicates.reject_followers(
+        uow, fault.id, reason=reason, rejected_by=caller.subject, rejected_at=at
     )
+    for rejected in (fault, *followers):
+        uow.publish(
+            FaultRejected(
+                fault_id=rejected.id,
+                reason=reason,
+                rejected_by=caller.subject,
+                rejected_at=at,
+                account_id=rejected.account_id,
+            )
+        )
     return fault

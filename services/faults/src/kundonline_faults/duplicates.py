@@ -141,6 +141,29 @@ async def mark_duplicate(*, uow: Uow, caller: Caller, fault_id: UUID, other_id: 
     return await read_with_duplicates(uow=uow, fault_id=fault_id)
 
 
+async def reject_followers(
+    uow: Uow, fault_id: UUID, *, reason: str, rejected_by: str, rejected_at: datetime
+) -> list[Fault]:
+    """Reject the reports joined with `fault_id`, just rejected (its row is locked by the
+    rejection's UPDATE, so no join with it runs meanwhile: a join waiting on that lock then
+    finds it rejected). Chains are kept flat, so these are all that follow it."""
+    followers = list(
+        await uow.session.scalars(
+            select(Fault)
+            .where(col(Fault.duplicate_of) == fault_id, col(Fault.status) == DUPLICATE)
+            .order_by(col(Fault.reported_at), col(Fault.id))
+            .with_for_update()
+        )
+    )
+    for follower in followers:
+        follower.status = REJECTED
+        follower.reason = reason
+        follower.handled_by = rejected_by
+        follower.handled_at = rejected_at
+    await uow.session.flush()
+    return followers
+
+
 def marked_duplicate(
     fault: Fault, root: Fault, marked_by: str, marked_at: datetime
 ) -> FaultMarkedDuplicate:
