@@ -7,6 +7,7 @@
     python -m bench scale                # the scale-out figures (3 brokers, replicas), on request
 
 order_direct_sqlite is Order direkt on `make run`'s SQLite files (order_direct --database sqlite).
+tracing is Order direkt and the drain again, without and with every span exported.
 
 Each benchmark runs in a process of its own with a system of its own, so that one's
 leftovers (a backlog, a grown heap) do not colour the next.
@@ -30,6 +31,7 @@ BENCHMARKS = [
     "memory",
     "read_latency",
     "drain",
+    "tracing",
 ]
 # A benchmark's module and flags, where its name is not its module's.
 VARIANTS = {"order_direct_sqlite": ["order_direct", "--database", "sqlite"]}
@@ -44,6 +46,7 @@ QUICK = {
     "memory": ["--duration", "10"],
     "read_latency": ["--orders", "100000", "--requests", "200"],
     "drain": ["--events", "5000"],
+    "tracing": ["--duration", "15", "--events", "10000"],
     "scale": ["--events", "5000", "--duration", "15"],
 }
 

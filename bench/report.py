@@ -105,6 +105,41 @@ def drain(d: dict[str, Any]) -> Row:
     return measured, baseline, verdict(ok), "`bench/drain.py`", d["at"]
 
 
+def tracing(d: dict[str, Any]) -> Row:
+    od, dr = d["compared"]["order_direct"], d["compared"]["drain"]
+
+    def figure(f: dict[str, Any], unit: str) -> str:
+        mark = "" if f["within_15_percent"] else " **over 15 %**"
+        return f"{f['on']:,g}{unit} (×{f['on_over_off']:g}{mark})"
+
+    def off(f: dict[str, Any], unit: str) -> str:
+        return f"{f['off']:,g}{unit}"
+
+    on_runs = d["runs"]
+    sink_ms = on_runs["order_direct"]["on"]["cpu_ms_per_report"].get("otlp_sink")
+    sink_us = on_runs["drain"]["on"]["cpu_us_per_event"].get("otlp_sink")
+    measured = (
+        f"tracing on: Order direkt at {d['rate_per_s']:g}/s for {d['duration_s']:g} s: CPU per"
+        f" report {figure(od['cpu_ms_per_report'], ' ms')}, `OrderCreated` p99"
+        f" {figure(od['order_created_p99_ms'], ' ms')}, POST p99"
+        f" {figure(od['post_p99_ms'], ' ms')},"
+        f" {on_runs['order_direct']['on'].get('spans_per_report', '–')} spans a report;"
+        f" drain of {d['events']:,}: {figure(dr['events_per_second_after_first_order'], '/s')},"
+        f" CPU per event {figure(dr['cpu_us_per_event'], ' µs')},"
+        f" {on_runs['drain']['on'].get('spans_per_event', '–')} spans an event; the span sink's"
+        f" own CPU apart: {sink_ms} ms a report, {sink_us} µs an event"
+    )
+    baseline = (
+        f"no exporter (the default), same system just before: CPU per report"
+        f" {off(od['cpu_ms_per_report'], ' ms')}, `OrderCreated` p99"
+        f" {off(od['order_created_p99_ms'], ' ms')}, POST p99 {off(od['post_p99_ms'], ' ms')};"
+        f" drain {off(dr['events_per_second_after_first_order'], '/s')},"
+        f" CPU per event {off(dr['cpu_us_per_event'], ' µs')}"
+    )
+    result = f"within 15 %: {'yes' if d['within_15_percent'] else '**no**'}"
+    return measured, baseline, result, "`bench/tracing.py`", d["at"]
+
+
 def read(key: str) -> Callable[[dict[str, Any]], Row]:
     def row(d: dict[str, Any]) -> Row:
         data = d["data"]
@@ -163,6 +198,12 @@ ROWS: list[tuple[str, str, Callable[[dict[str, Any]], Row]]] = [
     ),
     ("Statistics p99 ≤ 200 ms at the same size", "read-latency", read("statistics")),
     ("Resident memory of each service, at rest and under load", "memory", memory),
+    (
+        "With tracing on (every span exported, OTLP/HTTP), Order direkt and the drain within"
+        " 15 % of the same figures without",
+        "tracing",
+        tracing,
+    ),
 ]
 
 
