@@ -423,3 +423,33 @@ def test_trace_headers_read_directly_mean_what_the_propagators_read(
         written: dict[str, str] = {}
         propagate.inject(written, context=came.context)
         assert written == {"traceparent": came.traceparent} == headers
+
+
+@pytest.mark.parametrize("with_baggage", [False, True])
+@pytest.mark.parametrize("state", ["", "vendor=abc"])
+@pytest.mark.parametrize("sampled", [False, True])
+def test_a_spans_headers_written_directly_are_what_the_propagators_write(
+    with_baggage: bool, state: str, sampled: bool
+) -> None:
+    from opentelemetry import baggage
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    flags = TraceFlags(TraceFlags.SAMPLED if sampled else 0)
+    span = NonRecordingSpan(
+        SpanContext(
+            0x4BF92F3577B34DA6A3CE929D0E0E4736,
+            0x00F067AA0BA902B7,
+            False,
+            flags,
+            TraceState.from_header([state]) if state else None,
+        )
+    )
+    token = otel_context.attach(baggage.set_baggage("k", "v")) if with_baggage else None
+    try:
+        expected: dict[str, str] = {}
+        propagate.inject(expected, context=trace.set_span_in_context(span))
+        assert tracing.current_headers(span) == expected
+    finally:
+        if token is not None:
+            otel_context.detach(token)
