@@ -617,11 +617,6 @@ def test_rejecting_a_report_others_follow_rejects_them_too_and_mails_their_repor
         assert "Inget fel" in plain(mail)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The portal follows a chain of joins 5 deep, faults makes chains up to 100 "
-    "(/work/notes/h/attack18.md).",
-)
 def test_a_long_chain_of_joins_still_shows_the_order_at_its_end(
     http: httpx.Client, staff: Staff, shop: dict[str, Any]
 ) -> None:

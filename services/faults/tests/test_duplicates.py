@@ -11,10 +11,14 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from alembic import command
 from faults_app import Service, refused, service_on
+from sqlalchemy import Connection
 
+from kundonline_common.migrations import alembic_config
 from kundonline_common.tables import utcnow
 from kundonline_contracts import CloudEvent, FaultMarkedDuplicate, FaultRejected, unwrap
+from kundonline_faults.main import MIGRATIONS
 from kundonline_faults.tables import Fault
 
 STAFF = {"role": "handler", "name": "Sven"}
@@ -184,6 +188,58 @@ async def test_a_report_joined_with_a_duplicate_follows_the_report_that_one_foll
     assert joined.status_code == 200 and joined.json()["duplicate_of"] == str(root)
     assert (await _join(service, last, middle)).status_code == 200  # the same request again
     assert refused(await _join(service, last, uuid4()), 404, "not_found")
+
+
+async def test_joining_a_report_others_follow_onwards_takes_them_along_chains_stay_flat(
+    service: Service, building: Building
+) -> None:
+    first, second, third, last = [
+        await building.report(building.bo, days_ago=days) for days in (4, 3, 2, 1)
+    ]
+    assert (await _join(service, first, second)).status_code == 200
+    assert (await _join(service, second, third)).status_code == 200
+    assert (await _join(service, third, last)).status_code == 200
+    for fault in (first, second, third):
+        assert (await service.get(fault)).duplicate_of == last
+    # Only the joins themselves are told: the reports taken along get no mail again.
+    assert [(e.fault_id, e.duplicate_of) for e in await _marked(service)] == [
+        (first, second),
+        (second, third),
+        (third, last),
+    ]
+    staff_view = await service.http.get(f"/admin/api/faults/{last}", headers=_staff(service))
+    assert {d["id"] for d in staff_view.json()["duplicates"]} == {
+        str(first),
+        str(second),
+        str(third),
+    }
+    assert (await _join(service, first, second)).status_code == 200  # the same request again
+    assert (await service.get(first)).duplicate_of == last
+
+
+async def test_the_migration_flattens_chains_joined_before_joins_kept_them_flat(
+    service: Service, building: Building
+) -> None:
+    root = await building.report(building.anna, days_ago=4)
+    chain = [root]
+    for days in (3, 2, 1):
+        chain.append(
+            await building.report(
+                building.bo, days_ago=days, status="duplicate", duplicate_of=chain[-1]
+            )
+        )
+    rejected = await building.report(building.bo, status="rejected", duplicate_of=chain[1])
+    config = alembic_config(MIGRATIONS, service.db.url.render_as_string(hide_password=False))
+
+    def migrate(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+        command.upgrade(config, "heads")
+
+    async with service.db.engine.begin() as conn:
+        await conn.run_sync(migrate)
+    assert [(await service.get(f)).duplicate_of for f in chain] == [None, root, root, root]
+    assert (await service.get(rejected)).duplicate_of == chain[1]  # not a duplicate: kept
 
 
 async def test_rejecting_a_report_others_were_joined_with_rejects_them_too_each_told(

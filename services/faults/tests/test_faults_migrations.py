@@ -57,4 +57,4 @@ async def test_shared_tables_made_by_the_old_revisions_are_completed_and_keep_th
         heads = set(await session.scalars(sa.text("SELECT version_num FROM alembic_version")))
     await db.dispose()
     assert account is not None and account.name == "Eva" and account.calendar_token_hash is None
-    assert heads == {"0007", "plumbing_0001", "projections_0001"}
+    assert heads == {"0008", "plumbing_0001", "projections_0001"}

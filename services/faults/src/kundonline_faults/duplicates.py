@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Final
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import col, select
 
 from kundonline_common.errors import Conflict, Invalid, NotFound
@@ -137,8 +137,22 @@ async def mark_duplicate(*, uow: Uow, caller: Caller, fault_id: UUID, other_id: 
         raise Conflict(
             "The other report was joined with another meanwhile; try again.", code="conflict"
         )
+    await _follow_onwards(uow, fault.id, root.id)
     uow.publish(marked_duplicate(fault, root, caller.subject, at))
     return await read_with_duplicates(uow=uow, fault_id=fault_id)
+
+
+async def _follow_onwards(uow: Uow, fault_id: UUID, root_id: UUID) -> None:
+    """The reports joined with `fault_id` now follow `root_id` too, so that chains stay flat:
+    `duplicate_of` always names a report that follows none, and whoever reads it (the portal,
+    a rejection rejecting the followers) takes one step. `fault_id`'s row is locked, so a
+    join with it waits and then finds it a duplicate. Their reporters are not mailed again:
+    their mail links their own report's page, which now shows the order `root_id` follows."""
+    await uow.session.execute(
+        update(Fault)
+        .where(col(Fault.duplicate_of) == fault_id, col(Fault.status) == DUPLICATE)
+        .values(duplicate_of=root_id)
+    )
 
 
 async def reject_followers(
@@ -146,7 +160,8 @@ async def reject_followers(
 ) -> list[Fault]:
     """Reject the reports joined with `fault_id`, just rejected (its row is locked by the
     rejection's UPDATE, so no join with it runs meanwhile: a join waiting on that lock then
-    finds it rejected). Chains are kept flat, so these are all that follow it."""
+    finds it rejected). Chains are kept flat (`_follow_onwards`), so these are all that
+    follow it."""
     followers = list(
         await uow.session.scalars(
             select(Fault)

@@ -7,14 +7,17 @@ from kundonline_common.errors import DomainError, NotFound
 from ..clients import Api, Json, auth, faults, orders
 
 
-async def of_fault(api: Api, fault: Json, *, depth: int = 0) -> Json:
+async def of_fault(api: Api, fault: Json) -> Json:
     """The customer's fault report's steps, and its order's number where it has one. A
     report joined with another (a duplicate) follows that one's order: its steps go on with
     the other's, which is `followed`, when the account may see it."""
     steps: list[Json] = [{"kind": "reported", "at": fault["reported_at"]}]
-    # A report joined with one later joined with another follows on; a few are all there are.
-    if fault["status"] == "duplicate" and fault.get("duplicate_of") and depth < 5:
-        return await _joined(api, fault, steps, depth)
+    if fault["status"] == "duplicate" and fault.get("duplicate_of"):
+        return await _joined(api, fault, steps)
+    return {**(await _own(api, fault, steps)), "followed": None}
+
+
+async def _own(api: Api, fault: Json, steps: list[Json]) -> Json:
     if fault.get("order_id"):
         try:
             found = await orders.my_timeline(api, fault["order_id"])
@@ -27,20 +30,17 @@ async def of_fault(api: Api, fault: Json, *, depth: int = 0) -> Json:
     return {"steps": steps, "order_number": None}
 
 
-async def _joined(api: Api, fault: Json, steps: list[Json], depth: int) -> Json:
+async def _joined(api: Api, fault: Json, steps: list[Json]) -> Json:
     steps = [*steps, {"kind": "joined", "fault_id": fault["duplicate_of"]}]
     try:
         followed = await faults.my_fault(api, fault["duplicate_of"])
     except NotFound:
         # Reported where the account no longer sees: joined, and no more to tell.
-        return {"steps": steps, "order_number": None, "followed": None, "ordered": None}
-    theirs = await of_fault(api, followed, depth=depth + 1)
-    # `followed` is the report this one was joined with; the order is that of the end of the
-    # chain (`ordered`), since the one joined with may have been joined onwards since.
-    ordered = theirs.get("ordered") or followed
-    # The other report's own "reported" step is not this one's.
-    steps = steps + theirs["steps"][1:]
-    return {**theirs, "steps": steps, "followed": followed, "ordered": ordered}
+        return {"steps": steps, "order_number": None, "followed": None}
+    # faults keeps joins flat: the report followed is never itself a duplicate, so its own
+    # steps and order are all there is. Its "reported" step is not this one's.
+    theirs = await _own(api, followed, [])
+    return {**theirs, "steps": steps + theirs["steps"], "followed": followed}
 
 
 async def staff_names(api: Api) -> dict[str, str]:
