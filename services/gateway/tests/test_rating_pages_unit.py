@@ -82,19 +82,56 @@ async def test_a_second_rating_is_refused_with_a_page_that_says_so(
         (403, "rating_link_invalid", "Betygslänken är inte giltig."),
         (410, "rating_link_expired", "Betygslänken gäller inte längre."),
         (409, "not_completed", "Ordern är inte slutförd"),
-        (404, "not_found", "Betygslänken är inte giltig."),
+        (422, "invalid_request", "Betygslänken är inte giltig."),
     ],
 )
 async def test_a_link_the_service_refuses_is_a_clear_page_never_an_error(
     visitor: httpx.AsyncClient, services: FakeServices, status: int, code: str, said: str
 ) -> None:
-    services.on("GET", LINK, refusal(status, code))
-    services.on("POST", LINK, refusal(status, code))
+    details = [{"loc": ["body", "token"], "msg": "too long", "type": "string_too_long"}]
+    services.on("GET", LINK, refusal(status, code, details))
+    services.on("POST", LINK, refusal(status, code, details))
     shown = await visitor.get(f"/rating/{ORDER}", params={"token": "forged"})
     sent = await visitor.post(f"/rating/{ORDER}", data={"token": "forged", "score": "5"})
     for reply in (shown, sent):
         assert reply.status_code == status
         assert said in reply.text
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "said"),
+    [
+        (404, "ratings_disabled", "Sidan finns inte."),
+        (404, "not_found", "Sidan finns inte."),
+        (409, "conflict", "Tjänsten är inte tillgänglig just nu."),
+        (400, "bad_request", "Tjänsten är inte tillgänglig just nu."),
+        (422, "invalid_value", "Tjänsten är inte tillgänglig just nu."),
+        (500, "internal_error", "Tjänsten är inte tillgänglig just nu."),
+    ],
+)
+async def test_a_refusal_the_page_has_no_words_for_is_not_called_a_bad_link(
+    visitor: httpx.AsyncClient, services: FakeServices, status: int, code: str, said: str
+) -> None:
+    services.on("GET", LINK, refusal(status, code))
+    shown = await visitor.get(f"/rating/{ORDER}", params={"token": TOKEN})
+    services.on("GET", LINK, info())
+    services.on("POST", LINK, refusal(status, code))
+    sent = await visitor.post(f"/rating/{ORDER}", data={"token": TOKEN, "score": "5"})
+    for reply in (shown, sent):
+        assert reply.status_code == (404 if status == 404 else 503)
+        assert said in reply.text and "Betygslänken" not in reply.text
+
+
+async def test_a_comment_the_service_refuses_is_said_beside_it_in_the_form(
+    visitor: httpx.AsyncClient, rating: FakeServices
+) -> None:
+    details = [{"loc": ["body", "comment"], "msg": "too long", "type": "string_too_long"}]
+    rating.on("POST", LINK, refusal(422, "invalid_request", details))
+    form = {"token": TOKEN, "score": "4", "comment": "Lång kommentar"}
+    reply = await visitor.post(f"/rating/{ORDER}", data=form)
+    assert reply.status_code == 422
+    assert 'class="field-error">Skriv högst 2000 tecken.' in reply.text
+    assert "Lång kommentar" in reply.text and 'value="4" required checked' in reply.text
 
 
 async def test_a_missing_score_is_said_beside_the_choice_and_nothing_is_sent(

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import field_validator
 
-from kundonline_common.errors import DomainError
+from kundonline_common.errors import DomainError, Unavailable
 
 from ..clients import ratings
 from ..i18n import N_
@@ -48,6 +48,8 @@ INVALID = (
 )
 CHOOSE = N_("Choose a score from 1 to 5.")
 COMMENT = N_("Write at most %(max)s characters.")
+# What the form says beside a field the service refused.
+FIELD_ERRORS = {"score": CHOOSE, "comment": COMMENT}
 
 
 class RatingForm(PageForm):
@@ -64,16 +66,54 @@ class RatingForm(PageForm):
 
 
 def _refused(page: Page, exc: DomainError) -> Response:
-    heading, text = REFUSED.get(exc.code, INVALID)
-    # 5xx stays an error page of the gateway's own; anything the service refused is 4xx.
-    if exc.status_code >= 500:
+    """The page for a refusal of the orders service, by what it means: a link that cannot be
+    used says why; ratings switched off or an order gone is the ordinary 404 page; anything
+    this page has no words for is a service failure (503 page), never "the link is bad"."""
+    if exc.code in REFUSED:
+        heading, text = REFUSED[exc.code]
+    elif exc.code == "rating_link_invalid" or _fields(exc) == {"token"}:
+        heading, text = INVALID
+    elif exc.status_code == 404:
         raise exc
+    else:
+        raise Unavailable("The rating could not be handled.", code="unavailable") from exc
     return page.render(
         "portal/rating_refused.html",
         status=exc.status_code,
         heading=page.gettext(heading),
         text=page.gettext(text),
     )
+
+
+def _fields(exc: DomainError) -> set[str]:
+    """The fields of the body or query a 422 of the service names."""
+    if exc.status_code != 422 or not isinstance(exc.details, list):
+        return set()
+    return {
+        str(d["loc"][1])
+        for d in exc.details
+        if isinstance(d, dict) and isinstance(d.get("loc"), list) and len(d["loc"]) > 1
+    }
+
+
+async def _refused_form(page: Page, order_id: UUID, form: RatingForm, exc: DomainError) -> Response:
+    """A rating the service refused for its score or comment: the form again, saying so
+    beside the field, as the page's own checks do."""
+    fields = _fields(exc)
+    if not fields or not fields <= set(FIELD_ERRORS):
+        return _refused(page, exc)
+    errors = {name: page.gettext(FIELD_ERRORS[name], max=MAX_COMMENT) for name in fields}
+    return await _form_again(page, order_id, form, errors)
+
+
+async def _form_again(
+    page: Page, order_id: UUID, form: RatingForm, errors: dict[str, str]
+) -> Response:
+    try:
+        info = await ratings.link(page.services, order_id, form.token)
+    except DomainError as exc:
+        return _refused(page, exc)
+    return _form(page, info, form, errors, status=422)
 
 
 def _form(
@@ -109,14 +149,13 @@ async def rating_form(
 async def rate(request: Request, order_id: UUID, form: Annotated[RatingForm, Form()]) -> Response:
     page = page_for(request, "account", await _time_zone(request))
     errors = _problems(page, form)
+    if errors:
+        return await _form_again(page, order_id, form, errors)
+    rating = {"token": form.token, "score": int(form.score), "comment": form.comment.strip()}
     try:
-        if errors:
-            info = await ratings.link(page.services, order_id, form.token)
-            return _form(page, info, form, errors, status=422)
-        rating = {"token": form.token, "score": int(form.score), "comment": form.comment.strip()}
         await ratings.rate(page.services, order_id, rating)
     except DomainError as exc:
-        return _refused(page, exc)
+        return await _refused_form(page, order_id, form, exc)
     return page.render("portal/rating_thanks.html", score=int(form.score))
 
 
