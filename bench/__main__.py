@@ -46,7 +46,7 @@ QUICK = {
     "memory": ["--duration", "10"],
     "read_latency": ["--orders", "100000", "--requests", "200"],
     "drain": ["--events", "5000"],
-    "tracing": ["--duration", "15", "--events", "10000"],
+    "tracing": ["--duration", "15", "--events", "5000"],
     "scale": ["--events", "5000", "--duration", "15"],
 }
 

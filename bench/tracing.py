@@ -1,7 +1,8 @@
 """What tracing costs (issue 19: "with tracing on, the same figures within 15 %"): Order direkt
 and the backlog drain, each measured twice on one system, first with no exporter (the
 context travels, no span is recorded: the services' default) and then with every service
-exporting every span over OTLP/HTTP to a sink this benchmark starts (`bench/otlp_sink.py`).
+exporting every span over OTLP/HTTP to a sink this benchmark starts (`bench/otlp_sink.py`),
+and then exporting one trace in ten (the sampling the README advises with an exporter).
 
 The services are restarted between the two, with only the OTEL_* settings changed; the
 sink is a process of its own, and its CPU is shown apart, not counted in the services' "all".
@@ -34,7 +35,20 @@ WITHIN = 1.15
 SINK = "otlp_sink"
 
 
-def export_to(s: Stack, sink: Sink | None) -> None:
+# Each way of tracing measured: whether spans go to the sink, and the settings beside the
+# endpoint. "sampled" is what the README advises for production with an exporter: one trace
+# in ten recorded, whole (the services follow the sampling decision of the trace's start).
+MODES: dict[str, tuple[bool, dict[str, str]]] = {
+    "off": (False, {}),
+    "on": (True, {}),
+    "sampled": (
+        True,
+        {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+    ),
+}
+
+
+def export_to(s: Stack, sink: Sink | None, settings: dict[str, str]) -> None:
     """Restart every service, exporting its spans to `sink` (None: no exporter)."""
     s.system.stop()
     env = s.system.config.extra_env
@@ -42,6 +56,7 @@ def export_to(s: Stack, sink: Sink | None) -> None:
         del env[name]
     if sink is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.url
+    env.update(settings)
     s.system.start()
 
 
@@ -54,18 +69,21 @@ def cpu_figures(spent: dict[str, float], per: int, unit: float) -> dict[str, Any
     return figures
 
 
-def spans_sent(sink: Sink, before: int, quiet_s: float = 6.0, timeout: float = 60) -> int:
-    """Spans the sink has had since `before`, once none more came for `quiet_s` (the
-    exporters send what they still hold within their 5 s schedule)."""
+def spans_sent(
+    sink: Sink, before: dict[str, int], per: int, quiet_s: float = 6.0, timeout: float = 60
+) -> dict[str, float]:
+    """Spans per report or event the sink has had since `before`, by service and in all,
+    once none more came for `quiet_s` (the exporters send what they hold every 5 s)."""
     deadline = time.monotonic() + timeout
-    last = -1
+    last: dict[str, int] = {}
     while time.monotonic() < deadline:
-        total = int(sink.counts()["total"])
-        if total == last:
+        now: dict[str, int] = sink.counts()["spans"]
+        if now == last:
             break
-        last = total
+        last = now
         time.sleep(quiet_s)  # polling with a deadline, after the measurement
-    return last - before
+    spans = {name: round((n - before.get(name, 0)) / max(1, per), 1) for name, n in last.items()}
+    return spans | {"all": round(sum(spans.values()), 1)}
 
 
 def order_direct(
@@ -75,7 +93,7 @@ def order_direct(
     # what it sets up lazily.
     attack(requests, rate=args.rate, duration=3)
     settle(s.database_urls, timeout=120)
-    before = int(sink.counts()["total"]) if sink else 0
+    before = sink.counts()["spans"] if sink else {}
     profile = args.profile / "order_direct" if args.profile and sink else None
     with (
         profiled(s.system, list(SERVICES), profile) if profile else nullcontext(),
@@ -89,12 +107,12 @@ def order_direct(
         "cpu_ms_per_report": cpu_figures(cpu, accepted, 1000.0),
     }
     if sink:
-        figures["spans_per_report"] = round(spans_sent(sink, before) / max(1, accepted), 1)
+        figures["spans_per_report"] = spans_sent(sink, before, accepted)
     return figures
 
 
 def drain(s: Stack, sink: Sink | None, args: argparse.Namespace, others: Any) -> dict[str, Any]:
-    before = int(sink.counts()["total"]) if sink else 0
+    before = sink.counts()["spans"] if sink else {}
     profile = args.profile / "drain" if args.profile and sink else None
     figures = backlog.drain(s, args.events, profile, others)
     spent = {k: v for k, v in figures["cpu_us_per_event"].items() if k != "all"}
@@ -102,7 +120,7 @@ def drain(s: Stack, sink: Sink | None, args: argparse.Namespace, others: Any) ->
     figures.pop("progress", None)
     if sink:
         # Spans of the whole drain, notify's intake of the backlog included.
-        figures["spans_per_event"] = round(spans_sent(sink, before) / args.events, 1)
+        figures["spans_per_event"] = spans_sent(sink, before, args.events)
     return figures
 
 
@@ -146,7 +164,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="backlog per drain")
     parser.add_argument("--profile", type=Path, help="py-spy of the services with export on")
     parser.add_argument("--only", choices=list(COMPARED), help="one of the two (a trial run)")
+    parser.add_argument(
+        "--modes", type=lambda v: v.split(","), default=list(MODES), help="off,on,sampled"
+    )
     args = parser.parse_args()
+    if args.modes[0] != "off" or set(args.modes) - set(MODES):
+        parser.error("--modes: off first, then any of on, sampled")
     runs: dict[str, dict[str, Any]] = {"order_direct": {}, "drain": {}}
     measured = [args.only] if args.only else list(COMPARED)
     with (
@@ -156,36 +179,45 @@ def main() -> None:
     ):
         requests = fault_reports(s.system.base_url, s.reporters(args.accounts))
         others = {SINK: sink.pid}
-        for mode, exporting in (("off", None), ("on", sink)):
-            export_to(s, exporting)
+        for mode in args.modes:
+            exports, settings = MODES[mode]
+            exporting = sink if exports else None
+            export_to(s, exporting, settings)
             if "order_direct" in measured:
                 runs["order_direct"][mode] = order_direct(s, requests, exporting, args, others)
             if "drain" in measured:
                 runs["drain"][mode] = drain(s, exporting, args, others)
         received = sink.counts()
     compared = {
-        bench: ratios(runs[bench]["off"], runs[bench]["on"], figures)
-        for bench, figures in COMPARED.items()
-        if bench in measured
+        mode: {
+            bench: ratios(runs[bench]["off"], runs[bench][mode], figures)
+            for bench, figures in COMPARED.items()
+            if bench in measured
+        }
+        for mode in args.modes
+        if mode != "off"
     }
     document = {
         "rate_per_s": args.rate,
         "duration_s": args.duration,
         "events": args.events,
-        "exporter": "OTLP/HTTP protobuf, every span (sampler parentbased_always_on), SDK's"
-        " default batching (OTEL_BSP_*), to bench/otlp_sink.py",
+        "exporter": "OTLP/HTTP protobuf, SDK's default batching (OTEL_BSP_*), to"
+        " bench/otlp_sink.py",
+        "modes": {mode: MODES[mode][1] for mode in args.modes},
         "sink_cpu": "measured apart (otlp_sink), not in the services' all",
         "runs": runs,
         "compared": compared,
-        "within_15_percent": all(
-            figure["within_15_percent"] for bench in compared.values() for figure in bench.values()
-        ),
+        "within_15_percent": {
+            mode: all(f["within_15_percent"] for bench in by.values() for f in bench.values())
+            for mode, by in compared.items()
+        },
         "spans_received": received,
     }
     path = write("tracing" if not args.only else f"tracing-{args.only}", document)
-    for bench, figures in compared.items():
-        for name, figure in figures.items():
-            print(f"{bench} {name}: {figure}")
+    for mode, by in compared.items():
+        for bench, figures in by.items():
+            for name, figure in figures.items():
+                print(f"{mode}: {bench} {name}: {figure}")
     print(f"written to {path}")
 
 
