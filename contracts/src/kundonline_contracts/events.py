@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 from zoneinfo import available_timezones
 
@@ -257,6 +257,9 @@ class OrderRated(Event):
     event_type = "kundonline.order.rated.v1"
     topic = Topic.ORDERS
     key_field = "order_id"
+    # The one limit of a rating's comment: orders keeps no longer one, and the rating page
+    # says so beside the field before sending it.
+    MAX_COMMENT: ClassVar[int] = 2000
 
     order_id: UUID
     order_number: int
@@ -265,7 +268,7 @@ class OrderRated(Event):
     project_id: UUID | None = None
     account_id: UUID = Field(description="The reporter's account, named by the signed link.")
     score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")
-    comment: str = Field("", max_length=2000)
+    comment: str = Field("", max_length=MAX_COMMENT)
     rated_at: datetime
 
 

@@ -38,7 +38,7 @@ class RatingCreate(BaseModel):
 
     token: str = Field(min_length=1, max_length=rating_links.MAX_TOKEN_LENGTH)
     score: int = Field(ge=1, le=5)
-    comment: str = Field("", max_length=2000)
+    comment: str = Field("", max_length=OrderRated.MAX_COMMENT)
 
 
 class RatingLinkInfo(BaseModel):

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from pydantic import field_validator
 
 from kundonline_common.errors import DomainError, Unavailable
+from kundonline_contracts import OrderRated
 
 from ..clients import ratings
 from ..i18n import N_
@@ -26,7 +27,7 @@ from ..pages.page import Page, page_for
 
 router = APIRouter(prefix="/rating", include_in_schema=False)
 SCORES = (1, 2, 3, 4, 5)
-MAX_COMMENT = 2000
+MAX_COMMENT = OrderRated.MAX_COMMENT
 # Why a link cannot be used: the heading and text of the page that says so, by the refusal.
 REFUSED: dict[str, tuple[str, str]] = {
     "already_rated": (
