@@ -29,7 +29,8 @@ Uow = UnitOfWork[FaultsRepository]
 # Beside each report, the nearest few: a building's worth of reports of one fault, not
 # every report of a busy facility.
 MAX_SHOWN: Final = 10
-# How far a chain of joined reports is followed: far beyond any staff make by hand.
+# How far a chain of joined reports is followed: joins keep chains flat (one step from a
+# duplicate to the report it follows), so this only bounds a walk through damaged data.
 MAX_CHAIN: Final = 100
 
 
