@@ -480,18 +480,19 @@ class SendSpans:
         self.headers = []
         for row in rows:
             stored = row.headers or {}
-            # Attributes given as the span starts, not set on it after: one copy, one lock.
             span = tracing.tracer.start_span(
-                f"send {row.topic}",
-                stored_context(stored),
-                SpanKind.PRODUCER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.operation.type": "send",
-                    "messaging.destination.name": row.topic,
-                    "messaging.message.id": str(row.event_id),
-                },
+                f"send {row.topic}", stored_context(stored), SpanKind.PRODUCER
             )
+            # Built only for a span that records: with sampling, most do not.
+            if span.is_recording():
+                span.set_attributes(
+                    {
+                        "messaging.system": "kafka",
+                        "messaging.operation.type": "send",
+                        "messaging.destination.name": row.topic,
+                        "messaging.message.id": str(row.event_id),
+                    }
+                )
             self._spans.append(span)
             self.headers.append({**stored, **current_headers(span)})
 
@@ -532,7 +533,7 @@ class EventSpans:
     """
 
     def __init__(self, consumer: str, messages: Sequence[Message]) -> None:
-        tracer, exporting = current().tracer, current().exporting
+        tracer = current().tracer
         self._spans: list[Span] = []
         self._by_event: dict[UUID, Span] = {}
         self._came: dict[int, Carried] = {}
@@ -542,17 +543,12 @@ class EventSpans:
             if first is not None and first.is_recording():
                 links = [Link(first.get_span_context())]
             came = record_context(message.record.headers)
-            # Given as the span starts (one copy, one lock), and only when spans are recorded.
-            attributes = (
-                _process_attributes(consumer, message, len(messages)) if exporting else None
-            )
             span = tracer.start_span(
-                f"process {message.record.topic}",
-                came.context,
-                SpanKind.CONSUMER,
-                attributes=attributes,
-                links=links,
+                f"process {message.record.topic}", came.context, SpanKind.CONSUMER, links=links
             )
+            # Built only for a span that records: with sampling, most do not.
+            if span.is_recording():
+                span.set_attributes(_process_attributes(consumer, message, len(messages)))
             first = first or span
             self._spans.append(span)
             self._by_event.setdefault(message.envelope.id, span)
