@@ -1,5 +1,5 @@
-"""Highest sustained intake through the gateway (SPEC §7: ≥ 500 reports/s for 60 s, p99 ≤
-250 ms, every report accounted for), stepping the offered rate up until a step fails.
+"""Highest sustained intake through the gateway (SPEC §7: ≥ 200 reports/s for 60 s, p99 ≤
+250 ms, every report accounted for; 500/s the aim), stepping the offered rate up until a step fails.
 
 A step passes when every request was accepted, p99 ≤ 250 ms, the achieved rate is within 2 %
 of the offered one, and every accepted report is both a row in the faults database and a
@@ -28,7 +28,8 @@ from bench.profile import profiled
 from kundonline_contracts import FaultReported, Topic
 from kundonline_devstack.system import SERVICES
 
-TARGET_RATE, TARGET_P99_MS = 500.0, 250.0
+# SPEC §7: at least 200 reports/s held for 60 s at p99 ≤ 250 ms; 500/s remains the aim.
+TARGET_RATE, TARGET_P99_MS = 200.0, 250.0
 REPORTED = FaultReported.event_type
 
 
