@@ -422,7 +422,8 @@ def test_the_order_list_filters_by_status_facility_and_date(
     assert started["id"] not in ids(status="planned")
     assert started["id"] in ids(facility_id=site["other"]["id"])
     assert started["id"] not in ids(facility_id=site["facility"]["id"])
-    today = date.today()
+    # The list's days are the portal's local days (Stockholm here), not the machine's UTC.
+    today = datetime.now(ZoneInfo("Europe/Stockholm")).date()
     assert started["id"] in ids(**{"from": today.isoformat(), "to": today.isoformat()})
     assert started["id"] not in ids(**{"to": (today - timedelta(days=1)).isoformat()})
     assert started["id"] not in ids(**{"from": (today + timedelta(days=1)).isoformat()})
