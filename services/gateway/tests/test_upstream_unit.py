@@ -22,6 +22,10 @@ from kundonline_gateway.upstream import Upstream, UpstreamError
 
 connections: set[tuple[str, int]] = set()
 posts: list[bytes] = []
+# What the held handlers wait for, by route: a test sets one when it wants that handler to
+# answer, so no test waits on a clock. Fresh for each server; all set before it stops, as
+# uvicorn's shutdown waits for a handler still held.
+gates: dict[str, asyncio.Event] = {}
 BIG = bytes(range(256)) * 4096  # 1 MiB
 
 
@@ -54,7 +58,7 @@ async def closing(_: Request) -> Response:
 
 
 async def slow(_: Request) -> Response:
-    await asyncio.sleep(5)
+    await gates["slow"].wait()
     return Response(b"late")
 
 
@@ -74,7 +78,7 @@ async def big(_: Request) -> Response:
 async def slowish(request: Request) -> Response:
     assert request.client is not None
     connections.add((request.client.host, request.client.port))
-    await asyncio.sleep(0.2)  # the service at work, while others wait for a connection
+    await gates["slowish"].wait()  # the service at work, while others wait for a connection
     return Response(b"done")
 
 
@@ -113,13 +117,18 @@ async def serving(**options: Any) -> AsyncIterator[str]:
     port = free_port()
     config = uvicorn.Config(APP, host="127.0.0.1", port=port, log_level="error", **options)
     server = uvicorn.Server(config)
+    gates.update(slow=asyncio.Event(), slowish=asyncio.Event())
     task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:
-            await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for gate in gates.values():
+            gate.set()
+        server.should_exit = True
+        await task
 
 
 @pytest.fixture
@@ -161,8 +170,11 @@ async def test_a_chunked_answer_is_read_whole_and_a_closing_one_is_not_reused(
 
 async def test_no_answer_in_time_or_no_service_is_an_upstream_error(service: str) -> None:
     upstream = Upstream(service, timeout=0.2)
-    with pytest.raises(UpstreamError):
-        await upstream.request("GET", "/slow", {})
+    # /slow answers only when its gate is set, after this test: the client's timeout must end
+    # the wait (the outer bound only keeps a broken one from hanging the run).
+    async with asyncio.timeout(10):
+        with pytest.raises(UpstreamError):
+            await upstream.request("GET", "/slow", {})
     assert not upstream._idle  # the late answer must not be read as the next one's
     assert (await upstream.request("GET", "/chunked", {})).status_code == 200
     with pytest.raises(UpstreamError):
@@ -252,7 +264,12 @@ async def test_a_large_body_goes_and_comes_whole(service: str) -> None:
 async def test_requests_beyond_the_connection_limit_wait_for_a_connection(service: str) -> None:
     upstream = Upstream(service, timeout=10, max_connections=2)
     connections.clear()
-    replies = await asyncio.gather(*(upstream.request("GET", "/slowish", {}) for _ in range(6)))
+    sent = asyncio.gather(*(upstream.request("GET", "/slowish", {}) for _ in range(6)))
+    async with asyncio.timeout(10):  # the limit's two requests held at the service
+        while len(connections) < 2:
+            await asyncio.sleep(0.01)
+    gates["slowish"].set()  # the four others have waited for a connection until now
+    replies = await sent
     assert [r.status_code for r in replies] == [200] * 6
     assert len(connections) == 2
     upstream.close()
