@@ -1,5 +1,7 @@
 """What customers and staff do with fault reports; each runs in one unit of work."""
 
+from datetime import datetime
+from typing import TypedDict
 from uuid import UUID
 
 from sqlmodel import col, select
@@ -59,7 +61,24 @@ async def report_fault(
 
 
 def fault_reported(fault: Fault) -> FaultReported:
-    return FaultReported(
+    return FaultReported(**reported_fields(fault), order_direct=fault.order_direct)
+
+
+class ReportedFields(TypedDict):
+    fault_id: UUID
+    account_id: UUID
+    customer_id: UUID
+    facility_id: UUID | None
+    project_id: UUID | None
+    description: str
+    contact: Contact
+    reported_at: datetime
+
+
+def reported_fields(fault: Fault) -> ReportedFields:
+    """The report as its reporter made it, in the fields of every event that carries it
+    (FaultReported, FaultMarkedDuplicate), so that they say it alike."""
+    return ReportedFields(
         fault_id=fault.id,
         account_id=fault.account_id,
         customer_id=fault.customer_id,
@@ -70,7 +89,6 @@ def fault_reported(fault: Fault) -> FaultReported:
             name=fault.contact_name, phone=fault.contact_phone, email=fault.contact_email
         ),
         reported_at=fault.reported_at,
-        order_direct=fault.order_direct,
     )
 
 

@@ -16,8 +16,10 @@ from kundonline_common.errors import Conflict, Invalid, NotFound
 from kundonline_common.tables import utcnow
 from kundonline_common.tokens import Caller
 from kundonline_common.uow import UnitOfWork
-from kundonline_contracts import Contact, FaultMarkedDuplicate
+from kundonline_contracts import FaultMarkedDuplicate
 
+# commands imports this module as well: the module, not its names, so either may load first.
+from . import commands
 from .domain import DUPLICATE, REJECTED, in_staff_queue
 from .repository import FaultsRepository
 from .schemas import RelatedFault, StaffFault
@@ -184,17 +186,8 @@ def marked_duplicate(
     fault: Fault, root: Fault, marked_by: str, marked_at: datetime
 ) -> FaultMarkedDuplicate:
     return FaultMarkedDuplicate(
-        fault_id=fault.id,
+        **commands.reported_fields(fault),
         duplicate_of=root.id,
-        account_id=fault.account_id,
-        customer_id=fault.customer_id,
-        facility_id=fault.facility_id,
-        project_id=fault.project_id,
-        description=fault.description,
-        contact=Contact(
-            name=fault.contact_name, phone=fault.contact_phone, email=fault.contact_email
-        ),
-        reported_at=fault.reported_at,
         order_id=root.order_id,
         order_number=root.order_number,
         marked_by=marked_by,
