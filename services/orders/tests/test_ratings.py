@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import func, select
 from test_timeline import (
     CUSTOMER,
+    DATABASES,
     FACILITY,
     MINE,
     OTHER_CUSTOMER,
     OTHER_FACILITY,
     THEIRS,
     Service,
+    empty_database,
 )
 
 from kundonline_common import rating_links
@@ -27,7 +29,6 @@ from kundonline_common.errors import Conflict
 from kundonline_common.migrations import upgrade
 from kundonline_common.tables import OutboxRecord
 from kundonline_contracts import CloudEvent, OrderRated, unwrap
-from kundonline_devstack.pytest_plugin import unique_name
 from kundonline_orders import ratings
 from kundonline_orders.api import internal
 from kundonline_orders.config import OrdersSettings
@@ -79,14 +80,10 @@ def token(
     return rating_links.issue(secret, rating_links.RatingLink(UUID(order_id), account, expires))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+@pytest.fixture(params=DATABASES)
 async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path}/orders.db")
-    else:
-        db = Database(request.getfixturevalue("postgres").create_database(unique_name("orders")))
-    yield db
-    await db.dispose()
+    async with empty_database(request, tmp_path) as db:
+        yield db
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ orders service's routes, on a real database: what each account sees, what staff 
 change records and publishes, and that others' ids and bad ids change nothing."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -128,14 +129,27 @@ class Service:
         return [e for e in events if isinstance(e, OrderChanged)]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+# The databases the service's route tests run on; PostgreSQL is the test run's own.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+
+
+@asynccontextmanager
+async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """An empty database of the kind a fixture parametrised with DATABASES is given."""
     if request.param == "sqlite":
         db = Database(f"sqlite+aiosqlite:///{tmp_path}/orders.db")
     else:
         db = Database(request.getfixturevalue("postgres").create_database(unique_name("orders")))
-    yield db
-    await db.dispose()
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with empty_database(request, tmp_path) as db:
+        yield db
 
 
 @pytest.fixture
