@@ -62,8 +62,7 @@ def new_order(decision: OrderFromFault, now: datetime) -> dict[str, Any]:
     """The new order's row. A plain row, not an `Order`: building the ORM object cost more
     than storing it when a backlog of thousands of reports is turned into orders."""
     return {
-        "id": uuid4(),
-        "order_number": 0,  # given when it is stored
+        "id": uuid4(),  # its order number is given when it is stored
         "fault_id": decision.fault_id,
         "customer_id": decision.customer_id,
         "facility_id": decision.facility_id,

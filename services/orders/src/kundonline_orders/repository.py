@@ -58,17 +58,21 @@ class OrdersRepository(ProjectionStore):
         return await self.session.get(model, id_, with_for_update=True)
 
     async def add_orders_for_faults(self, orders: list[dict[str, Any]]) -> dict[UUID, int]:
-        """Insert the orders (rows) whose fault has none yet and number them; returns the
-        number of each stored order by id.
+        """Insert the orders (rows, without an order number) whose fault has none yet and
+        number them; returns the number of each stored order by id.
 
         One statement for them all, so a backlog of reports costs one round trip per batch.
-        Pending rows of this transaction need not be flushed first: the insert depends on
-        none of them.
+        On PostgreSQL the insert takes the numbers too, from the sequence that is the
+        column's default: a row skipped as its fault has an order skips its number, as
+        reserving them first did. Pending rows of this transaction need not be flushed
+        first: the insert depends on none of them.
         """
         if not orders:
             return {}
-        numbers = await self._reserve_order_numbers(len(orders))
-        rows = [order | {"order_number": n} for order, n in zip(orders, numbers, strict=True)]
+        rows = orders
+        if self.session.get_bind().dialect.name != "postgresql":
+            numbers = await self._reserve_order_numbers(len(orders))
+            rows = [order | {"order_number": n} for order, n in zip(orders, numbers, strict=True)]
         with self.session.no_autoflush:
             stored = await insert_rows(
                 self.session,

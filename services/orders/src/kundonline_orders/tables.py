@@ -69,6 +69,8 @@ class Order(SQLModel, table=True):
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
+    # On PostgreSQL its default is the next of order_number_seq (migration 0005), which an
+    # insert of new orders takes; SQLite numbers them from `counters`.
     order_number: int = Field(unique=True)
     # The natural idempotency key of routing: one order per fault, whatever is redelivered.
     fault_id: UUID | None = Field(default=None, unique=True)
