@@ -113,7 +113,12 @@ async def save_settings(session: AsyncSession, settings: PortalSettings) -> None
 
 async def load_settings(session: AsyncSession) -> PortalSettings:
     view = await session.get(SettingsView, "portal")
-    return PortalSettings.model_validate(view.document) if view else PortalSettings()
+    return settings_of(view.document if view else None)
+
+
+def settings_of(document: dict[str, Any] | None) -> PortalSettings:
+    """The settings a stored document holds; the defaults before any is known."""
+    return PortalSettings.model_validate(document) if document is not None else PortalSettings()
 
 
 class ProjectionStore:

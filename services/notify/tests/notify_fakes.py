@@ -1,5 +1,6 @@
 """An in-memory stand-in for the notify repository, and event factories."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -19,6 +20,7 @@ from kundonline_contracts import (
     wrap,
 )
 from kundonline_notify.rating import RatingLinks
+from kundonline_notify.repository import Known
 from kundonline_notify.tables import (
     CustomerView,
     OutgoingMail,
@@ -42,6 +44,28 @@ class FakeRepository:
 
     async def queue(self, mail: OutgoingMail) -> None:
         self.mails.setdefault((mail.cause_event_id, mail.recipient, mail.template), mail)
+
+    async def queue_all(self, mails: Sequence[OutgoingMail]) -> None:
+        for mail in mails:
+            await self.queue(mail)
+
+    async def known(
+        self, *, customer_id: UUID | None, account_id: UUID | None, place_id: UUID | None
+    ) -> Known:
+        customer = self.customers.get(customer_id) if customer_id else None
+        account = self.accounts.get(account_id) if account_id else None
+        place = self.places.get(place_id) if place_id else None
+        return Known(
+            settings=self.settings_view,
+            customer_name=customer.name if customer else None,
+            our_reference_name=customer.our_reference_name if customer else None,
+            our_reference_email=customer.our_reference_email if customer else None,
+            account_name=account.name if account else None,
+            account_language=account.language if account else None,
+            account_active=account.active if account else False,
+            hide_performed_action=account.hide_performed_action if account else None,
+            place_name=place.name if place else None,
+        )
 
     async def next_due(self, now: datetime) -> OutgoingMail | None:
         self.looked = getattr(self, "looked", 0) + 1
@@ -94,6 +118,10 @@ class FakeRepository:
 
     async def remember_fault(self, fault: ReportedFault) -> None:
         self.faults[fault.fault_id] = fault
+
+    async def remember_and_release(self, fault: ReportedFault) -> list[CloudEvent]:
+        await self.remember_fault(fault)
+        return await self.release(fault.fault_id)
 
     async def reported_fault(self, fault_id: UUID) -> ReportedFault | None:
         return self.faults.get(fault_id)

@@ -21,7 +21,7 @@ from kundonline_contracts import (
 from .conversation import on_fault_message_posted
 from .domain import language_of, place_of, plan_fault_mails
 from .duplicates import on_fault_marked_duplicate
-from .mailing import NotifyUnit, cause_of, queue_mail
+from .mailing import NotifyUnit, cause_of, mail_of
 from .rendering import fault_context, localisation, render_mail
 from .reporter import on_fault_rejected, order_news, remember_fault
 
@@ -52,31 +52,35 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
     Projections from other topics may lag behind the fault: a customer not yet known
     gets no our-reference copy and a place not yet known is named by its id.
     """
-    settings = await uow.repo.settings()
-    customer = await uow.repo.customer(event.customer_id)
-    account = await uow.repo.account(event.account_id)
-    place = await uow.repo.place(place_of(event))
+    known = await uow.repo.known(
+        customer_id=event.customer_id, account_id=event.account_id, place_id=place_of(event)
+    )
+    settings = known.settings
+    # Only an active account's name and language: the report's own is active.
+    active = known.account_active
     planned = plan_fault_mails(
         staff_email=settings.fault_report_email,
         copy_to_our_reference=settings.copy_to_our_reference,
-        our_reference_email=customer.our_reference_email if customer else None,
+        our_reference_email=known.our_reference_email,
         contact_email=str(event.contact.email) if event.contact.email else None,
-        reporter_language=language_of(account.language if account else None),
+        reporter_language=language_of(known.account_language if active else None),
     )
     cause = cause_of(uow).id
+    mails = []
     for plan in planned:
         l10n = localisation(plan.language, settings.time_zone)
         context = fault_context(
             event,
             l10n,
-            place_name=place.name if place else None,
-            customer_name=customer.name if customer else None,
-            reporter_name=account.name if account else None,
-            our_reference_name=customer.our_reference_name if customer else None,
+            place_name=known.place_name,
+            customer_name=known.customer_name,
+            reporter_name=known.account_name if active else None,
+            our_reference_name=known.our_reference_name,
             public_url=settings.public_url,
         )
-        await queue_mail(uow, cause, plan, render_mail(plan.template, l10n, context))
-    await remember_fault(uow, event, place.name if place else None)
+        mails.append(mail_of(cause, plan, render_mail(plan.template, l10n, context)))
+    await uow.repo.queue_all(mails)
+    await remember_fault(uow, event, known.place_name)
 
 
 async def on_fault_news(

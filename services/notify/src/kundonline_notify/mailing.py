@@ -24,17 +24,20 @@ async def queue_mail(
     uow: NotifyUnit, cause: UUID, plan: PlannedMail, rendered: RenderedMail
 ) -> None:
     """Queue once per (cause event, recipient, template): a redelivery finds it queued."""
-    await uow.repo.queue(
-        OutgoingMail(
-            id=mail_id(cause, plan.recipient, plan.template),
-            cause_event_id=cause,
-            recipient=plan.recipient,
-            template=plan.template,
-            language=plan.language,
-            subject=rendered.subject,
-            text_body=rendered.text,
-            html_body=rendered.html,
-            # The handled event's span is current: the mail is sent in its trace.
-            trace_context=current_headers() or None,
-        )
+    await uow.repo.queue(mail_of(cause, plan, rendered))
+
+
+def mail_of(cause: UUID, plan: PlannedMail, rendered: RenderedMail) -> OutgoingMail:
+    """The queue's row of a mail; `NotifyRepository.queue_all` queues several at once."""
+    return OutgoingMail(
+        id=mail_id(cause, plan.recipient, plan.template),
+        cause_event_id=cause,
+        recipient=plan.recipient,
+        template=plan.template,
+        language=plan.language,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        # The handled event's span is current: the mail is sent in its trace.
+        trace_context=current_headers() or None,
     )

@@ -134,8 +134,7 @@ async def remember_fault(uow: NotifyUnit, event: FaultReported, place_name: str 
         contact_email=str(event.contact.email) if event.contact.email else None,
         reported_at=event.reported_at,
     )
-    await uow.repo.remember_fault(fault)
-    for envelope in await uow.repo.release(event.fault_id):
+    for envelope in await uow.repo.remember_and_release(fault):
         held = unwrap(envelope)
         assert isinstance(held, News)  # only news of the fault is held for it (tell_reporter)
         await queue_news(uow, fault, held, envelope.id)
@@ -145,11 +144,12 @@ async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: 
     """Render the mail in the reporter's language, as their account is known now."""
     if not fault.contact_email:
         return
-    account = await uow.repo.reporter(fault.account_id)
-    language = language_of(account.language if account else None)
-    template, details = news(event, hide=account.hide_performed_action if account else None)
-    place = await uow.repo.place(fault.place_id)
-    settings = await uow.repo.settings()
+    known = await uow.repo.known(
+        customer_id=None, account_id=fault.account_id, place_id=fault.place_id
+    )
+    settings = known.settings
+    language = language_of(known.account_language)
+    template, details = news(event, hide=known.hide_performed_action)
     if template == ORDER_COMPLETED and isinstance(event, OrderChanged):
         signer = uow.repo.rating_links
         details["rating_links"] = (
@@ -166,7 +166,7 @@ async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: 
     context = reporter_context(
         fault,
         l10n,
-        place_name=place.name if place else fault.place_name,
+        place_name=known.place_name or fault.place_name,
         public_url=settings.public_url,
         **details,
     )

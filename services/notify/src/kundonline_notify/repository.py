@@ -1,20 +1,22 @@
 """Data access for the notify service; handlers and delivery see only this, so tests can fake it."""
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import bindparam, event, select, text, update
+from sqlalchemy import bindparam, delete, event, literal_column, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import col
 
-from kundonline_common.db import insert_new, rows_matched, upsert
+from kundonline_common.db import insert_rows, rows_matched, upsert
 from kundonline_common.pagination import keyset_page
-from kundonline_common.projections import AccountView, ProjectionStore
+from kundonline_common.projections import AccountView, ProjectionStore, SettingsView, settings_of
 from kundonline_common.tables import table_of
-from kundonline_contracts import CloudEvent, CustomerChanged
+from kundonline_contracts import CloudEvent, CustomerChanged, PortalSettings
 
 from .rating import RatingLinks
 from .tables import CustomerView, HeldEvent, OutgoingMail, PlaceView, ReportedFault, TrackedOrder
@@ -26,19 +28,92 @@ LOCK_FAULTS = text(
     "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k"
 )
 
-# Looked for with every fault report: built once, not per report (a third of the look-up's
-# CPU was building and caching the statement).
-HELD_FOR_FAULT = (
-    select(HeldEvent)
-    .where(col(HeldEvent.fault_id) == bindparam("fault_id"))
-    .order_by(col(HeldEvent.held_at))
-)
-
 # A batch's reported faults and tracked orders, by key (`preload`): built once.
 PRELOAD: dict[type[Any], Any] = {
     model: select(model).where(col(getattr(model, key)).in_(bindparam("ids", expanding=True)))
     for model, key in ((ReportedFault, "fault_id"), (TrackedOrder, "order_id"))
 }
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the projections say of a mail's customer, account and place, and the settings;
+    None for what is not known (yet)."""
+
+    settings: PortalSettings
+    customer_name: str | None
+    our_reference_name: str | None
+    our_reference_email: str | None
+    # The account as last known, active or not (`active` says which).
+    account_name: str | None
+    account_language: str | None
+    account_active: bool
+    hide_performed_action: bool | None
+    place_name: str | None
+
+
+def _known() -> Any:
+    """All four projections in one statement: LEFT JOINs on a row of its own, so each one
+    missing is NULLs rather than no row. Plain columns, not ORM objects."""
+    settings, customer = table_of(SettingsView), table_of(CustomerView)
+    account, place = table_of(AccountView), table_of(PlaceView)
+    one = select(literal_column("1").label("one")).subquery("one")
+    return (
+        select(
+            settings.c.document,
+            customer.c.name.label("customer_name"),
+            customer.c.our_reference_name,
+            customer.c.our_reference_email,
+            account.c.name.label("account_name"),
+            account.c.language,
+            account.c.active,
+            account.c.hide_performed_action,
+            place.c.name.label("place_name"),
+        )
+        .select_from(one)
+        .outerjoin(settings, settings.c.id == literal_column("'portal'"))
+        .outerjoin(customer, customer.c.customer_id == bindparam("customer_id"))
+        .outerjoin(account, account.c.account_id == bindparam("account_id"))
+        .outerjoin(place, place.c.id == bindparam("place_id"))
+    )
+
+
+KNOWN = _known()
+
+# A fault's held events taken away, oldest first by `held_at` (RETURNING promises no order).
+RELEASE = (
+    delete(table_of(HeldEvent))
+    .where(table_of(HeldEvent).c.fault_id == bindparam("fault_id"))
+    .returning(
+        table_of(HeldEvent).c.event_id,
+        table_of(HeldEvent).c.envelope,
+        table_of(HeldEvent).c.held_at,
+    )
+)
+
+
+def _remember_and_release() -> Any:
+    """PostgreSQL: a fault remembered (`upsert`) and its held events released in one
+    statement, both data-modifying CTEs, where SQLite needs one statement for each."""
+    faults = table_of(ReportedFault)
+    remembered = (
+        postgresql.insert(faults)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in faults.columns})
+        .on_conflict_do_update(
+            index_elements=[faults.c.fault_id],
+            set_={
+                c.name: postgresql.insert(faults).excluded[c.name]
+                for c in faults.columns
+                if not c.primary_key
+            },
+        )
+        .cte("remembered")
+    )
+    released = RELEASE.cte("released")
+    return select(released.c.event_id, released.c.envelope, released.c.held_at).add_cte(remembered)
+
+
+REMEMBER_AND_RELEASE = _remember_and_release()
 
 T = TypeVar("T")
 
@@ -63,11 +138,32 @@ class NotifyRepository(ProjectionStore):
 
     async def queue(self, mail: OutgoingMail) -> None:
         """Insert unless the same (cause, recipient, template) is already queued."""
-        table = table_of(OutgoingMail)
-        # The row as parameters, not values in the statement: one statement to build and
-        # cache, not one per mail.
-        await self.session.execute(insert_new(self.session, table), mail.model_dump())
-        self._ring_after_commit()
+        await self.queue_all([mail])
+
+    async def queue_all(self, mails: Sequence[OutgoingMail]) -> None:
+        """`queue` for several mails, in one statement."""
+        rows = [mail.model_dump() for mail in mails]
+        await insert_rows(self.session, table_of(OutgoingMail), rows, skip_taken=True)
+        if rows:
+            self._ring_after_commit()
+
+    async def known(
+        self, *, customer_id: UUID | None, account_id: UUID | None, place_id: UUID | None
+    ) -> Known:
+        """The settings and what is known of these (None: not asked), in one round trip."""
+        params = {"customer_id": customer_id, "account_id": account_id, "place_id": place_id}
+        row = (await self.session.execute(KNOWN, params)).one()
+        return Known(
+            settings=settings_of(row.document),
+            customer_name=row.customer_name,
+            our_reference_name=row.our_reference_name,
+            our_reference_email=row.our_reference_email,
+            account_name=row.account_name,
+            account_language=row.language,
+            account_active=bool(row.active),
+            hide_performed_action=row.hide_performed_action,
+            place_name=row.place_name,
+        )
 
     def _ring_after_commit(self) -> None:
         # After the commit, not now: woken earlier, the delivery loop would find nothing
@@ -169,11 +265,25 @@ class NotifyRepository(ProjectionStore):
 
     async def remember_fault(self, fault: ReportedFault) -> None:
         """Written without looking first: nearly always the fault is new."""
-        self._absent.discard((ReportedFault, fault.fault_id))
         table = table_of(ReportedFault)
         await self.session.execute(upsert(self.session, table), fault.model_dump())
+        await self._remembered(fault.fault_id)
+
+    async def remember_and_release(self, fault: ReportedFault) -> list[CloudEvent]:
+        """`remember_fault`, then `release` its held events: one statement on PostgreSQL."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            await self.remember_fault(fault)
+            return await self.release(fault.fault_id)
+        await self.session.flush()  # events held earlier in this transaction, if any
+        result = await self.session.execute(REMEMBER_AND_RELEASE, fault.model_dump())
+        released = self._released(fault.fault_id, list(result.all()))
+        await self._remembered(fault.fault_id)
+        return released
+
+    async def _remembered(self, fault_id: UUID) -> None:
+        self._absent.discard((ReportedFault, fault_id))
         # A copy this transaction loaded earlier (a batch's preload) is now out of date.
-        loaded = self.session.identity_map.get(identity_key(ReportedFault, fault.fault_id))
+        loaded = self.session.identity_map.get(identity_key(ReportedFault, fault_id))
         if loaded is not None:
             await self.session.refresh(loaded)
 
@@ -194,10 +304,19 @@ class NotifyRepository(ProjectionStore):
 
     async def release(self, fault_id: UUID) -> list[CloudEvent]:
         """The events held for a fault, in the order they came; they are held no longer."""
-        held = list(await self.session.scalars(HELD_FOR_FAULT, {"fault_id": fault_id}))
-        for row in held:
-            await self.session.delete(row)
-        return [CloudEvent.from_bytes(row.envelope.encode()) for row in held]
+        await self.session.flush()  # events held earlier in this transaction, if any
+        result = await self.session.execute(RELEASE, {"fault_id": fault_id})
+        return self._released(fault_id, list(result.all()))
+
+    def _released(self, fault_id: UUID, rows: list[Any]) -> list[CloudEvent]:
+        """The released rows' events, oldest first; copies of them this transaction held
+        are forgotten, as the rows are gone."""
+        for row in rows:
+            held = self.session.identity_map.get(identity_key(HeldEvent, (fault_id, row.event_id)))
+            if held is not None:
+                self.session.expunge(held)
+        rows.sort(key=lambda row: row.held_at)
+        return [CloudEvent.from_bytes(row.envelope.encode()) for row in rows]
 
     async def reporter(self, account_id: UUID) -> AccountView | None:
         """The account as last known, active or not: its language and what it may see."""
