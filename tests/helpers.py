@@ -1,6 +1,7 @@
 """Helpers for tests against the running system: polling with a deadline, and a portal client."""
 
 import asyncio
+import csv
 import io
 import json
 import time
@@ -174,6 +175,26 @@ class Staff:
         assert reply.status_code == 200, reply.text
         settings: dict[str, Any] = reply.json()
         return settings
+
+
+def listed_orders(http: httpx.Client, who: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """The orders a portal account (`who`, as Staff.portal_account makes it) sees, once
+    there are at least `count` of them."""
+
+    def listed() -> list[dict[str, Any]] | None:
+        items: list[dict[str, Any]] = http.get("/api/orders", headers=who["h"]).json()["items"]
+        return items if len(items) >= count else None
+
+    return eventually(listed, what=f"{count} orders listed")
+
+
+def csv_rows(reply: httpx.Response) -> list[list[str]]:
+    """The rows of a CSV download, checked to be one as Excel reads it: UTF-8 with a byte
+    order mark, cells split at ';'."""
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == "text/csv; charset=utf-8"
+    assert reply.content.startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    return list(csv.reader(io.StringIO(reply.content[3:].decode()), delimiter=";"))
 
 
 def plain(mail: EmailMessage) -> str:

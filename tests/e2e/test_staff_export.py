@@ -2,34 +2,16 @@
 the file holds exactly the orders the list's filters select, as Excel reads them; a report
 sent with a photo the service refuses keeps its good photo and names the other."""
 
-import csv
-import io
 import uuid
-from typing import Any
 
 import httpx
 import pytest
 
 from kundonline_devstack.system import System
 from tests.e2e.test_conversation_pages import browser
-from tests.helpers import Staff, eventually, image
+from tests.helpers import Staff, csv_rows, image, listed_orders
 
 pytestmark = pytest.mark.e2e
-
-
-def _orders(http: httpx.Client, who: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    def listed() -> list[dict[str, Any]] | None:
-        items: list[dict[str, Any]] = http.get("/api/orders", headers=who["h"]).json()["items"]
-        return items if len(items) >= count else None
-
-    return eventually(listed, what="orders made from the reports")
-
-
-def rows_of(reply: httpx.Response) -> list[list[str]]:
-    assert reply.status_code == 200, reply.text
-    assert reply.headers["content-type"] == "text/csv; charset=utf-8"
-    assert reply.content.startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
-    return list(csv.reader(io.StringIO(reply.content[3:].decode()), delimiter=";"))
 
 
 def test_staffs_csv_holds_only_the_orders_the_filter_selects(
@@ -41,8 +23,8 @@ def test_staffs_csv_holds_only_the_orders_the_filter_selects(
     staff.report(mine["h"], mine["facility"]["id"], "=SUMMA(A1); läcker")
     staff.report(mine["h"], mine["facility"]["id"], "Värmen är borta")
     staff.report(other["h"], other["facility"]["id"], "Grannens hiss står still")
-    planned, started = _orders(http, mine, 2)
-    (theirs,) = _orders(http, other, 1)
+    planned, started = listed_orders(http, mine, 2)
+    (theirs,) = listed_orders(http, other, 1)
     reply = http.patch(
         f"/admin/api/orders/{started['id']}", json={"status": "started"}, headers=staff.h
     )
@@ -52,8 +34,8 @@ def test_staffs_csv_holds_only_the_orders_the_filter_selects(
     desk = browser(http, c.admin_username, c.admin_password, staff=True)
     try:
         customer_id = mine["customer"]["id"]
-        everything = rows_of(desk.get("/admin/orders.csv", params={"customer_id": customer_id}))
-        only_planned = rows_of(
+        everything = csv_rows(desk.get("/admin/orders.csv", params={"customer_id": customer_id}))
+        only_planned = csv_rows(
             desk.get("/admin/orders.csv", params={"customer_id": customer_id, "status": "planned"})
         )
         page = desk.get("/admin/orders", params={"customer_id": customer_id, "status": "planned"})
