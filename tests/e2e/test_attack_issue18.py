@@ -546,6 +546,27 @@ def test_the_new_pages_answer_odd_filters_and_forms_with_4xx_or_a_page_never_5xx
     assert state["status"] == "new"
 
 
+def join(http: httpx.Client, staff: Staff, one: dict[str, Any], other: dict[str, Any]) -> None:
+    reply = http.post(
+        f"/admin/api/faults/{one['id']}/duplicate-of",
+        json={"fault_id": other["id"]},
+        headers=staff.h,
+    )
+    assert reply.status_code == 200, reply.text
+
+
+def reporters_page(http: httpx.Client, shop: dict[str, Any], fault: dict[str, Any]) -> str:
+    """The page of the shop's report `fault`, as its reporter's browser shows it."""
+    account = shop["account"]
+    customer = browser(http, account["username"], account["password"], staff=False)
+    # closing, not the client's own `with`: it has logged in already, and httpx opens a
+    # client once.
+    with contextlib.closing(customer):
+        page = customer.get(f"/faults/{fault['id']}")
+    assert page.status_code == 200
+    return page.text
+
+
 def test_a_report_joined_with_one_later_joined_onwards_shows_the_order_it_follows(
     http: httpx.Client, staff: Staff, shop: dict[str, Any]
 ) -> None:
@@ -555,36 +576,15 @@ def test_a_report_joined_with_one_later_joined_onwards_shows_the_order_it_follow
     a, b, c = (staff.report(shop["h"], facility, unique(f"Kedja {n}")) for n in "ABC")
     made = http.post(f"/admin/api/faults/{c['id']}/create-order", headers=staff.h)
     assert made.status_code == 200, made.text
-    for one, other in ((a, b), (b, c)):
-        reply = http.post(
-            f"/admin/api/faults/{one['id']}/duplicate-of",
-            json={"fault_id": other["id"]},
-            headers=staff.h,
-        )
-        assert reply.status_code == 200, reply.text
+    join(http, staff, a, b)
+    join(http, staff, b, c)
 
     def ordered() -> dict[str, Any] | None:
         found: dict[str, Any] = http.get(f"/api/faults/{c['id']}", headers=shop["h"]).json()
         return found if found.get("order_id") else None
 
     order = eventually(ordered, what="C's order")
-    account = shop["account"]
-    customer = browser(http, account["username"], account["password"], staff=False)
-    try:
-        page = customer.get(f"/faults/{a['id']}")
-    finally:
-        customer.close()
-    assert page.status_code == 200
-    assert f'href="/orders/{order["order_id"]}"' in page.text
-
-
-def join(http: httpx.Client, staff: Staff, one: dict[str, Any], other: dict[str, Any]) -> None:
-    reply = http.post(
-        f"/admin/api/faults/{one['id']}/duplicate-of",
-        json={"fault_id": other["id"]},
-        headers=staff.h,
-    )
-    assert reply.status_code == 200, reply.text
+    assert f'href="/orders/{order["order_id"]}"' in reporters_page(http, shop, a)
 
 
 def test_rejecting_a_report_others_follow_rejects_them_too_and_mails_their_reporters(
@@ -627,11 +627,4 @@ def test_a_long_chain_of_joins_still_shows_the_order_at_its_end(
     # Each report is joined with the next while that one is still the end of the chain.
     for one, other in itertools.pairwise(chain):
         join(http, staff, one, other)
-    account = shop["account"]
-    customer = browser(http, account["username"], account["password"], staff=False)
-    try:
-        page = customer.get(f"/faults/{chain[0]['id']}")
-    finally:
-        customer.close()
-    assert page.status_code == 200
-    assert 'href="/orders/' in page.text
+    assert 'href="/orders/' in reporters_page(http, shop, chain[0])
