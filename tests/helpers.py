@@ -107,14 +107,20 @@ class Staff:
         return {**account, "password": body["password"]}
 
     def portal_account(
-        self, customer_name: str, facility_name: str, *, order_direct: bool
+        self,
+        customer_name: str,
+        facility_name: str,
+        *,
+        order_direct: bool,
+        city: str = "",
+        **account_fields: Any,
     ) -> dict[str, Any]:
-        """A customer with one facility and a logged-in account linked to it, once the
-        gateway's services know of the link: customer, facility, account and h (its
-        bearer header)."""
+        """A customer with one facility (in `city`) and a logged-in account (with
+        `account_fields` besides the defaults) linked to it, once the gateway's services know
+        of the link: customer, facility, account and h (its bearer header)."""
         customer = self.customer(customer_name)
-        facility = self.facility(customer["id"], facility_name)
-        account = self.account(customer["id"], order_direct=order_direct)
+        facility = self.facility(customer["id"], facility_name, city=city)
+        account = self.account(customer["id"], order_direct=order_direct, **account_fields)
         self.link(account["id"], [facility["id"]])
         h = bearer(login(self.http, account["username"], account["password"]))
 
@@ -168,6 +174,16 @@ class Staff:
             return reply.json() if reply.status_code == 201 else None
 
         return eventually(attempt, what="fault reported")
+
+    def order_of(self, headers: dict[str, str], fault_id: str) -> str:
+        """The id of the order an Order direkt report became, once orders has made it."""
+
+        def made() -> str | None:
+            fault = self.http.get(f"/api/faults/{fault_id}", headers=headers).json()
+            order_id: str | None = fault.get("order_id")
+            return order_id
+
+        return eventually(made, what="the report became an order")
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         current = self.http.get("/admin/api/settings", headers=self.h).json()

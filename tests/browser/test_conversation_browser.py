@@ -12,25 +12,20 @@ from playwright.sync_api import Page, expect
 
 from kundonline_devstack.system import System
 from tests.browser.conftest import assert_accessible, log_in, screenshot
-from tests.helpers import Staff, bearer, eventually, image, login
+from tests.helpers import Staff, image
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def reported(staff: Staff, http: httpx.Client) -> dict[str, Any]:
+def reported(staff: Staff) -> dict[str, Any]:
     """A customer whose report became an order at once (Order direkt)."""
-    company = staff.customer("Samtal AB")
-    facility = staff.facility(company["id"], "Värmecentral Hus D", city="Västerås")
-    account = staff.account(company["id"], order_direct=True, name="Sam Samtal")
-    staff.link(account["id"], [facility["id"]])
-    h = bearer(login(http, account["username"], account["password"]))
-    fault = staff.report(h, facility["id"], "Elementen är kalla i hela huset")
-    order_id = eventually(
-        lambda: http.get(f"/api/faults/{fault['id']}", headers=h).json().get("order_id"),
-        what="the report became an order",
+    who = staff.portal_account(
+        "Samtal AB", "Värmecentral Hus D", order_direct=True, city="Västerås", name="Sam Samtal"
     )
-    return {"account": account, "fault": fault, "order_id": order_id, "h": h}
+    fault = staff.report(who["h"], who["facility"]["id"], "Elementen är kalla i hela huset")
+    order_id = staff.order_of(who["h"], fault["id"])
+    return {"account": who["account"], "fault": fault, "order_id": order_id, "h": who["h"]}
 
 
 def test_customer_and_staff_talk_on_a_fault_report(

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from kundonline_common import rating_links
 from kundonline_devstack.system import System
 from tests.browser.conftest import assert_accessible, log_in, screenshot
-from tests.helpers import Staff, bearer, eventually, login
+from tests.helpers import Staff
 
 pytestmark = pytest.mark.browser
 
@@ -21,25 +21,24 @@ pytestmark = pytest.mark.browser
 def completed(staff: Staff, http: httpx.Client, system: System) -> dict[str, Any]:
     """An Order direkt report whose order staff completed, and the link its mail would carry
     (signed with the system's secret, as notify signs it)."""
-    company = staff.customer("Betygsgivarna AB")
-    facility = staff.facility(company["id"], "Undercentral Hus F", city="Västerås")
-    account = staff.account(company["id"], order_direct=True, name="Bea Betyg")
-    staff.link(account["id"], [facility["id"]])
-    h = bearer(login(http, account["username"], account["password"]))
-    fault = staff.report(h, facility["id"], "Varmvattnet tar slut på morgonen")
-    order_id = eventually(
-        lambda: http.get(f"/api/faults/{fault['id']}", headers=h).json().get("order_id"),
-        what="the report became an order",
+    who = staff.portal_account(
+        "Betygsgivarna AB",
+        "Undercentral Hus F",
+        order_direct=True,
+        city="Västerås",
+        name="Bea Betyg",
     )
+    fault = staff.report(who["h"], who["facility"]["id"], "Varmvattnet tar slut på morgonen")
+    order_id = staff.order_of(who["h"], fault["id"])
     for status in ("started", "completed"):
         reply = http.patch(
             f"/admin/api/orders/{order_id}", json={"status": status}, headers=staff.h
         )
         assert reply.status_code == 200, reply.text
     expires = datetime.now(UTC) + timedelta(days=30)
-    link = rating_links.RatingLink(UUID(order_id), UUID(account["id"]), expires)
+    link = rating_links.RatingLink(UUID(order_id), UUID(who["account"]["id"]), expires)
     token = rating_links.issue(system.config.rating_link_secret, link)
-    return {"order_id": order_id, "token": token, "customer": company}
+    return {"order_id": order_id, "token": token, "customer": who["customer"]}
 
 
 def test_the_reporter_rates_from_the_mails_link_and_staff_read_it(
