@@ -3,6 +3,7 @@ as Excel reads them, and nothing of another account's."""
 
 import uuid
 from contextlib import closing
+from typing import Any
 
 import httpx
 import pytest
@@ -13,17 +14,30 @@ from tests.helpers import Staff, csv_rows, listed_orders
 pytestmark = pytest.mark.e2e
 
 
-def test_a_customers_order_csv_holds_its_orders_and_none_of_another_accounts(
-    staff: Staff, http: httpx.Client
-) -> None:
+def with_a_neighbour(
+    staff: Staff, http: httpx.Client, name: str, facility: str, formula: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Two customers' Order direkt accounts, once their reports are orders: customer `name`'s
+    on `facility` with two (the first says `formula`, which a spreadsheet would take for
+    one), and a neighbour's with one. The first account (as Staff.portal_account makes it),
+    its two orders and the neighbour's order."""
     tag = uuid.uuid4().hex[:6]
-    mine = staff.portal_account(f"CSV Ekbacken {tag}", "Undercentral Åby", order_direct=True)
-    other = staff.portal_account(f"CSV Grannen {tag}", "Hiss Grannen", order_direct=True)
-    staff.report(mine["h"], mine["facility"]["id"], "=Fläkten låter; högt")
+    mine = staff.portal_account(f"{name} {tag}", facility, order_direct=True)
+    other = staff.portal_account(f"Grannen {tag}", "Hiss Grannen", order_direct=True)
+    staff.report(mine["h"], mine["facility"]["id"], formula)
     staff.report(mine["h"], mine["facility"]["id"], "Värmen är borta")
     staff.report(other["h"], other["facility"]["id"], "Grannens hiss står still")
     my_orders = listed_orders(http, mine, 2)
     (their_order,) = listed_orders(http, other, 1)
+    return mine, my_orders, their_order
+
+
+def test_a_customers_order_csv_holds_its_orders_and_none_of_another_accounts(
+    staff: Staff, http: httpx.Client
+) -> None:
+    mine, my_orders, their_order = with_a_neighbour(
+        staff, http, "CSV Ekbacken", "Undercentral Åby", "=Fläkten låter; högt"
+    )
 
     account = mine["account"]
     customer = browser(http, account["username"], account["password"], staff=False)

@@ -9,7 +9,8 @@ import pytest
 
 from kundonline_devstack.system import System
 from tests.e2e.test_conversation_pages import browser
-from tests.helpers import Staff, csv_rows, image, listed_orders
+from tests.e2e.test_csv_export import with_a_neighbour
+from tests.helpers import Staff, csv_rows, image
 
 pytestmark = pytest.mark.e2e
 
@@ -17,14 +18,9 @@ pytestmark = pytest.mark.e2e
 def test_staffs_csv_holds_only_the_orders_the_filter_selects(
     staff: Staff, http: httpx.Client, system: System
 ) -> None:
-    tag = uuid.uuid4().hex[:6]
-    mine = staff.portal_account(f"Export Åkerby {tag}", "Pannrum Åkerby", order_direct=True)
-    other = staff.portal_account(f"Export Grannen {tag}", "Hiss Grannen", order_direct=True)
-    staff.report(mine["h"], mine["facility"]["id"], "=SUMMA(A1); läcker")
-    staff.report(mine["h"], mine["facility"]["id"], "Värmen är borta")
-    staff.report(other["h"], other["facility"]["id"], "Grannens hiss står still")
-    planned, started = listed_orders(http, mine, 2)
-    (theirs,) = listed_orders(http, other, 1)
+    mine, (planned, started), theirs = with_a_neighbour(
+        staff, http, "Export Åkerby", "Pannrum Åkerby", "=SUMMA(A1); läcker"
+    )
     reply = http.patch(
         f"/admin/api/orders/{started['id']}", json={"status": "started"}, headers=staff.h
     )
