@@ -104,17 +104,11 @@ class FakeRepository:
         view = self.accounts.get(account_id)
         return view if view is not None and view.active else None
 
-    async def reporter(self, account_id: UUID) -> AccountView | None:
-        return self.accounts.get(account_id)
-
     async def save_place(self, place_id: UUID, kind: str, name: str, deleted: bool) -> None:
         if deleted:
             self.places.pop(place_id, None)
         else:
             self.places[place_id] = PlaceView(id=place_id, kind=kind, name=name)
-
-    async def place(self, place_id: UUID) -> PlaceView | None:
-        return self.places.get(place_id)
 
     async def remember_fault(self, fault: ReportedFault) -> None:
         self.faults[fault.fault_id] = fault

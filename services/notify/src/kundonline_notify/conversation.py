@@ -19,21 +19,23 @@ async def on_fault_message_posted(uow: NotifyUnit, event: FaultMessagePosted) ->
     the contact and the place, and the faults topic, keyed by the fault, brings the report
     first anyway. The remembered report only adds its text when it is there.
     """
-    settings = await uow.repo.settings()
-    customer = await uow.repo.customer(event.customer_id)
-    account = await uow.repo.reporter(event.account_id)
+    known = await uow.repo.known(
+        customer_id=event.customer_id, account_id=event.account_id, place_id=place_id(event)
+    )
+    settings = known.settings
     planned = plan_message_mails(
         event,
         staff_email=settings.fault_report_email,
         copy_to_our_reference=settings.copy_to_our_reference,
-        our_reference_email=customer.our_reference_email if customer else None,
-        reporter_language=language_of(account.language if account else None),
+        our_reference_email=known.our_reference_email,
+        reporter_language=language_of(known.account_language),
     )
     if not planned:
         return
     fault = await uow.repo.reported_fault(event.fault_id)
-    place = await uow.repo.place(place_id(event))
-    place_name = place.name if place else fault.place_name if fault else None
+    place_name = (
+        known.place_name if known.place_name is not None else fault.place_name if fault else None
+    )
     cause = cause_of(uow).id
     for plan in planned:
         l10n = localisation(plan.language, settings.time_zone)
@@ -42,7 +44,7 @@ async def on_fault_message_posted(uow: NotifyUnit, event: FaultMessagePosted) ->
             l10n,
             fault=fault,
             place_name=place_name,
-            customer_name=customer.name if customer else None,
+            customer_name=known.customer_name,
             link=settings.public_url.rstrip("/") + page_of(plan.template, event.fault_id),
         )
         await queue_mail(uow, cause, plan, render_mail(plan.template, l10n, context))

@@ -27,17 +27,18 @@ def plan_joined_mail(
 async def on_fault_marked_duplicate(uow: NotifyUnit, event: FaultMarkedDuplicate) -> None:
     """Queue the reporter's mail in the transaction that marks the event handled. The event
     carries the report and its contact: nothing to wait for."""
-    account = await uow.repo.reporter(event.account_id)
-    planned = plan_joined_mail(event, account.language if account else None)
+    known = await uow.repo.known(
+        customer_id=None, account_id=event.account_id, place_id=_place_id(event)
+    )
+    planned = plan_joined_mail(event, known.account_language)
     if not planned:
         return
-    settings = await uow.repo.settings()
-    place = await uow.repo.place(_place_id(event))
+    settings = known.settings
     cause = cause_of(uow).id
     for plan in planned:
         l10n = localisation(plan.language, settings.time_zone)
         link = f"{settings.public_url.rstrip('/')}/faults/{event.fault_id}"
-        context = joined_context(event, l10n, place.name if place else None, link)
+        context = joined_context(event, l10n, known.place_name, link)
         await queue_mail(uow, cause, plan, render_mail(plan.template, l10n, context))
 
 

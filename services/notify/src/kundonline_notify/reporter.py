@@ -166,7 +166,7 @@ async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: 
     context = reporter_context(
         fault,
         l10n,
-        place_name=known.place_name or fault.place_name,
+        place_name=fault.place_name if known.place_name is None else known.place_name,
         public_url=settings.public_url,
         **details,
     )

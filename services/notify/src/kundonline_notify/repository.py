@@ -318,10 +318,6 @@ class NotifyRepository(ProjectionStore):
         rows.sort(key=lambda row: row.held_at)
         return [CloudEvent.from_bytes(row.envelope.encode()) for row in rows]
 
-    async def reporter(self, account_id: UUID) -> AccountView | None:
-        """The account as last known, active or not: its language and what it may see."""
-        return await self.session.get(AccountView, account_id)
-
     async def save_customer(self, event: CustomerChanged) -> None:
         reference = event.our_reference
         await self._replace(
@@ -343,9 +339,6 @@ class NotifyRepository(ProjectionStore):
     async def save_place(self, place_id: UUID, kind: str, name: str, deleted: bool) -> None:
         view = PlaceView(id=place_id, kind=kind, name=name)
         await self._replace(PlaceView, place_id, None if deleted else view)
-
-    async def place(self, place_id: UUID) -> PlaceView | None:
-        return await self.session.get(PlaceView, place_id)
 
     async def _replace(self, model: type[Any], key: UUID, row: Any | None) -> None:
         """Full-state events: the newest replaces the row, a deletion removes it."""
