@@ -125,6 +125,7 @@ async def test_rows_committed_before_a_relay_crash_are_published_once_after_rest
         assert await relay.publish_batch() == 5
         assert await relay.publish_batch() == 0
         assert await relay.backlog() == 0
+        await relay.close()
     assert registry.get_sample_value("kundonline_outbox_published_total") == 5
     topic = Topic.FAULTS.name(topic_prefix)
     records = await read_topic(kafka_bootstrap, topic, lambda seen: len(seen) >= 5)
@@ -160,6 +161,7 @@ async def test_a_relay_stands_by_while_another_holds_the_relay_lock(
             assert await relay.backlog() == 3
         assert await relay.publish_batch() == 3
         assert await relay.backlog() == 0
+        await relay.close()
     await orders_db.dispose()
 
 
@@ -189,7 +191,9 @@ async def test_the_relay_puts_a_key_where_a_plain_send_puts_it(
         for event in events:
             await plain.send_and_wait(topic, b"plain", key=event.key.encode())
     async with started(ServiceProducer(KafkaConnection(kafka_bootstrap), "relay-test")) as producer:
-        assert await OutboxRelay(db, outbox, producer).publish_batch() == 80
+        relay = OutboxRelay(db, outbox, producer)
+        assert await relay.publish_batch() == 80
+        await relay.close()
     records = await read_topic(kafka_bootstrap, topic, lambda seen: len(seen) >= 120)
     partitions: dict[bytes, set[int]] = {}
     relayed: dict[bytes, list[UUID]] = {}
@@ -231,7 +235,9 @@ async def test_a_redelivered_fault_report_creates_no_second_order(
         with pytest.raises(ConnectionError):
             await OutboxRelay(orders_db, outbox, CrashAfterSending(producer)).publish_batch()
         # The restarted relay publishes the row again: Kafka now holds it twice.
-        assert await OutboxRelay(orders_db, outbox, producer).publish_batch() == 1
+        restarted = OutboxRelay(orders_db, outbox, producer)
+        assert await restarted.publish_batch() == 1
+        await restarted.close()
         # And another producer reports the same fault under a new event id.
         await producer.send_and_wait(
             Topic.FAULTS.name(topic_prefix),
