@@ -113,9 +113,13 @@ class FakeRepository:
     async def remember_fault(self, fault: ReportedFault) -> None:
         self.faults[fault.fault_id] = fault
 
-    async def remember_and_release(self, fault: ReportedFault) -> list[CloudEvent]:
+    async def remember_report(self, fault: ReportedFault) -> tuple[Known, list[CloudEvent]]:
+        known = await self.known(
+            customer_id=fault.customer_id, account_id=fault.account_id, place_id=fault.place_id
+        )
+        fault.place_name = known.place_name
         await self.remember_fault(fault)
-        return await self.release(fault.fault_id)
+        return known, await self.release(fault.fault_id)
 
     async def reported_fault(self, fault_id: UUID) -> ReportedFault | None:
         return self.faults.get(fault_id)

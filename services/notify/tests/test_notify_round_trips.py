@@ -38,11 +38,11 @@ from kundonline_notify.domain import ORDER_CREATED, OUR_REFERENCE, RECEIPT, STAF
 from kundonline_notify.handlers import EVENT_HANDLERS
 from kundonline_notify.main import MIGRATIONS
 from kundonline_notify.repository import NotifyRepository
-from kundonline_notify.tables import OutgoingMail
+from kundonline_notify.tables import HeldEvent, OutgoingMail, ReportedFault
 
-# The inbox claim, the fault's lock, the projections a mail names, the mails, and the
-# report remembered with its held events released.
-PER_FAULT_REPORTED = 5
+# The inbox claim, the fault's lock, the projections a mail names read with the report
+# remembered and its held events released, and the mails.
+PER_FAULT_REPORTED = 4
 # The inbox claim, the fault's lock, its report, the projections, the mail.
 PER_ORDER_CREATED = 5
 
@@ -137,3 +137,33 @@ async def test_a_fault_report_and_its_order_take_a_fixed_number_of_statements(
         await handle(factory, wrap(order_for(report), source="kundonline/orders"))
     assert len(sent) == PER_ORDER_CREATED, sent
     assert await templates(factory) == sorted([STAFF, OUR_REFERENCE, RECEIPT, ORDER_CREATED])
+
+
+@pytest.mark.integration
+async def test_orders_ahead_of_their_report_are_told_in_the_reports_statement(
+    notify_db: tuple[Database, Factory],
+) -> None:
+    """The report's one statement also remembers it with its place's name and releases
+    what was held for it, each held order then mailed as if it came after the report."""
+    _, factory = notify_db
+    report = await known_report(factory)
+    orders = [order_for(report), order_for(report)]
+    for order in orders:
+        await handle(factory, wrap(order, source="kundonline/orders"))
+
+    await handle(factory, wrap(report, source="kundonline/faults"))
+
+    async with factory() as uow:
+        held = await uow.session.scalars(select(HeldEvent))
+        remembered = await uow.session.get(ReportedFault, report.fault_id)
+        causes = await uow.session.scalars(
+            select(col(OutgoingMail.cause_event_id)).where(
+                col(OutgoingMail.template) == ORDER_CREATED
+            )
+        )
+        assert list(held) == []
+        assert remembered is not None and remembered.place_name == "Hus B"
+        assert len(set(causes)) == len(orders)
+    assert await templates(factory) == sorted(
+        [STAFF, OUR_REFERENCE, RECEIPT, ORDER_CREATED, ORDER_CREATED]
+    )

@@ -19,11 +19,11 @@ from kundonline_contracts import (
 )
 
 from .conversation import on_fault_message_posted
-from .domain import language_of, place_of, plan_fault_mails
+from .domain import language_of, plan_fault_mails
 from .duplicates import on_fault_marked_duplicate
 from .mailing import NotifyUnit, cause_of, mail_of
 from .rendering import fault_context, localisation, render_mail
-from .reporter import on_fault_rejected, order_news, remember_fault
+from .reporter import on_fault_rejected, order_news, reported, tell_held
 
 
 async def on_settings_changed(uow: NotifyUnit, event: PortalSettingsChanged) -> None:
@@ -52,9 +52,8 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
     Projections from other topics may lag behind the fault: a customer not yet known
     gets no our-reference copy and a place not yet known is named by its id.
     """
-    known = await uow.repo.known(
-        customer_id=event.customer_id, account_id=event.account_id, place_id=place_of(event)
-    )
+    fault = reported(event)
+    known, held = await uow.repo.remember_report(fault)
     settings = known.settings
     # Only an active account's name and language: the report's own is active.
     active = known.account_active
@@ -80,7 +79,7 @@ async def on_fault_reported(uow: NotifyUnit, event: FaultReported) -> None:
         )
         mails.append(mail_of(cause, plan, render_mail(plan.template, l10n, context)))
     await uow.repo.queue_all(mails)
-    await remember_fault(uow, event, known.place_name)
+    await tell_held(uow, fault, held)
 
 
 async def on_fault_news(

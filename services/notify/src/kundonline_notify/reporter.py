@@ -7,6 +7,7 @@ from uuid import UUID
 
 from kundonline_common.consumer import Batched, Delivery
 from kundonline_contracts import (
+    CloudEvent,
     FaultRejected,
     FaultReported,
     OrderChanged,
@@ -120,24 +121,28 @@ async def tell_reporter(uow: NotifyUnit, fault_id: UUID, event: News) -> None:
     await queue_news(uow, fault, event, cause.id)
 
 
-async def remember_fault(uow: NotifyUnit, event: FaultReported, place_name: str | None) -> None:
-    """Keep what later mails need, then tell the reporter what arrived ahead of the report."""
-    fault = ReportedFault(
+def reported(event: FaultReported) -> ReportedFault:
+    """What later mails need of a report; the name of its place is the repository's to add
+    (`remember_report`)."""
+    return ReportedFault(
         fault_id=event.fault_id,
         account_id=event.account_id,
         customer_id=event.customer_id,
         place_kind="facility" if event.facility_id else "project",
         place_id=place_of(event),
-        place_name=place_name,
         description=event.description,
         contact_name=event.contact.name,
         contact_email=str(event.contact.email) if event.contact.email else None,
         reported_at=event.reported_at,
     )
-    for envelope in await uow.repo.remember_and_release(fault):
-        held = unwrap(envelope)
-        assert isinstance(held, News)  # only news of the fault is held for it (tell_reporter)
-        await queue_news(uow, fault, held, envelope.id)
+
+
+async def tell_held(uow: NotifyUnit, fault: ReportedFault, held: list[CloudEvent]) -> None:
+    """Tell the reporter what arrived ahead of the report, now that it is remembered."""
+    for envelope in held:
+        event = unwrap(envelope)
+        assert isinstance(event, News)  # only news of the fault is held for it (tell_reporter)
+        await queue_news(uow, fault, event, envelope.id)
 
 
 async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: UUID) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, event, literal_column, select, text, update
+from sqlalchemy import bindparam, delete, event, literal_column, select, text, true, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
@@ -80,6 +80,22 @@ def _known() -> Any:
 
 KNOWN = _known()
 
+
+def known_of(row: Any) -> Known:
+    """`Known` of a row with `KNOWN`'s columns."""
+    return Known(
+        settings=settings_of(row.document),
+        customer_name=row.customer_name,
+        our_reference_name=row.our_reference_name,
+        our_reference_email=row.our_reference_email,
+        account_name=row.account_name,
+        account_language=row.language,
+        account_active=bool(row.active),
+        hide_performed_action=row.hide_performed_action,
+        place_name=row.place_name,
+    )
+
+
 # A fault's held events taken away, oldest first by `held_at` (RETURNING promises no order).
 RELEASE = (
     delete(table_of(HeldEvent))
@@ -92,28 +108,38 @@ RELEASE = (
 )
 
 
-def _remember_and_release() -> Any:
-    """PostgreSQL: a fault remembered (`upsert`) and its held events released in one
-    statement, both data-modifying CTEs, where SQLite needs one statement for each."""
-    faults = table_of(ReportedFault)
+def _report() -> Any:
+    """PostgreSQL: `KNOWN` of a new report, the report remembered (`upsert`, the name of
+    its place as now known) and its held events released (`RELEASE`), in one statement:
+    data-modifying CTEs, joined to the look-ups' row, so it is one row per released event
+    or one row of NULLs for none. SQLite takes a statement for each."""
+    faults, places = table_of(ReportedFault), table_of(PlaceView)
+    place_name = select(places.c.name).where(places.c.id == bindparam("place_id"))
+    inserted = postgresql.insert(faults)
     remembered = (
-        postgresql.insert(faults)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in faults.columns})
+        inserted.values(
+            {
+                c.name: place_name.scalar_subquery()
+                if c.name == "place_name"
+                else bindparam(c.name, type_=c.type)
+                for c in faults.columns
+            }
+        )
         .on_conflict_do_update(
             index_elements=[faults.c.fault_id],
-            set_={
-                c.name: postgresql.insert(faults).excluded[c.name]
-                for c in faults.columns
-                if not c.primary_key
-            },
+            set_={c.name: inserted.excluded[c.name] for c in faults.columns if not c.primary_key},
         )
         .cte("remembered")
     )
     released = RELEASE.cte("released")
-    return select(released.c.event_id, released.c.envelope, released.c.held_at).add_cte(remembered)
+    return (
+        KNOWN.outerjoin(released, true())
+        .add_columns(released.c.event_id, released.c.envelope, released.c.held_at)
+        .add_cte(remembered)
+    )
 
 
-REMEMBER_AND_RELEASE = _remember_and_release()
+REPORT = _report()
 
 T = TypeVar("T")
 
@@ -152,18 +178,7 @@ class NotifyRepository(ProjectionStore):
     ) -> Known:
         """The settings and what is known of these (None: not asked), in one round trip."""
         params = {"customer_id": customer_id, "account_id": account_id, "place_id": place_id}
-        row = (await self.session.execute(KNOWN, params)).one()
-        return Known(
-            settings=settings_of(row.document),
-            customer_name=row.customer_name,
-            our_reference_name=row.our_reference_name,
-            our_reference_email=row.our_reference_email,
-            account_name=row.account_name,
-            account_language=row.language,
-            account_active=bool(row.active),
-            hide_performed_action=row.hide_performed_action,
-            place_name=row.place_name,
-        )
+        return known_of((await self.session.execute(KNOWN, params)).one())
 
     def _ring_after_commit(self) -> None:
         # After the commit, not now: woken earlier, the delivery loop would find nothing
@@ -269,16 +284,23 @@ class NotifyRepository(ProjectionStore):
         await self.session.execute(upsert(self.session, table), fault.model_dump())
         await self._remembered(fault.fault_id)
 
-    async def remember_and_release(self, fault: ReportedFault) -> list[CloudEvent]:
-        """`remember_fault`, then `release` its held events: one statement on PostgreSQL."""
+    async def remember_report(self, fault: ReportedFault) -> tuple[Known, list[CloudEvent]]:
+        """What a new report's mails need (`known` of its customer, account and place), and
+        the report remembered with its place's name as known now (`remember_fault`) and
+        its held events released (`release`): one statement on PostgreSQL."""
+        ids = {"customer_id": fault.customer_id, "account_id": fault.account_id}
         if self.session.get_bind().dialect.name != "postgresql":
+            known = await self.known(**ids, place_id=fault.place_id)
+            fault.place_name = known.place_name
             await self.remember_fault(fault)
-            return await self.release(fault.fault_id)
+            return known, await self.release(fault.fault_id)
         await self.session.flush()  # events held earlier in this transaction, if any
-        result = await self.session.execute(REMEMBER_AND_RELEASE, fault.model_dump())
-        released = self._released(fault.fault_id, list(result.all()))
+        rows = list((await self.session.execute(REPORT, fault.model_dump())).all())
+        known = known_of(rows[0])
+        fault.place_name = known.place_name
+        released = self._released(fault.fault_id, [r for r in rows if r.event_id is not None])
         await self._remembered(fault.fault_id)
-        return released
+        return known, released
 
     async def _remembered(self, fault_id: UUID) -> None:
         self._absent.discard((ReportedFault, fault_id))
