@@ -1,14 +1,14 @@
-"""For tests: a unit of work in memory, events handed over as the consumer hands them, and
-a check of migrations."""
+"""For tests: a unit of work in memory, events handed over as the consumer hands them, the
+statements a block sends, and a check of migrations."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Generic, TypeVar
 
 from aiokafka import ConsumerRecord
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlmodel import SQLModel
 
 from kundonline_contracts import CloudEvent, Event
@@ -84,6 +84,31 @@ def delivery(
         headers=headers,
     )
     return Delivery(record, envelope, event, handlers[type(event)])
+
+
+@contextmanager
+def statements_sent(db: Database) -> Iterator[list[str]]:
+    """The text of each statement sent to `db` while the block runs, in order; BEGIN and
+    COMMIT are not among them. Pinning these keeps a round trip more on a hot path a choice."""
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+def verb_and_table(statement: str) -> str:
+    """`INSERT INTO outbox`, `UPDATE faults SET`, `SELECT FROM faults`: what a statement does
+    to which table, so a pin does not break on a column added or renamed."""
+    words = statement.split()
+    if words[0] == "SELECT":
+        return f"SELECT FROM {words[words.index('FROM') + 1]}"
+    return " ".join(words[:3])
 
 
 async def migration_drift(url: str, migrations: Migrations, tables: frozenset[str]) -> list[Any]:

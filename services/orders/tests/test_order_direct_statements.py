@@ -3,21 +3,20 @@ handlers, the outbox, one transaction): the orders and their numbers, and on Pos
 statements one report costs, since at a quiet 50 reports/s every round trip counts directly
 in CPU per report."""
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlmodel import col
 
 from kundonline_common.consumer import apply_all
 from kundonline_common.db import Database
 from kundonline_common.migrations import upgrade
-from kundonline_common.testing import delivery
+from kundonline_common.testing import delivery, statements_sent, verb_and_table
 from kundonline_common.uow import Outbox, UnitOfWorkFactory
 from kundonline_contracts import Contact, FaultReported, OrderCreated, wrap
 from kundonline_devstack.pytest_plugin import unique_name
@@ -70,21 +69,6 @@ async def consume(units: Units, *reports: FaultReported) -> list[OrderCreated]:
     return [e for e in uow.published if isinstance(e, OrderCreated)]
 
 
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The statements sent while the block runs (BEGIN and COMMIT are not among them)."""
-    sent: list[str] = []
-
-    def count(*args: Any) -> None:
-        sent.append(args[2])
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
-
-
 async def numbers(db: Database) -> dict[Any, int]:
     async with db.sessions() as session:
         rows = await session.execute(select(col(Order.fault_id), col(Order.order_number)))
@@ -118,12 +102,12 @@ async def test_a_report_costs_its_claim_its_order_and_its_outbox_on_postgresql(
 ) -> None:
     service = units(db)
     await consume(service, reported())  # statements are prepared once per connection
-    with statements(db) as sent:
+    with statements_sent(db) as sent:
         [made] = await consume(service, reported())
     # The order's number comes with its insert, not from a statement of its own.
-    assert [s.split()[:3] for s in sent] == [
-        ["INSERT", "INTO", "processed_events"],
-        ["INSERT", "INTO", "orders"],
-        ["INSERT", "INTO", "outbox"],
+    assert [verb_and_table(s) for s in sent] == [
+        "INSERT INTO processed_events",
+        "INSERT INTO orders",
+        "INSERT INTO outbox",
     ]
     assert made.order_number == 1002
