@@ -113,6 +113,11 @@ class FakeRepository:
     async def remember_fault(self, fault: ReportedFault) -> None:
         self.faults[fault.fault_id] = fault
 
+    async def known_for(self, fault: ReportedFault) -> Known:
+        return await self.known(
+            customer_id=None, account_id=fault.account_id, place_id=fault.place_id
+        )
+
     async def remember_report(self, fault: ReportedFault) -> tuple[Known, list[CloudEvent]]:
         known = await self.known(
             customer_id=fault.customer_id, account_id=fault.account_id, place_id=fault.place_id

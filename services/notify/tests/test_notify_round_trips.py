@@ -43,8 +43,8 @@ from kundonline_notify.tables import HeldEvent, OutgoingMail, ReportedFault
 # The inbox claim, the fault's lock, the projections a mail names read with the report
 # remembered and its held events released, and the mails.
 PER_FAULT_REPORTED = 4
-# The inbox claim, the fault's lock, its report, the projections, the mail.
-PER_ORDER_CREATED = 5
+# The inbox claim, the fault's lock, its report with the projections its mail names, the mail.
+PER_ORDER_CREATED = 4
 
 Factory = UnitOfWorkFactory[NotifyRepository]
 
@@ -97,7 +97,7 @@ async def known_report(factory: Factory) -> FaultReported:
             customer_id=report.customer_id,
             name="Hus B",
         ),
-        account(report),
+        account(report, language="en"),
     ):
         await handle(factory, wrap(known, source=auth))
     return report
@@ -137,6 +137,12 @@ async def test_a_fault_report_and_its_order_take_a_fixed_number_of_statements(
         await handle(factory, wrap(order_for(report), source="kundonline/orders"))
     assert len(sent) == PER_ORDER_CREATED, sent
     assert await templates(factory) == sorted([STAFF, OUR_REFERENCE, RECEIPT, ORDER_CREATED])
+    async with factory() as uow:
+        told = await uow.session.scalar(
+            select(OutgoingMail).where(col(OutgoingMail.template) == ORDER_CREATED)
+        )
+    # In the reporter's language, naming the place: the projections were read with it.
+    assert told is not None and told.language == "en" and "Hus B" in told.text_body
 
 
 @pytest.mark.integration

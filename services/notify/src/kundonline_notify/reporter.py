@@ -149,9 +149,7 @@ async def queue_news(uow: NotifyUnit, fault: ReportedFault, event: News, cause: 
     """Render the mail in the reporter's language, as their account is known now."""
     if not fault.contact_email:
         return
-    known = await uow.repo.known(
-        customer_id=None, account_id=fault.account_id, place_id=fault.place_id
-    )
+    known = await uow.repo.known_for(fault)
     settings = known.settings
     language = language_of(known.account_language)
     template, details = news(event, hide=known.hide_performed_action)

@@ -28,11 +28,10 @@ LOCK_FAULTS = text(
     "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k"
 )
 
-# A batch's reported faults and tracked orders, by key (`preload`): built once.
-PRELOAD: dict[type[Any], Any] = {
-    model: select(model).where(col(getattr(model, key)).in_(bindparam("ids", expanding=True)))
-    for model, key in ((ReportedFault, "fault_id"), (TrackedOrder, "order_id"))
-}
+# A batch's tracked orders, by key (`preload`): built once.
+PRELOAD_ORDERS = select(TrackedOrder).where(
+    col(TrackedOrder.order_id).in_(bindparam("ids", expanding=True))
+)
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,11 @@ class Known:
     place_name: str | None
 
 
-def _known() -> Any:
-    """All four projections in one statement: LEFT JOINs on a row of its own, so each one
-    missing is NULLs rather than no row. Plain columns, not ORM objects."""
+def _known(source: Any, customer_id: Any, account_id: Any, place_id: Any) -> Any:
+    """All four projections in one statement: LEFT JOINs on each row of `source`, so each
+    one missing is NULLs rather than no row. Plain columns, not ORM objects."""
     settings, customer = table_of(SettingsView), table_of(CustomerView)
     account, place = table_of(AccountView), table_of(PlaceView)
-    one = select(literal_column("1").label("one")).subquery("one")
     return (
         select(
             settings.c.document,
@@ -70,15 +68,33 @@ def _known() -> Any:
             account.c.hide_performed_action,
             place.c.name.label("place_name"),
         )
-        .select_from(one)
+        .select_from(source)
         .outerjoin(settings, settings.c.id == literal_column("'portal'"))
-        .outerjoin(customer, customer.c.customer_id == bindparam("customer_id"))
-        .outerjoin(account, account.c.account_id == bindparam("account_id"))
-        .outerjoin(place, place.c.id == bindparam("place_id"))
+        .outerjoin(customer, customer.c.customer_id == customer_id)
+        .outerjoin(account, account.c.account_id == account_id)
+        .outerjoin(place, place.c.id == place_id)
     )
 
 
-KNOWN = _known()
+# Of the ids given, on a row of its own.
+KNOWN = _known(
+    select(literal_column("1").label("one")).subquery("one"),
+    bindparam("customer_id"),
+    bindparam("account_id"),
+    bindparam("place_id"),
+)
+
+
+def _preload_faults() -> Any:
+    """A batch's reported faults, each with `KNOWN` of its account and place."""
+    faults = table_of(ReportedFault)
+    known = _known(faults, faults.c.customer_id, faults.c.account_id, faults.c.place_id)
+    return known.add_columns(ReportedFault).where(
+        faults.c.fault_id.in_(bindparam("ids", expanding=True))
+    )
+
+
+PRELOAD_FAULTS = _preload_faults()
 
 
 def known_of(row: Any) -> Known:
@@ -161,6 +177,9 @@ class NotifyRepository(ProjectionStore):
         # referencing identity map keeps them, and the keys known to have no row.
         self._preloaded: list[Any] = []
         self._absent: set[tuple[type[Any], UUID]] = set()
+        # `known` of the preloaded faults: the projections do not change in a transaction
+        # of the orders topic's events, where they are preloaded.
+        self._known: dict[UUID, Known] = {}
 
     async def queue(self, mail: OutgoingMail) -> None:
         """Insert unless the same (cause, recipient, template) is already queued."""
@@ -235,17 +254,30 @@ class NotifyRepository(ProjectionStore):
         return requeued
 
     async def preload(self, fault_ids: set[UUID], order_ids: set[UUID]) -> None:
-        """Fetch a batch's reported faults and tracked orders in one query each, so the
-        look-ups of the events that follow need no round trip each."""
-        for model, key, ids in (
-            (ReportedFault, "fault_id", fault_ids),
-            (TrackedOrder, "order_id", order_ids),
-        ):
-            if ids:
-                found = list(await self.session.scalars(PRELOAD[model], {"ids": list(ids)}))
-                self._preloaded += found
-                present = {getattr(row, key) for row in found}
-                self._absent |= {(model, id_) for id_ in ids - present}
+        """Fetch a batch's reported faults, with what `known_for` says of each, and its
+        tracked orders in one query each, so the look-ups of the events that follow need
+        no round trip each."""
+        if fault_ids:
+            rows = (await self.session.execute(PRELOAD_FAULTS, {"ids": list(fault_ids)})).all()
+            faults = {row.ReportedFault.fault_id: row.ReportedFault for row in rows}
+            self._known |= {row.ReportedFault.fault_id: known_of(row) for row in rows}
+            self._found(ReportedFault, fault_ids, faults)
+        if order_ids:
+            orders = await self.session.scalars(PRELOAD_ORDERS, {"ids": list(order_ids)})
+            self._found(TrackedOrder, order_ids, {order.order_id: order for order in orders})
+
+    def _found(self, model: type[Any], ids: set[UUID], found: dict[UUID, Any]) -> None:
+        self._preloaded += found.values()
+        self._absent |= {(model, id_) for id_ in ids - found.keys()}
+
+    async def known_for(self, fault: ReportedFault) -> Known:
+        """`known` of a fault's account and place; preloaded ones need no round trip."""
+        preloaded = self._known.get(fault.fault_id)
+        if preloaded is not None:
+            return preloaded
+        return await self.known(
+            customer_id=None, account_id=fault.account_id, place_id=fault.place_id
+        )
 
     async def _get(self, model: type[T], id_: UUID) -> T | None:
         if (model, id_) in self._absent:
