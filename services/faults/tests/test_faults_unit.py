@@ -35,12 +35,18 @@ class FakeRepository:
             return None
         if kind != FACILITY or target_id not in self._linked:
             return None
+        if fields.get("client_key") and await self.by_client_key(account_id, fields["client_key"]):
+            return None
         routed = account.order_direct if order_direct is None else order_direct
         fault = Fault(
             account_id=account_id, customer_id=account.customer_id, order_direct=routed, **fields
         )
         self.faults.append(fault)
         return fault
+
+    async def by_client_key(self, account_id: UUID, key: str) -> Fault | None:
+        mine = (f for f in self.faults if (f.account_id, f.client_key) == (account_id, key))
+        return next(mine, None)
 
 
 def _setup(order_direct: bool) -> tuple[FakeUnit[FakeRepository], Caller, UUID]:
@@ -69,6 +75,18 @@ async def test_an_unlinked_facility_is_not_found_and_nothing_is_published() -> N
     with pytest.raises(NotFound):
         await report_fault(uow=uow, caller=caller, body=body)  # type: ignore[arg-type]  # a fake repository
     assert uow.published == [] and uow.repo.faults == []
+
+
+async def test_a_repeat_with_its_key_answers_with_the_first_report_and_publishes_nothing() -> None:
+    uow, caller, facility = _setup(True)
+    body = FaultReport(facility_id=facility, description="Larmet tjuter")
+    first = await report_fault(uow=uow, caller=caller, body=body, client_key="k")  # type: ignore[arg-type]  # a fake repository
+    elsewhere = FaultReport(facility_id=uuid4(), description="Något annat")
+    again = await report_fault(uow=uow, caller=caller, body=elsewhere, client_key="k")  # type: ignore[arg-type]  # a fake repository
+    assert again == first and len(uow.events) == 1 and len(uow.repo.faults) == 1
+    with pytest.raises(NotFound):
+        await report_fault(uow=uow, caller=caller, body=elsewhere, client_key="new")  # type: ignore[arg-type]  # a fake repository
+    assert len(uow.events) == 1 and len(uow.repo.faults) == 1
 
 
 def test_accepted_faults_look_new_to_customers() -> None:

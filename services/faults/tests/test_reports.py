@@ -2,6 +2,7 @@
 published once, or refused, with nothing stored, for a facility the account has no link to
 and for an account that is no longer active."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -123,4 +124,36 @@ async def test_the_same_idempotency_key_again_answers_with_the_first_report(
     again = await report(service, account, facility, key="klick-1")
     assert first.status_code == 201 and again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
+    # The key names the report, whatever the repeat's body says, even a facility not linked.
+    elsewhere = await report(service, account, uuid4(), key="klick-1")
+    assert elsewhere.status_code == 201 and elsewhere.json() == first.json()
+    assert len(await faults(service)) == 1 and len(await published(service)) == 1
+
+
+async def test_an_idempotency_key_is_the_account_s_own(service: Service) -> None:
+    account, other, facility = uuid4(), uuid4(), uuid4()
+    await service.link(account, facility)
+    await service.link(other, facility)
+    mine = await report(service, account, facility, key="klick-1")
+    theirs = await report(service, other, facility, key="klick-1")
+    assert mine.status_code == 201 and theirs.status_code == 201
+    assert theirs.json()["id"] != mine.json()["id"]
+    assert refused(await report(service, account, uuid4(), key="klick-2"), 404, "not_found")
+    assert refused(await report(service, uuid4(), facility, key="klick-1"), 404, "not_found")
+    assert len(await faults(service)) == 2 and len(await published(service)) == 2
+
+
+async def test_requests_at_the_same_moment_with_one_key_all_get_the_one_report(
+    service: Service,
+) -> None:
+    """A double click, or a retry before the first reply: the others wait for the first
+    insert's commit (at the key's unique index on PostgreSQL, for the write lock on SQLite)
+    and answer with its report, where they answered 409 when the key was looked up first."""
+    account, facility = uuid4(), uuid4()
+    await service.link(account, facility)
+    replies = await asyncio.gather(
+        *(report(service, account, facility, key="klick-1") for _ in range(6))
+    )
+    assert [r.status_code for r in replies] == [201] * 6, [r.text for r in replies]
+    assert len({r.json()["id"] for r in replies}) == 1
     assert len(await faults(service)) == 1 and len(await published(service)) == 1

@@ -32,10 +32,6 @@ async def report_fault(
     With an Idempotency-Key a repeated request (a retry after a lost reply, a second click)
     answers with the report made the first time instead of making another.
     """
-    if client_key and (earlier := await uow.repo.by_client_key(caller.account_id, client_key)):
-        return ReportReceipt(
-            **customer_fault(earlier).model_dump(), next_step=next_step(earlier.order_direct)
-        )
     kind, target = body.target
     # The flag as auth knows it now, carried by the gateway's token: the routing
     # decision uses the flag the reporter had at the moment of reporting.
@@ -52,9 +48,15 @@ async def report_fault(
         contact_email=str(body.contact.email) if body.contact.email else None,
         client_key=client_key,
     )
-    if fault is None:
-        raise NotFound(f"No such {kind}.")
-    uow.publish(fault_reported(fault))
+    if fault is not None:
+        uow.publish(fault_reported(fault))
+    else:
+        # Nothing stored: a repeat of the key's first report, answered with that report
+        # whatever its body says (and not published again); else the account has no such
+        # target. Looked up only now, so a new report costs no look-up of its key.
+        fault = await uow.repo.by_client_key(caller.account_id, client_key) if client_key else None
+        if fault is None:
+            raise NotFound(f"No such {kind}.")
     return ReportReceipt(
         **customer_fault(fault).model_dump(), next_step=next_step(fault.order_direct)
     )

@@ -5,7 +5,8 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy import Boolean, ColumnElement, and_, bindparam, func, insert, or_, true, update
+from sqlalchemy import Boolean, ColumnElement, and_, bindparam, func, or_, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -27,10 +28,14 @@ _FROM_ACCOUNT = ("account_id", "customer_id", "order_direct")
 _GIVEN = [c for c in _FAULTS.columns if c.name not in _FROM_ACCOUNT]
 
 
-def _report_if_linked() -> Any:
+def _report_if_linked(dialect: Any) -> Any:
     """INSERT … SELECT of a new report from its account's row, which is found only if the
     account is active and the facility or project linked to it: the look-up and the insert
-    in one statement, built once. The token's order_direct flag wins over the account's."""
+    in one statement, built once. The token's order_direct flag wins over the account's.
+    A report whose Idempotency-Key the account has used already is not stored (ON CONFLICT
+    DO NOTHING): a retry costs no look-up of the key before every new report, and two
+    requests with one key at the same moment store one report, the other waiting for it
+    rather than failing on the constraint."""
     values = (
         sa.select(
             *(bindparam(c.name, type_=c.type) for c in _GIVEN),
@@ -48,13 +53,17 @@ def _report_if_linked() -> Any:
     )
     names = [*(c.name for c in _GIVEN), *_FROM_ACCOUNT]
     return (
-        insert(_FAULTS)
+        dialect.insert(_FAULTS)
         .from_select(names, values)
+        .on_conflict_do_nothing(index_elements=[_FAULTS.c.account_id, _FAULTS.c.client_key])
         .returning(_FAULTS.c.customer_id, _FAULTS.c.order_direct)
     )
 
 
-_REPORT_IF_LINKED = _report_if_linked()
+_REPORT_IF_LINKED = {
+    "postgresql": _report_if_linked(postgresql),
+    "sqlite": _report_if_linked(sqlite),
+}
 
 # A new report's defaults: the factories' (its id, when it was reported) are made for each.
 _DEFAULTS = {
@@ -87,9 +96,10 @@ class FaultsRepository(ProjectionStore):
         **fields: Any,
     ) -> Fault | None:
         """A new report of the fields given (the others at their defaults), stored if the
-        account is active and `target_id` (a `kind`) is linked to it; its customer and,
-        unless `order_direct` is given, its routing come from the account. None, and nothing
-        stored, otherwise. No ORM object is flushed: this runs for every report."""
+        account is active, `target_id` (a `kind`) is linked to it and its `client_key`, if
+        any, is new to the account; its customer and, unless `order_direct` is given, its
+        routing come from the account. None, and nothing stored, otherwise. No ORM object is
+        flushed: this runs for every report."""
         if unknown := fields.keys() - _DEFAULTS.keys() - _MADE.keys():
             raise TypeError(f"not a field of a new report: {', '.join(sorted(unknown))}")
         made = {name: f.get_default(call_default_factory=True) for name, f in _MADE.items()}
@@ -100,7 +110,8 @@ class FaultsRepository(ProjectionStore):
             "link_target": target_id,
             "flag_order_direct": order_direct,
         }
-        found = (await self.session.execute(_REPORT_IF_LINKED, params)).first()
+        statement = _REPORT_IF_LINKED[self.session.get_bind().dialect.name]
+        found = (await self.session.execute(statement, params)).first()
         if found is None:
             return None
         customer_id, routed = found
