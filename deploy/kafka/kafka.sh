@@ -213,6 +213,10 @@ group.initial.rebalance.delay.ms=0
 # registration's session expires: 9 s by default, every time.
 broker.session.timeout.ms=3000
 broker.heartbeat.interval.ms=500
+# The controller appends a no-op record to the metadata log every 500 ms by default, even
+# when nothing changes, and the metadata log is flushed each time: an idle broker took
+# 21-26 ms of CPU a second with it, 16-18 ms with one every 5 s.
+metadata.max.idle.interval.ms=5000
 
 # A dev/test broker: keep a day, at most 256 MiB per partition.
 log.retention.hours=24
