@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from kundonline_common.app import create_service_app
 from kundonline_common.db import Database
+from kundonline_common.errors import NotFound
 from kundonline_common.gauges import ScrapeGauges
 from kundonline_common.migrations import upgrade
 from kundonline_common.settings import CommonSettings
@@ -36,6 +37,15 @@ things = APIRouter()
 @things.get("/things/{thing_id}")
 async def thing(thing_id: str) -> dict[str, str]:
     return {"id": thing_id}
+
+
+@things.get("/outcomes/{kind}")
+async def outcome(kind: str) -> dict[str, str]:
+    if kind == "missing":
+        raise NotFound("No such outcome.")
+    if kind == "broken":
+        raise RuntimeError("broken")
+    return {"kind": kind}
 
 
 def service_app(**settings: Any) -> FastAPI:
@@ -79,6 +89,27 @@ async def test_metrics_count_requests_by_route_template_in_the_text_format() -> 
     assert 'duration_seconds_count{method="GET",route="/things/{thing_id}"} 3.0' in text
     assert not any(thing_id in text for thing_id in ids)
     assert "# TYPE kundonline_events_handled_total counter" in text
+
+
+async def test_each_status_class_and_method_of_a_route_is_counted_apart() -> None:
+    app = service_app()
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app, raise_app_exceptions=False), base_url="http://test"
+    )
+    for kind in ["fine", "good", "missing", "broken", "fine"]:
+        await http.get(f"/outcomes/{kind}")
+    for invented in ["BREW", "PURR", "BREW"]:
+        await http.request(invented, "/outcomes/fine")
+    await http.head("/outcomes/fine")
+    text = (await http.get("/metrics", headers=internal())).text
+    counted = 'kundonline_http_requests_total{method="%s",route="/outcomes/{kind}",status="%s"} %s'
+    for method, status, n in [("GET", "2xx", 3), ("GET", "4xx", 1), ("GET", "5xx", 1)]:
+        assert counted % (method, status, f"{n}.0") in text
+    assert 'kundonline_http_requests_total{method="other",' in text
+    assert "BREW" not in text and "PURR" not in text
+    timed = 'duration_seconds_count{method="%s",route="/outcomes/{kind}"} %s'
+    assert timed % ("GET", "5.0") in text
+    assert timed % ("HEAD", "1.0") in text
 
 
 async def test_a_scraper_may_ask_for_openmetrics() -> None:

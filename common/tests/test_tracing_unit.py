@@ -285,6 +285,68 @@ async def test_without_an_exporter_a_service_continues_its_caller_s_trace(
     assert (await ask(traced_app(edge=False), {"traceparent": parent}))["traceparent"] == parent
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"tracestate": "vendor=abc"},
+        {"tracestate": "vendor=abc", "baggage": "tenant=x"},
+    ],
+)
+async def test_without_an_exporter_a_caller_s_trace_state_goes_on_too(
+    propagating: None, sent: dict[str, str]
+) -> None:
+    parent = traceparent(int.from_bytes(os.urandom(16)), int.from_bytes(os.urandom(8)))
+    seen = await ask(traced_app(edge=False), {"traceparent": parent, **sent})
+    assert seen["traceparent"] == parent
+    assert seen["tracestate"] == "vendor=abc"
+
+
+async def test_a_request_handled_inside_another_context_keeps_what_that_one_holds(
+    propagating: None,
+) -> None:
+    # As an in-process call sees it: the request's span joins the context around it.
+    from opentelemetry import baggage
+    from opentelemetry import context as otel_context
+
+    parent = traceparent(int.from_bytes(os.urandom(16)), int.from_bytes(os.urandom(8)))
+    token = otel_context.attach(baggage.set_baggage("tenant", "x"))
+    try:
+        seen = await ask(traced_app(edge=False), {"traceparent": parent})
+    finally:
+        otel_context.detach(token)
+    assert seen == {"traceparent": parent, "baggage": "tenant=x"}
+
+
+async def test_fastapi_s_own_tracing_stays_off_in_a_service_even_with_a_global_provider(
+    propagating: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only tracing.py decides how a request is traced: FastAPI would otherwise trace every
+    # request itself, outside every middleware, once any provider is the global one.
+    from pydantic import SecretStr
+
+    from kundonline_common.app import create_service_app
+    from kundonline_common.settings import CommonSettings
+    from kundonline_orders.main import MIGRATIONS
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    where = traced_app(edge=False).router
+    app = create_service_app(
+        service="test",
+        settings=CommonSettings(
+            internal_token_secret=SecretStr("a-test-secret-long-enough-for-hs256!")
+        ),
+        database_url="sqlite+aiosqlite://",
+        migrations=MIGRATIONS,
+        routers=[where],
+    )
+    parent = traceparent(int.from_bytes(os.urandom(16)), int.from_bytes(os.urandom(8)))
+    assert (await ask(app, {"traceparent": parent}))["traceparent"] == parent
+    assert exporter.get_finished_spans() == ()
+
+
 async def test_the_public_edge_starts_a_trace_whatever_the_caller_sent(
     exported: InMemorySpanExporter,
 ) -> None:

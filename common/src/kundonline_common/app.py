@@ -19,7 +19,7 @@ from .probes import add_probes
 from .runtime import EventRuntime
 from .settings import CommonSettings
 from .tokens import SystemDep, current_caller, require_system
-from .tracing import flush, instrument_app, setup_tracing
+from .tracing import FASTAPI_TELEMETRY, flush, instrument_app, setup_tracing
 from .uow import no_repositories
 
 
@@ -70,7 +70,14 @@ def create_service_app(
             flush()
 
     # The description is served to the gateway only, which publishes the merged one.
-    app = FastAPI(title=title, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=FASTAPI_TELEMETRY,
+    )
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
     instrument_app(app)

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
 from opentelemetry.metrics import NoOpMeterProvider
@@ -44,6 +45,17 @@ SCOPE = "kundonline"
 PROBES = "/healthz$,/readyz$,/metrics$"
 TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
 _NO_METERS = NoOpMeterProvider()
+# FastAPI's own OpenTelemetry, for every app built here: this module alone decides how a
+# request is traced (instrument_app). Left on, FastAPI asks on every request whether a
+# global provider is configured (some 5 µs) and, once spans are exported, would trace a
+# request itself, outside every middleware, continuing even a public caller's trace.
+FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 class PropagatingTracer(trace.NoOpTracer):
@@ -262,18 +274,27 @@ class ContinueTrace:
 
     def __init__(self, app: Any, tracer: trace.Tracer, *, edge: bool) -> None:
         self.app, self.tracer, self.edge = app, tracer, edge
+        # Its span in a caller's context is that context's own span, as it came.
+        self._as_it_came = isinstance(tracer, PropagatingTracer)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        came = None if self.edge else carried(_trace_headers_of(scope))
-        span = self.tracer.start_span("request", came.context if came else None, SpanKind.SERVER)
-        token = make_current(span, came)
+        token = self._enter(scope)
         try:
             await self.app(scope, receive, send)
         finally:
             otel_context.detach(token)
+
+    def _enter(self, scope: Any) -> Token[otel_context.Context]:
+        came = None if self.edge else carried(_trace_headers_of(scope))
+        if came is not None and came.traceparent is not None and self._as_it_came:
+            # Nearly every internal request: skips starting a span that would only be the
+            # caller's again, and looking it up twice (each an ABC isinstance check).
+            return continue_as_it_came(came)
+        span = self.tracer.start_span("request", came.context if came else None, SpanKind.SERVER)
+        return make_current(span, came)
 
 
 class ClientCall:
@@ -386,17 +407,34 @@ def stored_context(headers: Mapping[str, str] | None) -> otel_context.Context:
 
 def make_current(span: Span, came: Carried | None = None) -> Token[otel_context.Context]:
     """Attach `span` as the current span; returns the token to detach. When the span is
-    the one `came` brought (nothing records it), its headers are what it came with."""
+    the one `came` brought (nothing records it) into no other context, its headers are what
+    it came with."""
     global _last_injected
-    now = trace.set_span_in_context(span)
-    token = otel_context.attach(now)
     if (
         came is not None
         and came.traceparent is not None
+        # Only in an empty context (a request or a batch as it begins): another one's
+        # values, such as baggage, would be written too.
+        and not otel_context.get_current()
         and trace.get_current_span(came.context) is span
     ):
+        # The context it came in, already built, is exactly the one to make current.
+        now = came.context
         _last_injected = (now, {"traceparent": came.traceparent})
-    return token
+    else:
+        now = trace.set_span_in_context(span)
+    return otel_context.attach(now)
+
+
+def continue_as_it_came(came: Carried) -> Token[otel_context.Context]:
+    """Attach the span `came` brought, as a tracer that records nothing would start it in
+    that context; returns the token to detach. What make_current does, without looking
+    the span up."""
+    global _last_injected
+    if came.traceparent is None or otel_context.get_current():
+        return make_current(trace.get_current_span(came.context), came)
+    _last_injected = (came.context, {"traceparent": came.traceparent})
+    return otel_context.attach(came.context)
 
 
 _last_injected: tuple[otel_context.Context, dict[str, str]] | None = None
