@@ -3,22 +3,20 @@ event a transaction: each is a round trip, and at a quiet rate nearly every even
 transaction of its own, so a statement more is CPU more per report (issue 19). Pinned so
 that the count cannot grow unnoticed; a change that lowers it lowers the pin."""
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 from uuid import uuid4
 
 import pytest
 from notify_fakes import account, fault
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlmodel import col
 
 from kundonline_common.consumer import apply_all
 from kundonline_common.db import Database
 from kundonline_common.migrations import upgrade
-from kundonline_common.testing import delivery
+from kundonline_common.testing import delivery, statements_sent
 from kundonline_common.uow import Outbox, UnitOfWorkFactory
 from kundonline_contracts import (
     CloudEvent,
@@ -63,20 +61,6 @@ async def handle(factory: Factory, envelope: CloudEvent) -> None:
     async with factory() as uow:
         assert await uow.claim_all("notify", [envelope.id]) == {envelope.id}
         await apply_all(uow, [delivery(EVENT_HANDLERS, envelope, unwrap(envelope))])
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def count(*args: Any) -> None:
-        sent.append(args[2])  # the statement's text
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 
 
 async def known_report(factory: Factory) -> FaultReported:
@@ -128,12 +112,12 @@ async def test_a_fault_report_and_its_order_take_a_fixed_number_of_statements(
     db, factory = notify_db
     report = await known_report(factory)
 
-    with statements(db) as sent:
+    with statements_sent(db) as sent:
         await handle(factory, wrap(report, source="kundonline/faults"))
     assert len(sent) == PER_FAULT_REPORTED, sent
     assert await templates(factory) == sorted([STAFF, OUR_REFERENCE, RECEIPT])
 
-    with statements(db) as sent:
+    with statements_sent(db) as sent:
         await handle(factory, wrap(order_for(report), source="kundonline/orders"))
     assert len(sent) == PER_ORDER_CREATED, sent
     assert await templates(factory) == sorted([STAFF, OUR_REFERENCE, RECEIPT, ORDER_CREATED])
