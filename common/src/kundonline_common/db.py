@@ -105,10 +105,11 @@ async def insert_rows(
     return list(result.all()) if returning else []
 
 
-def _json_columns(table: Table, columns: tuple[str, ...]) -> list[str]:
+@cache  # asked on every insert_rows; a table's columns do not change while it runs
+def _json_columns(table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
     # asyncpg writes the elements of a json[] array as text: they go as JSON text, and
     # None as JSON null, as SQLAlchemy's JSON type writes a single value.
-    return [name for name in columns if isinstance(table.c[name].type, sa.JSON)]
+    return tuple(name for name in columns if isinstance(table.c[name].type, sa.JSON))
 
 
 def given_rows(columns: Mapping[str, Any]) -> Any:
