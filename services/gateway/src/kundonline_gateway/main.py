@@ -21,7 +21,7 @@ from kundonline_common.metrics import (
 )
 from kundonline_common.probes import NotReady, add_probes
 from kundonline_common.settings import load_settings
-from kundonline_common.tracing import flush, instrument_app, setup_tracing
+from kundonline_common.tracing import FASTAPI_TELEMETRY, flush, instrument_app, setup_tracing
 
 from .api import router
 from .config import GatewaySettings
@@ -60,6 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redoc_url=None,
         # Pages' forms are parsed by FastAPI within these bounds; the API's bodies are not forms.
         form_limits=FORM_LIMITS,
+        telemetry=FASTAPI_TELEMETRY,
     )
     install_page_errors(app)
     # Inside the security headers and metrics, so a refusal carries the one and counts in
