@@ -135,6 +135,9 @@ class System:
             "warning",
             "--timeout-graceful-shutdown",
             "10",
+            # As `kundonline <service>` serves: which forwarded headers to believe is the
+            # gateway's decision (KUNDONLINE_TRUSTED_PROXIES), not uvicorn's.
+            "--no-proxy-headers",
         ]
         self.processes[replica_name(service, replica)] = subprocess.Popen(
             command,
