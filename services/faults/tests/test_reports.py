@@ -33,7 +33,9 @@ async def report(
     key: str | None = None,
 ) -> httpx.Response:
     caller = Caller(subject=str(account), role="account", flags=flags or {})
-    headers = {HEADER: issue_token(caller, SECRET)} | ({"Idempotency-Key": key} if key else {})
+    headers = {HEADER: issue_token(caller, SECRET)}
+    if key is not None:
+        headers["Idempotency-Key"] = key
     body = {"facility_id": str(facility), "description": "Hissen står still"}
     return await service.http.post("/api/faults", json=body, headers=headers)
 
@@ -140,6 +142,18 @@ async def test_an_idempotency_key_is_the_account_s_own(service: Service) -> None
     assert theirs.json()["id"] != mine.json()["id"]
     assert refused(await report(service, account, uuid4(), key="klick-2"), 404, "not_found")
     assert refused(await report(service, uuid4(), facility, key="klick-1"), 404, "not_found")
+    assert len(await faults(service)) == 2 and len(await published(service)) == 2
+
+
+async def test_an_empty_idempotency_key_is_no_key(service: Service) -> None:
+    """An empty header names no report: each report is one of its own, not a repeat of the
+    first made with the empty key, nor refused as a facility not linked."""
+    account, facility = uuid4(), uuid4()
+    await service.link(account, facility)
+    first = await report(service, account, facility, key="")
+    second = await report(service, account, facility, key="")
+    assert first.status_code == 201 and second.status_code == 201, second.text
+    assert first.json()["id"] != second.json()["id"]
     assert len(await faults(service)) == 2 and len(await published(service)) == 2
 
 

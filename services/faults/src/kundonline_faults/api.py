@@ -45,9 +45,10 @@ async def report(
 ) -> ReportReceipt:
     """Report a fault on a linked facility or project; the reply says what happens next.
     Send an Idempotency-Key header to make retries safe."""
-    return await handle(
-        request, commands.report_fault, caller=caller, body=body, client_key=idempotency_key
-    )
+    # An empty key names nothing: stored, it would make every later empty-keyed report a
+    # repeat of the first.
+    key = idempotency_key or None
+    return await handle(request, commands.report_fault, caller=caller, body=body, client_key=key)
 
 
 @customer.get("")

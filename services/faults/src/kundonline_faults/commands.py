@@ -54,7 +54,8 @@ async def report_fault(
         # Nothing stored: a repeat of the key's first report, answered with that report
         # whatever its body says (and not published again); else the account has no such
         # target. Looked up only now, so a new report costs no look-up of its key.
-        fault = await uow.repo.by_client_key(caller.account_id, client_key) if client_key else None
+        if client_key is not None:
+            fault = await uow.repo.by_client_key(caller.account_id, client_key)
         if fault is None:
             raise NotFound(f"No such {kind}.")
     return ReportReceipt(
