@@ -117,16 +117,20 @@ class OutboxRelay:
                 rows = sorted(map(_row, taken), key=attrgetter("seq"))
                 await self._send(rows)
         except BaseException:
-            # Broken by a restart of PostgreSQL, or its transaction's end unknown: the
-            # next pass starts on a new one.
-            self._connection = None
-            connection.terminate()
+            # A refusal by Kafka has rolled back on a sound connection, which the next pass
+            # uses again. One closed (PostgreSQL restarted) or still in its transaction (the
+            # rollback's end unknown) is left, and the next pass starts on a new one.
+            if connection.is_closed() or connection.is_in_transaction():
+                self._connection = None
+                connection.terminate()
             raise
         return len(rows)
 
     async def _connect(self) -> asyncpg.Connection:
-        # The engine's own connect arguments, without SQLAlchemy's pool: the relay holds
-        # this one for good, and a new one is new, not a pooled one a restart broke.
+        # The arguments the engine's dialect makes of the database's URL (not the engine's
+        # connect_args or connect listeners, which Database gives none on PostgreSQL),
+        # without SQLAlchemy's pool: the relay holds this one for good, and a new one is
+        # new, not a pooled one a restart broke.
         _, params = self.db.engine.dialect.create_connect_args(self.db.url)
         for option in _POOL_OPTIONS:
             params.pop(option, None)
@@ -181,10 +185,19 @@ class OutboxRelay:
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Publish what is committed by now; called once the loop and the writers stopped."""
+        failures = 0
         try:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
-                    while await self.publish_batch():
-                        pass
+                    # Two failures in a row end it: the first may be only the held
+                    # connection, cut while the service stopped, and the next pass opens a
+                    # new one. What is left waits in the outbox for the next start.
+                    while failures < 2:
+                        try:
+                            if not await self.publish_batch():
+                                break
+                            failures = 0
+                        except Exception:
+                            failures += 1
         finally:
             await self.close()
