@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 # Committing offsets costs a broker round trip, and the broker more than a fetch: it appends
 # to __consumer_offsets. At Order direkt's 50 reports/s, committing every 0.1 s was half an
 # OffsetCommit per report and about 0.5 ms of the broker's CPU per report; once a second
-# it is 0.06. Anything handled but not yet committed when a consumer dies (a second's
-# events at most) is delivered again and dropped by the inbox.
+# it is 0.06. Anything handled but not yet committed when a consumer dies (what was handled
+# since the last commit: about a second's events, and the fetch in hand) is delivered again
+# and dropped by the inbox.
 COMMIT_INTERVAL_SECONDS = 1.0
 
 # Partitions of one topic handled at once, at most, on PostgreSQL.

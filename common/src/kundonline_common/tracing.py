@@ -45,10 +45,10 @@ SCOPE = "kundonline"
 PROBES = "/healthz$,/readyz$,/metrics$"
 TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
 _NO_METERS = NoOpMeterProvider()
-# FastAPI's own OpenTelemetry, for every app built here: this module alone decides how a
-# request is traced (instrument_app). Left on, FastAPI asks on every request whether a
-# global provider is configured (some 5 µs) and, once spans are exported, would trace a
-# request itself, outside every middleware, continuing even a public caller's trace.
+# FastAPI's own OpenTelemetry, off for every app built here: this module alone decides how
+# a request is traced (instrument_app). Left on, FastAPI asks on every request whether a
+# global provider is configured (some 5 µs), and with one set and no FastAPI
+# instrumentation installed it would trace a request itself, outside every middleware.
 FASTAPI_TELEMETRY: TelemetryConfig = {
     "tracing": False,
     "metrics": False,
@@ -135,10 +135,9 @@ def setup_tracing(service: str) -> Tracing:
     global _configured
     if _configured is None:
         _configured = from_environment(service)
-        # Only a provider that records becomes the global one. FastAPI traces requests by
-        # itself once any global provider is set, outside every middleware, and would then
-        # continue a caller's trace even at the public edge; it steps aside only for the
-        # FastAPI instrumentation, which instrument_app installs when spans are exported.
+        # Only a provider that records becomes the global one: nothing else needs it, and
+        # an app built without FASTAPI_TELEMETRY would trace requests by itself once one
+        # is set, outside every middleware, continuing a caller's trace at the public edge.
         if _configured.exporting:
             trace.set_tracer_provider(_configured.provider)
     return _configured
