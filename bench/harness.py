@@ -232,12 +232,15 @@ def rss_kib(pid: int) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process and its live descendants so far."""
+    """User and system CPU time of a process, its live descendants and those it has reaped
+    so far: a PostgreSQL backend that ends (a pool's overflow connection closed) takes its
+    time into the postmaster's cutime and cstime, and would otherwise drop out of the sum."""
     total = 0.0
     with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-        # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+        # Fields after the command name (which may hold spaces): utime, stime, cutime and
+        # cstime are 14 to 17.
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total = sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
         for task in Path(f"/proc/{pid}/task").iterdir():
             for child in (task / "children").read_text().split():
                 total += cpu_seconds(int(child))
