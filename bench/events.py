@@ -7,13 +7,20 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
+from kundonline_common.kafka import KafkaConnection
+from kundonline_common.offsets import clients, group_of, read_positions
 from kundonline_contracts import CloudEvent
+from kundonline_devstack.system import BACKENDS
+
+if TYPE_CHECKING:
+    from bench.harness import Stack
 
 FAULTS_SQL = "SELECT count(*) FROM faults"
 FAULTS_AMONG_SQL = "SELECT count(*) FROM faults WHERE id = ANY($1::uuid[])"
@@ -81,6 +88,37 @@ async def partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
         for topic in described
         for p in topic["partitions"]
     ]
+
+
+async def behind(bootstrap: str, topic_prefix: str, services: list[str]) -> int:
+    """Records on KundOnline's topics that the services' consumer groups have yet to
+    commit past, in all (the services' own lag gauges read the same positions)."""
+    kafka = KafkaConnection(bootstrap_servers=bootstrap)
+    groups = {group_of(service): service for service in services}
+    async with clients(kafka, "bench-settle") as (admin, reader):
+        described = await admin.describe_topics()
+        topics = [t["topic"] for t in described if t["topic"].startswith(topic_prefix)]
+        positions = await read_positions(admin, reader, topics, groups)
+    # Only what a group has committed on counts: it subscribes to some topics, not all.
+    return sum(
+        max(positions.end[tp] - offset.offset, 0)
+        for group in groups
+        for tp, offset in positions.committed.get(group, {}).items()
+        if tp in positions.end
+    )
+
+
+def caught_up(s: Stack, timeout: float) -> float:
+    """Seconds until every service's consumer has committed all there is, or `timeout`: a
+    backlog left by one measurement (notify's and faults' share of a drain) would
+    otherwise be worked off during the next one."""
+    started = time.monotonic()
+    c = s.system.config
+    while time.monotonic() - started < timeout:
+        if not asyncio.run(behind(c.kafka_bootstrap_servers, c.topic_prefix, list(BACKENDS))):
+            break
+        time.sleep(1)  # progress polling between measurements, not part of any of them
+    return round(time.monotonic() - started, 1)
 
 
 def count(database_url: str, sql: str, *args: object) -> int:

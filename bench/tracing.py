@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import drain as backlog
-from bench.events import settle
+from bench.events import caught_up, settle
 from bench.harness import Stack, cpu_use, per_request, stack, write
 from bench.load import Request, attack, fault_reports
 from bench.order_direct import end_to_end, measure
@@ -93,6 +93,7 @@ def order_direct(
     # what it sets up lazily.
     attack(requests, rate=args.rate, duration=3)
     settle(s.database_urls, timeout=120)
+    print(f"services caught up after {caught_up(s, timeout=300)} s", flush=True)
     before = sink.counts()["spans"] if sink else {}
     profile = args.profile / "order_direct" if args.profile and sink else None
     with (
@@ -112,6 +113,7 @@ def order_direct(
 
 
 def drain(s: Stack, sink: Sink | None, args: argparse.Namespace, others: Any) -> dict[str, Any]:
+    print(f"services caught up after {caught_up(s, timeout=300)} s", flush=True)
     before = sink.counts()["spans"] if sink else {}
     profile = args.profile / "drain" if args.profile and sink else None
     figures = backlog.drain(s, args.events, profile, others)
