@@ -7,11 +7,9 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -32,8 +30,9 @@ from kundonline_common.kafka import (
 from kundonline_common.migrations import upgrade
 from kundonline_common.offsets import group_offsets
 from kundonline_common.settings import CommonSettings
+from kundonline_common.testing import fault_report
 from kundonline_common.uow import Outbox, UnitOfWork, UnitOfWorkFactory
-from kundonline_contracts import Contact, FaultReported, Topic, wrap
+from kundonline_contracts import FaultReported, Topic, wrap
 from kundonline_devstack.pytest_plugin import unique_name
 from kundonline_orders.handlers import EVENT_HANDLERS
 from kundonline_orders.main import MIGRATIONS
@@ -70,16 +69,7 @@ async def until(condition: Callable[[], Any], what: str, timeout: float = 30) ->
 
 
 def fault() -> FaultReported:
-    return FaultReported(
-        fault_id=uuid4(),
-        account_id=uuid4(),
-        customer_id=uuid4(),
-        facility_id=uuid4(),
-        description="Ventilen kärvar",
-        contact=Contact(name="Eva"),
-        reported_at=datetime.now(UTC),
-        order_direct=True,
-    )
+    return fault_report(description="Ventilen kärvar")
 
 
 @contextlib.asynccontextmanager

@@ -23,9 +23,10 @@ from kundonline_common.gauges import ScrapeGauges
 from kundonline_common.migrations import upgrade
 from kundonline_common.settings import CommonSettings
 from kundonline_common.tables import OutboxRecord
+from kundonline_common.testing import fault_report
 from kundonline_common.tokens import HEADER, SYSTEM, Caller, issue_token
 from kundonline_common.uow import Outbox, UnitOfWorkFactory
-from kundonline_contracts import Contact, FaultReported
+from kundonline_contracts import FaultReported
 from kundonline_orders.main import MIGRATIONS
 
 SECRET = "a-test-secret-long-enough-for-hs256!"
@@ -170,16 +171,7 @@ def test_a_metrics_token_is_long_or_unset() -> None:
 
 
 def fault() -> FaultReported:
-    return FaultReported(
-        fault_id=uuid4(),
-        account_id=uuid4(),
-        customer_id=uuid4(),
-        facility_id=uuid4(),
-        description="Fläkten låter",
-        contact=Contact(name="Eva"),
-        reported_at="2025-03-04T08:00:00+00:00",
-        order_direct=False,
-    )
+    return fault_report(description="Fläkten låter", order_direct=False)
 
 
 def outbox_runtime(db: Database) -> SimpleNamespace:

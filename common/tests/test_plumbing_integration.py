@@ -4,10 +4,9 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -29,10 +28,10 @@ from kundonline_common.metrics import EventMetrics
 from kundonline_common.migrations import upgrade
 from kundonline_common.relay import RELAY_LOCK_ID, OutboxRelay
 from kundonline_common.tables import OutboxRecord, ProcessedEvent
+from kundonline_common.testing import fault_report
 from kundonline_common.uow import Outbox, UnitOfWork, UnitOfWorkFactory
 from kundonline_contracts import (
     CloudEvent,
-    Contact,
     FaultReported,
     OrderChanged,
     OrderCreated,
@@ -49,16 +48,7 @@ pytestmark = pytest.mark.integration
 
 
 def fault(order_direct: bool = True) -> FaultReported:
-    return FaultReported(
-        fault_id=uuid4(),
-        account_id=uuid4(),
-        customer_id=uuid4(),
-        facility_id=uuid4(),
-        description="Pumpen läcker",
-        contact=Contact(name="Eva"),
-        reported_at=datetime.now(UTC),
-        order_direct=order_direct,
-    )
+    return fault_report(order_direct=order_direct)
 
 
 P = TypeVar("P", AIOKafkaProducer, ServiceProducer)

@@ -6,9 +6,7 @@ stand-in can hold a send open for as long as a test needs it."""
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
@@ -17,8 +15,9 @@ from kundonline_common.db import Database
 from kundonline_common.kafka import Outgoing
 from kundonline_common.migrations import upgrade
 from kundonline_common.relay import OutboxRelay
+from kundonline_common.testing import fault_report
 from kundonline_common.uow import Outbox, UnitOfWorkFactory
-from kundonline_contracts import CloudEvent, Contact, FaultReported
+from kundonline_contracts import CloudEvent
 from kundonline_devstack.pytest_plugin import unique_name
 from kundonline_orders.main import MIGRATIONS
 
@@ -51,17 +50,7 @@ class RecordingProducer:
         raise NotImplementedError
 
 
-def fault() -> FaultReported:
-    return FaultReported(
-        fault_id=uuid4(),
-        account_id=uuid4(),
-        customer_id=uuid4(),
-        facility_id=uuid4(),
-        description="Pumpen läcker",
-        contact=Contact(name="Eva"),
-        reported_at=datetime.now(UTC),
-        order_direct=True,
-    )
+fault = fault_report
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -28,9 +27,10 @@ from kundonline_common.db import Database
 from kundonline_common.kafka import KafkaConnection, Outgoing
 from kundonline_common.relay import OutboxRelay
 from kundonline_common.tables import OutboxRecord, ProcessedEvent, table_of
+from kundonline_common.testing import fault_report
 from kundonline_common.tracing import PropagatingTracerProvider, Tracing, use_tracing
 from kundonline_common.uow import Outbox, UnitOfWork, UnitOfWorkFactory
-from kundonline_contracts import Contact, Event, FaultReported, wrap
+from kundonline_contracts import Event, FaultReported, wrap
 
 PREFIX = "test."
 
@@ -66,16 +66,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def fault() -> FaultReported:
-    return FaultReported(
-        fault_id=uuid4(),
-        account_id=uuid4(),
-        customer_id=uuid4(),
-        facility_id=uuid4(),
-        description="Fläkten låter",
-        contact=Contact(name="Eva"),
-        reported_at=datetime.now(UTC),
-        order_direct=True,
-    )
+    return fault_report(description="Fläkten låter")
 
 
 def traceparent(trace_id: int, span_id: int, sampled: bool = True) -> str:

@@ -3,7 +3,9 @@ statements a block sends, and a check of migrations."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
+from uuid import uuid4
 
 from aiokafka import ConsumerRecord
 from alembic.autogenerate import compare_metadata
@@ -11,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, event
 from sqlmodel import SQLModel
 
-from kundonline_contracts import CloudEvent, Event
+from kundonline_contracts import CloudEvent, Contact, Event, FaultReported
 
 from .consumer import Delivery, Handlers
 from .db import Database
@@ -84,6 +86,22 @@ def delivery(
         headers=headers,
     )
     return Delivery(record, envelope, event, handlers[type(event)])
+
+
+def fault_report(**overrides: Any) -> FaultReported:
+    """A FaultReported of a new fault on a facility, Order direkt unless told otherwise;
+    `overrides` set any field."""
+    fields: dict[str, Any] = {
+        "fault_id": uuid4(),
+        "account_id": uuid4(),
+        "customer_id": uuid4(),
+        "facility_id": uuid4(),
+        "description": "Pumpen läcker",
+        "contact": Contact(name="Eva"),
+        "reported_at": datetime.now(UTC),
+        "order_direct": True,
+    }
+    return FaultReported(**(fields | overrides))
 
 
 @contextmanager

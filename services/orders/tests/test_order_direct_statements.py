@@ -4,10 +4,8 @@ statements one report costs, since at a quiet 50 reports/s every round trip coun
 in CPU per report."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from sqlalchemy import select
@@ -16,9 +14,9 @@ from sqlmodel import col
 from kundonline_common.consumer import apply_all
 from kundonline_common.db import Database
 from kundonline_common.migrations import upgrade
-from kundonline_common.testing import delivery, statements_sent, verb_and_table
+from kundonline_common.testing import delivery, fault_report, statements_sent, verb_and_table
 from kundonline_common.uow import Outbox, UnitOfWorkFactory
-from kundonline_contracts import Contact, FaultReported, OrderCreated, wrap
+from kundonline_contracts import FaultReported, OrderCreated, wrap
 from kundonline_devstack.pytest_plugin import unique_name
 from kundonline_orders.handlers import EVENT_HANDLERS
 from kundonline_orders.main import MIGRATIONS
@@ -46,16 +44,7 @@ def units(db: Database) -> Units:
 
 
 def reported(order_direct: bool = True) -> FaultReported:
-    return FaultReported(
-        fault_id=uuid4(),
-        account_id=uuid4(),
-        customer_id=uuid4(),
-        facility_id=uuid4(),
-        description="Kylan har stannat",
-        contact=Contact(name="Eva"),
-        reported_at=datetime.now(UTC),
-        order_direct=order_direct,
-    )
+    return fault_report(description="Kylan har stannat", order_direct=order_direct)
 
 
 async def consume(units: Units, *reports: FaultReported) -> list[OrderCreated]:

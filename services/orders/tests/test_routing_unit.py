@@ -10,9 +10,8 @@ import pytest
 
 from kundonline_common import testing
 from kundonline_common.consumer import Delivery, apply_all
-from kundonline_common.testing import FakeUnit
+from kundonline_common.testing import FakeUnit, fault_report
 from kundonline_contracts import (
-    Contact,
     Event,
     FaultAccepted,
     FaultReported,
@@ -27,17 +26,7 @@ from kundonline_orders.handlers import EVENT_HANDLERS
 
 
 def reported(order_direct: bool, **overrides: Any) -> FaultReported:
-    fields: dict[str, Any] = dict(
-        fault_id=uuid4(),
-        account_id=uuid4(),
-        customer_id=uuid4(),
-        facility_id=uuid4(),
-        description="Kylan har stannat",
-        contact=Contact(name="Eva"),
-        reported_at=datetime.now(UTC),
-        order_direct=order_direct,
-    )
-    return FaultReported(**{**fields, **overrides})
+    return fault_report(description="Kylan har stannat", order_direct=order_direct, **overrides)
 
 
 class FakeRepository:
