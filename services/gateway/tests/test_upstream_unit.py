@@ -26,6 +26,8 @@ posts: list[bytes] = []
 # answer, so no test waits on a clock. Fresh for each server; all set before it stops, as
 # uvicorn's shutdown waits for a handler still held.
 gates: dict[str, asyncio.Event] = {}
+# The connections /slowish holds before it sets "limit_held": the Upstream limit under test.
+LIMIT = 2
 BIG = bytes(range(256)) * 4096  # 1 MiB
 
 
@@ -78,6 +80,8 @@ async def big(_: Request) -> Response:
 async def slowish(request: Request) -> Response:
     assert request.client is not None
     connections.add((request.client.host, request.client.port))
+    if len(connections) == LIMIT:
+        gates["limit_held"].set()
     await gates["slowish"].wait()  # the service at work, while others wait for a connection
     return Response(b"done")
 
@@ -117,7 +121,7 @@ async def serving(**options: Any) -> AsyncIterator[str]:
     port = free_port()
     config = uvicorn.Config(APP, host="127.0.0.1", port=port, log_level="error", **options)
     server = uvicorn.Server(config)
-    gates.update(slow=asyncio.Event(), slowish=asyncio.Event())
+    gates.update(slow=asyncio.Event(), slowish=asyncio.Event(), limit_held=asyncio.Event())
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(10):
@@ -262,12 +266,11 @@ async def test_a_large_body_goes_and_comes_whole(service: str) -> None:
 
 
 async def test_requests_beyond_the_connection_limit_wait_for_a_connection(service: str) -> None:
-    upstream = Upstream(service, timeout=10, max_connections=2)
+    upstream = Upstream(service, timeout=10, max_connections=LIMIT)
     connections.clear()
     sent = asyncio.gather(*(upstream.request("GET", "/slowish", {}) for _ in range(6)))
     async with asyncio.timeout(10):  # the limit's two requests held at the service
-        while len(connections) < 2:
-            await asyncio.sleep(0.01)
+        await gates["limit_held"].wait()
     gates["slowish"].set()  # the four others have waited for a connection until now
     replies = await sent
     assert [r.status_code for r in replies] == [200] * 6
