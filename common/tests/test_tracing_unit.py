@@ -251,6 +251,24 @@ async def test_without_an_exporter_the_record_s_context_goes_on_unchanged(
     assert dict(producer.records[0].headers)["traceparent"] == parent.encode()
 
 
+async def test_without_an_exporter_each_event_is_handled_in_the_context_it_came_in(
+    propagating: None, db: Database
+) -> None:
+    """What a handler sees as current (its log lines' trace, its calls' headers), not only
+    what it publishes: each event of a batch its own record's context, as it came."""
+    seen: list[dict[str, str]] = []
+
+    async def look_all(uow: UnitOfWork[Any], deliveries: Sequence[Delivery[FaultReported]]) -> None:
+        for delivery in deliveries:
+            uow.caused_by(delivery.envelope, delivery.traceparent)
+            seen.append(tracing.current_headers())
+
+    parents = [traceparent(int.from_bytes(os.urandom(16)), i + 1) for i in range(3)]
+    records = [record(fault(), parent, offset) for offset, parent in enumerate(parents)]
+    await consumer(db, Batched(look_all))._process_partition(records)
+    assert seen == [{"traceparent": parent} for parent in parents]
+
+
 def traced_app(*, edge: bool) -> FastAPI:
     app = FastAPI()
 

@@ -20,6 +20,7 @@ from kundonline_contracts import (
     PortalSettings,
     Topic,
     UnknownEventType,
+    encoded,
     unwrap,
     wrap,
 )
@@ -68,6 +69,39 @@ def test_envelope_round_trip_keeps_the_event_and_keys_by_aggregate() -> None:
     assert decoded.subject == str(event.fault_id)
     assert decoded.type == "kundonline.fault.reported.v1"
     assert unwrap(decoded) == event
+
+
+def _order_change() -> OrderChanged:
+    row = {"article": "F-7", "description": 'Filter "G4"', "quantity": "2.5", "unit_price": "99.90"}
+    return OrderChanged.model_validate(
+        {
+            "order_id": str(uuid4()),
+            "order_number": 1001,
+            "customer_id": str(uuid4()),
+            "status": "completed",
+            "description": "Byt filter\nå\u0000\\",
+            "rows": [row],
+            "value": "249.75",
+            "changed_at": "2025-03-04T10:00:00.5+01:00",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "event",
+    [_fault(description='Det "läcker" \\ \t\u2028 \U0001f525'), _order_change()],
+    ids=["fault", "order"],
+)
+def test_an_encoded_event_is_the_envelope_wrap_writes(event: FaultReported | OrderChanged) -> None:
+    event_id, value = encoded(event, source="kundonline/orders")
+    written = json.loads(wrap(event, source="kundonline/orders").to_bytes())
+    read = json.loads(value)
+    assert read["id"] == str(event_id)
+    assert read["time"].endswith("Z")
+    for varies in ("id", "time"):
+        del read[varies], written[varies]
+    assert list(read.items()) == list(written.items())
+    assert unwrap(CloudEvent.from_bytes(value)) == event
 
 
 def test_unknown_type_is_refused() -> None:

@@ -571,6 +571,9 @@ class EventSpans:
 
     def __init__(self, consumer: str, messages: Sequence[Message]) -> None:
         tracer = current().tracer
+        # Such a tracer's span in the context a record brought is that context's own span:
+        # taken as it came, not started (a backlog's drain handles thousands a second).
+        as_it_came = isinstance(tracer, PropagatingTracer)
         self._spans: list[Span] = []
         self._by_event: dict[UUID, Span] = {}
         self._came: dict[int, Carried] = {}
@@ -580,9 +583,12 @@ class EventSpans:
             if first is not None and first.is_recording():
                 links = [Link(first.get_span_context())]
             came = record_context(message.record.headers)
-            span = tracer.start_span(
-                f"process {message.record.topic}", came.context, SpanKind.CONSUMER, links=links
-            )
+            if as_it_came and came.traceparent is not None:
+                span = trace.get_current_span(came.context)
+            else:
+                span = tracer.start_span(
+                    f"process {message.record.topic}", came.context, SpanKind.CONSUMER, links=links
+                )
             # Built only for a span that records: with sampling, most do not.
             if span.is_recording():
                 span.set_attributes(_process_attributes(consumer, message, len(messages)))

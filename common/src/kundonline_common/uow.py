@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kundonline_contracts import CloudEvent, Event, wrap
+from kundonline_contracts import CloudEvent, Event, encoded
 
 from . import tracing
 from .db import Database, insert_rows
@@ -33,7 +33,7 @@ class Outbox:
         context current now (the request's or the handled event's span), which the relay
         sends along; without one, the `traceparent` of the event being handled, as it came
         (tracing off); without that, a trace begun here."""
-        envelope = wrap(event, source=self.source)
+        event_id, value = encoded(event, source=self.source)
         topic = event.topic.name(self.topic_prefix)
         headers = tracing.current_headers()
         if "traceparent" not in headers:
@@ -43,10 +43,10 @@ class Outbox:
         if "traceparent" not in headers:
             headers = {"traceparent": new_traceparent()}
         return {
-            "event_id": envelope.id,
+            "event_id": event_id,
             "topic": topic,
             "key": event.key,
-            "value": envelope.to_bytes(),
+            "value": value,
             "headers": headers,
             "created_at": utcnow(),
         }

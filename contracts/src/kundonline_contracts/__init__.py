@@ -28,7 +28,7 @@ from .events import (
     ProjectChanged,
     Row,
 )
-from .registry import EVENTS, UnknownEventType, events_on, model_for, unwrap, wrap
+from .registry import EVENTS, UnknownEventType, encoded, events_on, model_for, unwrap, wrap
 from .topics import COMPACTED, DEFAULT_PREFIX, DLQ_SUFFIX, Topic
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "Row",
     "Topic",
     "UnknownEventType",
+    "encoded",
     "events_on",
     "model_for",
     "unwrap",

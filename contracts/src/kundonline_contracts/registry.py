@@ -1,7 +1,12 @@
 """Event type ↔ model ↔ topic, and the one place where events become envelopes and back."""
 
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from pydantic_core import to_json
+
 from .base import Event
-from .envelope import CloudEvent
+from .envelope import CONTENT_TYPE, CloudEvent
 from .events import (
     AccountChanged,
     CustomerChanged,
@@ -67,6 +72,27 @@ def wrap(event: Event, *, source: str) -> CloudEvent:
         subject=event.key,
         data=event.model_dump(mode="json"),
     )
+
+
+def encoded(event: Event, *, source: str) -> tuple[UUID, bytes]:
+    """`event` in its envelope, as a record's value, and the envelope's id: the bytes
+    `wrap(event, source=source).to_bytes()` writes, with the event's data written straight
+    to JSON once. Through `wrap`, the data became a dict, was copied into the envelope and
+    written again, twice the CPU, for every event a backlog's drain publishes."""
+    event_id = uuid4()
+    head = to_json(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": source,
+            "type": event.event_type,
+            "time": datetime.now(UTC),
+            "subject": event.key,
+            "datacontenttype": CONTENT_TYPE,
+        }
+    )
+    # The envelope's fields in its own order, then `data` last, as the model declares it.
+    return event_id, b"".join((head[:-1], b',"data":', to_json(event), b"}"))
 
 
 def unwrap(envelope: CloudEvent) -> Event:
