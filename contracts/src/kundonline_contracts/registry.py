@@ -91,8 +91,10 @@ def encoded(event: Event, *, source: str) -> tuple[UUID, bytes]:
             "datacontenttype": CONTENT_TYPE,
         }
     )
-    # The envelope's fields in its own order, then `data` last, as the model declares it.
-    return event_id, b"".join((head[:-1], b',"data":', to_json(event), b"}"))
+    # The envelope's fields in its own order, then `data` last, as the model declares it;
+    # the data by field name, as `model_dump` writes it (to_json would use aliases).
+    data = to_json(event, by_alias=False)
+    return event_id, b"".join((head[:-1], b',"data":', data, b"}"))
 
 
 def unwrap(envelope: CloudEvent) -> Event:
