@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 FAULTS_SQL = "SELECT count(*) FROM faults"
 FAULTS_AMONG_SQL = "SELECT count(*) FROM faults WHERE id = ANY($1::uuid[])"
 ORDERS_SQL = "SELECT count(*) FROM orders WHERE fault_id IS NOT NULL"
+OUTBOX_SQL = "SELECT count(*) FROM outbox"
 
 Seen = dict[tuple[str, str], float]  # (event type, fault id) → time.time() it was first read
 
@@ -109,13 +110,17 @@ async def behind(bootstrap: str, topic_prefix: str, services: list[str]) -> int:
 
 
 def caught_up(s: Stack, timeout: float) -> float:
-    """Seconds until every service's consumer has committed all there is, or `timeout`: a
-    backlog left by one measurement (notify's and faults' share of a drain) would
-    otherwise be worked off during the next one."""
+    """Seconds until every service's outbox is empty and its consumer has committed all
+    there is, or `timeout`: a backlog left by one measurement (notify's and faults' share
+    of a drain) would otherwise be worked off during the next one. The outboxes first: a
+    service stopped between measurements leaves what its relay had yet to publish there,
+    unseen by Kafka until it starts again."""
     started = time.monotonic()
     c = s.system.config
     while time.monotonic() - started < timeout:
-        if not asyncio.run(behind(c.kafka_bootstrap_servers, c.topic_prefix, list(BACKENDS))):
+        if not any(count(url, OUTBOX_SQL) for url in s.database_urls.values()) and not (
+            asyncio.run(behind(c.kafka_bootstrap_servers, c.topic_prefix, list(BACKENDS)))
+        ):
             break
         time.sleep(1)  # progress polling between measurements, not part of any of them
     return round(time.monotonic() - started, 1)
