@@ -118,21 +118,22 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def serving(**options: Any) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(APP, host="127.0.0.1", port=port, log_level="error", **options)
+    # Listening before uvicorn starts: a request sent at once waits in the socket's backlog
+    # until the server accepts it, so nothing needs to wait for the server to be up.
+    listening = socket.create_server(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    config = uvicorn.Config(APP, log_level="error", **options)
     server = uvicorn.Server(config)
     gates.update(slow=asyncio.Event(), slowish=asyncio.Event(), limit_held=asyncio.Event())
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
         yield f"http://127.0.0.1:{port}"
     finally:
         for gate in gates.values():
             gate.set()
         server.should_exit = True
         await task
+        listening.close()
 
 
 @pytest.fixture
@@ -249,9 +250,17 @@ async def test_a_connection_the_service_closed_while_idle_is_not_used_again(
     posts.clear()
     assert (await upstream.request("POST", "/count", {}, b"1")).status_code == 200
     [idle] = upstream._idle
-    async with asyncio.timeout(10):  # the service closes it after 1 s idle
-        while not idle.closed:
-            await asyncio.sleep(0.05)
+    lost = asyncio.Event()
+    noticed = idle.connection_lost
+
+    def closed_by_the_service(exc: Exception | None) -> None:
+        noticed(exc)
+        lost.set()
+
+    idle.connection_lost = closed_by_the_service  # type: ignore[method-assign]
+    if not idle.closed:
+        async with asyncio.timeout(10):  # the service closes it after 1 s idle
+            await lost.wait()
     assert (await upstream.request("POST", "/count", {}, b"2")).status_code == 200
     assert posts == [b"1", b"2"]  # each sent once, the second on a new connection
     upstream.close()
