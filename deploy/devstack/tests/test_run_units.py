@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import socket
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from kundonline_devstack import ports
 from kundonline_devstack.lifetime import AlreadyRunning, hold_lock
-from kundonline_devstack.run import internal_token_secret
+from kundonline_devstack.run import Ports, internal_token_secret
 from kundonline_devstack.supervisor import GIVE_UP_AFTER, QUICK_SECONDS, Supervisor
 
 
@@ -94,3 +97,34 @@ def test_a_child_that_keeps_dying_at_once_is_given_up_and_the_supervisor_says_so
     assert len(child.starts) == GIVE_UP_AFTER - 1
     assert f"died {GIVE_UP_AFTER} times in a row" in said[-1]
     assert "not started again" in said[-1]
+
+
+def _unbound_ports(count: int) -> list[int]:
+    """Ports free now and never handed out by `free_port` in this process."""
+    found: list[int] = []
+    while len(found) < count:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in found and port not in ports._handed_out:
+            found.append(port)
+    return found
+
+
+def test_free_ports_for_a_test_copy_of_make_run_are_never_the_gateway_port_it_was_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The test that runs `make run` picks the gateway's port in its own process; the run
+    # picks the rest in another, and the gateway binds its port only after Kafka started.
+    gateway, *others = _unbound_ports(12)
+    draws = itertools.chain.from_iterable((gateway, port) for port in others)
+    monkeypatch.setattr(ports.random, "randint", lambda _low, _high: next(draws))
+    monkeypatch.setenv("KUNDONLINE_RUN_FREE_PORTS", "1")
+    monkeypatch.setenv("KUNDONLINE_PORT", str(gateway))
+
+    picked = Ports.from_env()
+
+    free = [picked.kafka, picked.smtp, *(p for s, p in picked.services.items() if s != "gateway")]
+    assert picked.services["gateway"] == gateway
+    assert gateway not in free
+    assert len(set(free)) == len(free)

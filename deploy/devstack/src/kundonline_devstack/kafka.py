@@ -194,9 +194,7 @@ class LocalKafka:
         # one a killed run left behind, which stops on its own once it notices.
         self.lock_wait = lock_wait
         if controller_port is None:
-            controller_port = free_port()
-            while controller_port == port:
-                controller_port = free_port()
+            controller_port = free_port(avoid={port})
         self.controller_port = controller_port
         # A directory we created is ours to delete after a clean `with` block.
         self._owns_data_dir = data_dir is None

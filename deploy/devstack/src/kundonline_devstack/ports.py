@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+from collections.abc import Collection
 from pathlib import Path
 
 _handed_out: set[int] = set()
@@ -16,17 +17,19 @@ def _ephemeral_start() -> int:
         return 32768
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now.
+def free_port(avoid: Collection[int] = ()) -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now, and not one of `avoid`.
 
     Ports come from below the kernel's ephemeral range: a port the kernel hands out for
     bind(0) is also one it hands to outgoing connections, so a service could find its port
-    taken by some client's connection between this probe and its own bind.
+    taken by some client's connection between this probe and its own bind. `avoid` names
+    ports already promised to a server that has not bound them yet, such as one another
+    process picked: this process's own picks are never handed out twice anyway.
     """
     low, high = 20000, max(_ephemeral_start() - 1, 20100)
     for _ in range(200):
         port = random.randint(low, high)
-        if port in _handed_out:
+        if port in _handed_out or port in avoid:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:

@@ -43,8 +43,10 @@ class Ports:
     def from_env(cls) -> Ports:
         gateway = int(os.environ.get("KUNDONLINE_PORT", DEFAULT_PORTS["gateway"]))
         if os.environ.get("KUNDONLINE_RUN_FREE_PORTS"):
-            backends = {s: free_port() for s in BACKENDS}
-            return cls(free_port(), free_port(), {**backends, "gateway": gateway})
+            # The gateway's port is free until the gateway binds it, after Kafka's start.
+            backends = {s: free_port(avoid={gateway}) for s in BACKENDS}
+            kafka, smtp = free_port(avoid={gateway}), free_port(avoid={gateway})
+            return cls(kafka, smtp, {**backends, "gateway": gateway})
         return cls(9092, 1025, {**DEFAULT_PORTS, "gateway": gateway})
 
 
