@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 import stat
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ def test_free_ports_for_a_test_copy_of_make_run_are_never_the_gateway_port_it_wa
     # picks the rest in another, and the gateway binds its port only after Kafka started.
     gateway, *others = _unbound_ports(12)
     draws = itertools.chain.from_iterable((gateway, port) for port in others)
-    monkeypatch.setattr(ports.random, "randint", lambda _low, _high: next(draws))
+    monkeypatch.setattr(random, "randint", lambda _low, _high: next(draws))
     monkeypatch.setenv("KUNDONLINE_RUN_FREE_PORTS", "1")
     monkeypatch.setenv("KUNDONLINE_PORT", str(gateway))
 
