@@ -66,12 +66,12 @@ i18n: deps
 bench: deps
 	$(VENV)/python -m bench
 
-# The fault-injection suite at full size (10 000 reports per scenario; make test runs 2 000).
+# The fault-injection suite at full size (10 000 reports per scenario; make test runs 1 000).
 resilience: deps
 	KUNDONLINE_RESILIENCE=full $(VENV)/pytest tests/resilience
 
 # Three Kafka brokers and two replicas of every service under fault injection, at full size
-# (10 000 reports; make test runs 2 000; KUNDONLINE_SCALE_REPORTS=N sets another size). The
+# (10 000 reports; make test runs 1 000; KUNDONLINE_SCALE_REPORTS=N sets another size). The
 # counts it checked are printed at the end (-rP).
 scale: deps
 	KUNDONLINE_SCALE=full $(VENV)/pytest -rP tests/scale

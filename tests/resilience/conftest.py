@@ -24,7 +24,7 @@ from tests.helpers import Staff, login
 FULL = os.environ.get("KUNDONLINE_RESILIENCE") == "full"
 # make test runs a reduced size that keeps the suite inside CI's budget; make resilience
 # runs the full one (SPEC §7: 10 000 reports, Kafka down 30 s, SMTP down 60 s).
-REPORTS = int(os.environ.get("KUNDONLINE_RESILIENCE_REPORTS", 10_000 if FULL else 2_000))
+REPORTS = int(os.environ.get("KUNDONLINE_RESILIENCE_REPORTS", 10_000 if FULL else 1_000))
 KAFKA_DOWN_S = 30 if FULL else 10
 SMTP_DOWN_S = 60 if FULL else 10
 

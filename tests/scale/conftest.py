@@ -23,7 +23,7 @@ from tests.helpers import Staff, login
 FULL = os.environ.get("KUNDONLINE_SCALE") == "full"
 # make test runs a reduced size that keeps the suite inside CI's budget; make scale runs the
 # full one (SPEC §7: 10 000 reports, 3 brokers, 2 replicas of every service).
-REPORTS = int(os.environ.get("KUNDONLINE_SCALE_REPORTS", 10_000 if FULL else 2_000))
+REPORTS = int(os.environ.get("KUNDONLINE_SCALE_REPORTS", 10_000 if FULL else 1_000))
 REPLICAS = 2
 BROKERS = 3
 
