@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 
 class DomainError(Exception):
@@ -102,6 +103,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, __: ClientDisconnect) -> JSONResponse:
+        # The client left in the middle of its body: nobody reads this answer. Handled here
+        # so that it is not logged with a traceback as a crash, which anyone could repeat
+        # cheaply to fill the log.
+        return JSONResponse(
+            error_body("client_disconnected", "The request was not sent whole."), 400
+        )
 
     @app.exception_handler(IntegrityError)
     async def _collision(_: Request, exc: IntegrityError) -> JSONResponse:
