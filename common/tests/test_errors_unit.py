@@ -1,5 +1,6 @@
 """What an app with the shared error handlers does with a client that leaves mid-body."""
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,12 +20,12 @@ async def test_a_client_that_leaves_in_the_middle_of_its_body_is_no_crash() -> N
         {"type": "http.request", "body": b'{"description": "hal', "more_body": True},
         {"type": "http.disconnect"},
     ]
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return arriving.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {
