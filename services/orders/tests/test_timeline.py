@@ -451,6 +451,83 @@ async def test_the_calendar_with_half_a_range_says_so(service: Service, query: s
     assert "from and to" in reply.json()["message"]
 
 
+# --- days and times at the calendar's ends ---------------------------------------------------
+
+# Days whose local start or end leaves the calendar when turned into UTC (years 1 and 9999),
+# and days just outside the range orders may be in.
+OUT_OF_RANGE_QUERIES = [
+    "/api/orders?from=0001-01-01",
+    "/api/orders?from=0001-01-01T00:00:00Z",
+    "/api/orders?to=9999-12-31",
+    "/api/orders?from=1899-12-31",
+    "/api/orders?to=3000-01-01",
+    "/api/calendar?from=0001-01-01&to=0001-02-01",
+    "/api/calendar?from=9999-12-01&to=9999-12-31",
+    "/api/calendar?from=1899-12-31&to=1900-01-01",
+]
+
+
+@pytest.mark.parametrize("path", OUT_OF_RANGE_QUERIES)
+async def test_a_day_out_of_range_in_a_filter_is_refused(service: Service, path: str) -> None:
+    await service.given(show_calendar=True)
+    reply = await service.http.get(path, headers=service.mine)
+    assert (reply.status_code, reply.json()["error"]) == (422, "invalid_request"), reply.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/orders?from=1900-01-01&to=2999-12-31", "/api/calendar?from=2999-12-01&to=2999-12-31"],
+)
+async def test_the_first_and_last_days_in_range_are_answered(service: Service, path: str) -> None:
+    # The zones furthest from UTC either way: the range's ends still convert.
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        await service.given(show_calendar=True, time_zone=zone)
+        reply = await service.http.get(path, headers=service.mine)
+        assert reply.status_code == 200, reply.text
+
+
+OUT_OF_RANGE_PLANS = [
+    ("9999-12-31T23:00:00+00:00", "9999-12-31T23:59:59+00:00"),
+    ("0001-01-01T00:00:00+14:00", "0001-01-01T05:00:00+14:00"),
+    ("9999-12-31T22:00:00-14:00", "9999-12-31T23:00:00-14:00"),
+    ("1900-01-01T00:00:00+14:00", "1900-01-01T05:00:00+14:00"),  # 1899-12-31 in UTC
+    ("2999-12-31T23:00:00-02:00", "2999-12-31T23:30:00-02:00"),  # 3000-01-01 in UTC
+]
+
+
+@pytest.mark.parametrize(("start", "end"), OUT_OF_RANGE_PLANS)
+async def test_staff_cannot_plan_an_order_out_of_range(
+    service: Service, start: str, end: str
+) -> None:
+    await service.given()
+    order_id = (await service.order(planned_start=iso(START), planned_end=iso(END)))["id"]
+    before = await service.recorded()
+    body = {"facility_id": str(FACILITY), "description": "Datum", "rows": []}
+    made = await service.http.post(
+        "/admin/api/orders",
+        json=body | {"planned_start": start, "planned_end": end},
+        headers=service.staff,
+    )
+    assert (made.status_code, made.json()["error"]) == (422, "invalid_request"), made.text
+    for fields in ({"planned_start": start, "planned_end": end}, {"planned_end": end}):
+        edited = await service.edit(order_id, **fields, reason="Flyttad")
+        assert (edited.status_code, edited.json()["error"]) == (422, "invalid_request")
+    assert await service.recorded() == before
+    async with service.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 1
+        order = await session.get(Order, UUID(order_id))
+        assert order is not None
+        assert (order.planned_start, order.planned_end) == (START, END)
+
+
+async def test_staff_may_plan_on_the_first_and_last_days_in_range(service: Service) -> None:
+    await service.given()
+    first = await service.order(planned_start="1900-01-01T00:00:00+00:00")
+    assert moment(first["planned_start"]) == utc(1900, 1, 1)
+    last = await service.edit(first["id"], planned_start="2999-12-31T23:59:59+00:00")
+    assert last.status_code == 200, last.text
+
+
 # --- orders from before the history ---------------------------------------------------------
 
 

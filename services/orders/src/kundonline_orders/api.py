@@ -1,6 +1,5 @@
 """HTTP routes of the orders service, behind the gateway: parse → command → reply."""
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from .schemas import (
     CustomerCreate,
     CustomerPublic,
     CustomerUpdate,
+    Day,
     FacilityCreate,
     FacilityPublic,
     FacilityUpdate,
@@ -241,8 +241,8 @@ async def my_statistics(
 async def my_calendar(
     request: Request,
     caller: AccountDep,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Day | None = None,
 ) -> Page[CalendarEntry]:
     """Orders by planned date from `from` to `to`, both whole days in the portal's time zone;
     without them, the current month there. 404 unless enabled."""
@@ -276,8 +276,8 @@ async def my_orders(
     caller: AccountDep,
     status: StatusFilter | None = None,
     facility_id: UUID | None = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Day | None = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> Page[PortalOrder]:

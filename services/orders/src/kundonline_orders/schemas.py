@@ -1,6 +1,6 @@
 """Request and reply bodies of the orders service; table models are never returned raw."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
@@ -14,13 +14,33 @@ from .history import StepKind
 Name = Field(min_length=1, max_length=200)
 
 
+# The days a filter may name or an order be planned on. At the calendar's own ends (years 1
+# and 9999) turning a local day or time into UTC, or a UTC time into a local one, leaves the
+# calendar; no real order is planned that far away, so a wider range would only let a typo in.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def in_range(day: date) -> date:
+    """The day, if it lies from FIRST_DAY to LAST_DAY; the one rule for dates asked for and
+    dates stored."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"give a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
 def _in_utc(moment: datetime) -> datetime:
     # A time without an offset is read as UTC, as the database would store it; compared as it
-    # came, it would never equal a stored time and could not be ordered against one.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    # came, it would never equal a stored time and could not be ordered against one. Its own
+    # day is checked first: within range, the conversion cannot leave the calendar.
+    in_range(moment.date())
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    in_range(utc.date())
+    return utc
 
 
 Moment = Annotated[datetime, AfterValidator(_in_utc)]
+Day = Annotated[date, AfterValidator(in_range)]
+"""A day in a query (`from`, `to`), refused with 422 outside the range orders may be in."""
 
 
 class _Body(BaseModel):
