@@ -12,7 +12,7 @@ from kundonline_common.tokens import Caller
 from kundonline_contracts import FaultReported
 from kundonline_faults.commands import report_fault
 from kundonline_faults.domain import customer_status, in_staff_queue, next_step
-from kundonline_faults.schemas import FaultReport
+from kundonline_faults.schemas import FaultReport, Rejection
 from kundonline_faults.tables import Fault
 
 
@@ -111,3 +111,51 @@ def test_a_report_needs_exactly_one_target_and_a_description() -> None:
         FaultReport(facility_id=uuid4(), description="")
     with pytest.raises(ValueError):
         FaultReport(facility_id=uuid4(), description="x" * 4001)
+
+
+# Characters a mail's Subject or body must not carry raw, as the message API refuses them.
+UNWRITABLE = ["a\x00b", "\x1b[31m", "ring\x07", "back\x08", "del\x7f", "c1\x85c1"]
+
+
+@pytest.mark.parametrize("text", UNWRITABLE)
+def test_a_report_or_a_rejection_with_control_characters_is_refused(text: str) -> None:
+    facility = uuid4()
+    with pytest.raises(ValueError, match="control characters"):
+        FaultReport(facility_id=facility, description=text)
+    with pytest.raises(ValueError, match="control characters"):
+        FaultReport.model_validate(
+            {"facility_id": facility, "description": "x", "contact": {"name": text}}
+        )
+    with pytest.raises(ValueError, match="control characters"):
+        FaultReport.model_validate(
+            {"facility_id": facility, "description": "x", "contact": {"phone": text}}
+        )
+    with pytest.raises(ValueError):
+        FaultReport.model_validate(
+            {"facility_id": facility, "description": "x", "contact": {"email": f"{text}@b.se"}}
+        )
+    with pytest.raises(ValueError, match="control characters"):
+        Rejection(reason=text)
+
+
+@pytest.mark.parametrize("line", ["Eva\nEk", "Eva\r\nBcc: x", "070\t12", "Eva\u2028Ek"])
+def test_a_contact_name_or_phone_is_one_line(line: str) -> None:
+    for field in ("name", "phone"):
+        with pytest.raises(ValueError, match="line breaks"):
+            FaultReport.model_validate(
+                {"facility_id": uuid4(), "description": "x", "contact": {field: line}}
+            )
+
+
+def test_a_description_and_a_reason_keep_their_lines_tabs_and_any_language() -> None:
+    text = "Rad ett\r\n\tRad två: ÅÄÖ, 电梯, 🛗"
+    report = FaultReport.model_validate(
+        {
+            "facility_id": uuid4(),
+            "description": text,
+            "contact": {"name": "Åsa Ek-Öberg", "phone": "+46 (0)70-123 45 67"},
+        }
+    )
+    assert report.description == text
+    assert (report.contact.name, report.contact.phone) == ("Åsa Ek-Öberg", "+46 (0)70-123 45 67")
+    assert Rejection(reason=text).reason == text

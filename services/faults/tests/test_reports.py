@@ -3,6 +3,7 @@ published once, or refused, with nothing stored, for a facility the account has 
 and for an account that is no longer active."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -171,3 +172,48 @@ async def test_requests_at_the_same_moment_with_one_key_all_get_the_one_report(
     assert [r.status_code for r in replies] == [201] * 6, [r.text for r in replies]
     assert len({r.json()["id"] for r in replies}) == 1
     assert len(await faults(service)) == 1 and len(await published(service)) == 1
+
+
+# A report's fields with characters a mail must not carry raw; each is refused as the
+# message API refuses them, before anything is stored or published.
+BAD_TEXT: list[tuple[str, dict[str, object]]] = [
+    ("nul-description", {"description": "a\u0000b"}),
+    ("escape-description", {"description": "CTRL\u001b[31m\u0007"}),
+    ("surrogate-description", {"description": "\ud800"}),
+    ("nul-name", {"contact": {"name": "n\u0000"}}),
+    ("crlf-name", {"contact": {"name": "Eva\r\nBcc: x@example.com"}}),
+    ("nul-phone", {"contact": {"phone": "1\u0000"}}),
+    ("nul-email", {"contact": {"email": "a\u0000@b.se"}}),
+]
+
+
+@pytest.mark.parametrize("fields", [f for _, f in BAD_TEXT], ids=[i for i, _ in BAD_TEXT])
+async def test_control_characters_in_a_report_are_refused_and_nothing_is_stored(
+    service: Service, fields: dict[str, object]
+) -> None:
+    account, facility = uuid4(), uuid4()
+    await service.link(account, facility)
+    body = {"facility_id": str(facility), "description": "Hissen står still"} | fields
+    # As the client sends it: JSON escapes, which are how control characters arrive.
+    raw = json.dumps(body).encode()
+    headers = {HEADER: issue_token(Caller(subject=str(account), role="account"), SECRET)}
+    headers["Content-Type"] = "application/json"
+    reply = await service.http.post("/api/faults", content=raw, headers=headers)
+    assert refused(reply, 422, "invalid_request")
+    assert await faults(service) == [] and await published(service) == []
+
+
+async def test_a_rejection_reason_with_control_characters_is_refused_and_changes_nothing(
+    service: Service,
+) -> None:
+    fault = await service.fault()
+    staff = service.as_("staff-1", role="handler", name="Sven")
+    url = f"/admin/api/faults/{fault}/reject"
+    for reason in ("\u0000", "Nej\u001b[2J", "\u0007"):
+        reply = await service.http.post(url, json={"reason": reason}, headers=staff)
+        assert refused(reply, 422, "invalid_request")
+    assert (await service.get(fault)).status == "new" and await service.outbox() == []
+    # A reason in lines, with a tab, is what staff may write.
+    reply = await service.http.post(url, json={"reason": "Inget fel\r\n\thittat"}, headers=staff)
+    assert reply.status_code == 200, reply.text
+    assert (await service.get(fault)).reason == "Inget fel\r\n\thittat"

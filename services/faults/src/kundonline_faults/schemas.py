@@ -13,20 +13,47 @@ CustomerStatus = Literal["new", "order_created", "rejected", "duplicate"]
 NextStep = Literal["order_created", "awaiting_handling"]
 
 
+# NUL, which PostgreSQL text cannot hold; the other control characters but tab and line
+# breaks, which no one types and which mean nothing in a page or a mail (where a report's
+# start is a Subject); and halves of surrogate pairs, which JSON can spell ("\ud800") but
+# UTF-8 cannot encode.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# What a name or a phone number, one line in a form, has no use for.
+_LAYOUT = re.compile(r"[\t\n\r\u2028\u2029]")
+
+
+def _writable(text: str) -> str:
+    if _UNWRITABLE.search(text):
+        raise ValueError("the text holds control characters or invalid characters")
+    return text
+
+
+def _one_line(text: str) -> str:
+    if _LAYOUT.search(_writable(text)):
+        raise ValueError("the text holds line breaks or tabs")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_writable)]
+"""Text a person wrote, in lines."""
+Line = Annotated[str, AfterValidator(_one_line)]
+"""Text a person wrote on one line."""
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ContactIn(_Body):
-    name: str = Field("", max_length=200)
-    phone: str = Field("", max_length=50)
+    name: Line = Field("", max_length=200)
+    phone: Line = Field("", max_length=50)
     email: EmailStr | None = None
 
 
 class FaultReport(_Body):
     facility_id: UUID | None = None
     project_id: UUID | None = None
-    description: str = Field(min_length=1, max_length=4000)
+    description: Text = Field(min_length=1, max_length=4000)
     contact: ContactIn = Field(default_factory=ContactIn)
 
     @model_validator(mode="after")
@@ -44,19 +71,7 @@ class FaultReport(_Body):
         return "project", self.project_id
 
 
-# NUL, which PostgreSQL text cannot hold; the other control characters but tab and line
-# breaks, which no one types and which mean nothing in a page or a mail; and halves of
-# surrogate pairs, which JSON can spell ("\ud800") but UTF-8 cannot encode.
-_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def _writable(text: str) -> str:
-    if _UNWRITABLE.search(text):
-        raise ValueError("the text holds control characters or invalid characters")
-    return text
-
-
-MessageText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_writable)]
+MessageText = Annotated[Text, Field(min_length=1, max_length=4000)]
 
 
 class MessageIn(_Body):
@@ -70,7 +85,7 @@ class StaffMessageIn(MessageIn):
 
 
 class Rejection(_Body):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class DuplicateOf(_Body):
