@@ -28,7 +28,7 @@ from kundonline_contracts import (
 )
 from kundonline_notify.config import NotifySettings
 from kundonline_notify.delivery import MailDelivery
-from kundonline_notify.domain import gives_up, mail_id, message_id, retry_delay
+from kundonline_notify.domain import gives_up, headline, mail_id, message_id, retry_delay
 from kundonline_notify.handlers import EVENT_HANDLERS
 from kundonline_notify.smtp import build_message
 from kundonline_notify.tables import OutgoingMail
@@ -200,6 +200,29 @@ async def test_subject_names_the_facility_once_it_is_known() -> None:
     assert (
         mail_to(repo, STAFF).subject == "Felanmälan: Kv. Eken 4: Ventilationen i trapphus B låter"
     )
+
+
+def test_a_headline_holds_no_control_character() -> None:
+    assert headline("a\x00b") == "ab"
+    assert headline("CTRL3x\x1b[31m\x07\x08\x7f\x85slut\x9b") == "CTRL3x[31m slut"
+    assert headline("Rad ett\r\n\tRad två\u2028tre") == "Rad ett Rad två tre"
+    # What is not a control character stays: any language, and emoji joined by U+200D.
+    assert headline("Hiss 电梯 👨\u200d🔧 ÅÄÖ") == "Hiss 电梯 👨\u200d🔧 ÅÄÖ"
+    assert headline("\x00" * 100 + "x" * 70) == "x" * 60 + "…"
+
+
+async def test_a_subject_holds_no_control_character_from_the_report_or_the_place() -> None:
+    repo, event = FakeRepository(), fault(description="a\x00b\x1b[31m\x07")
+    await given(repo, event, fault_report_email=STAFF)
+    facility = FacilityChanged(
+        facility_id=event.facility_id, customer_id=event.customer_id, name="Hiss\x00 Hus\x07B"
+    )
+    await handle(repo, facility)
+    await report(repo, event)
+    assert repo.mails
+    for mail in repo.mails.values():
+        assert not any(c < " " or "\x7f" <= c <= "\x9f" for c in mail.subject), mail.subject
+    assert mail_to(repo, STAFF).subject == "Felanmälan: Hiss HusB: ab[31m"
 
 
 def test_retry_delay_doubles_adds_jitter_and_is_capped() -> None:

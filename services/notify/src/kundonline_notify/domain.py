@@ -1,5 +1,6 @@
 """Pure rules of the notify service: who hears of what, a mail's identity, retry timing."""
 
+import unicodedata
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
@@ -165,7 +166,15 @@ def gives_up(attempts: int, max_attempts: int) -> bool:
     return attempts >= max_attempts
 
 
+def one_line(text: str) -> str:
+    """`text` fit for a mail header: its runs of white space one space, and no control
+    character, which a header must not carry raw (a report stored before they were
+    refused, or a name from elsewhere, may hold one)."""
+    flat = " ".join(text.split())
+    return "".join(c for c in flat if unicodedata.category(c) != "Cc")
+
+
 def headline(text: str, limit: int = 60) -> str:
     """The start of a customer's text on one line, for a subject."""
-    flat = " ".join(text.split())
+    flat = one_line(text)
     return flat if len(flat) <= limit else flat[:limit].rstrip() + "…"

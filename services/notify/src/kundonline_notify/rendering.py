@@ -13,7 +13,7 @@ from kundonline_common import templating
 from kundonline_common.i18n import Catalogues, Localisation
 from kundonline_contracts import FaultReported, Language
 
-from .domain import headline
+from .domain import headline, one_line
 from .tables import ReportedFault
 
 CATALOGUES = Catalogues(Path(__file__).parent / "locale")
@@ -52,8 +52,9 @@ def render_mail(template: str, l10n: Localisation, context: Mapping[str, Any]) -
     def part(suffix: str) -> str:
         return templating.render(env, f"{template}.{suffix}", l10n, context)
 
-    # A header cannot carry line breaks; whatever the customer typed becomes one line.
-    subject = " ".join(part("subject.txt").split())
+    # A header cannot carry line breaks or control characters; whatever the customer (or
+    # anyone naming a place) typed becomes one line of text.
+    subject = one_line(part("subject.txt"))
     return RenderedMail(subject=subject, text=part("txt"), html=part("html"))
 
 
