@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_fakes import CSRF, FAULT, ORDER, FakeServices, order, with_order_timeline
+from gateway_fakes import CSRF, FAULT, ORDER, FakeServices, order, refusal, with_order_timeline
 from pydantic import ValidationError
 
 from kundonline_common.localtime import zone
@@ -85,6 +85,19 @@ async def test_the_calendar_puts_an_order_on_the_day_it_falls_on_in_sweden(
     assert not re.search(r"<div>1</div>\s*<ul>", html)
     asked = portal.made("GET", "/api/calendar")[0].kw["params"]
     assert asked == {"from": "2026-02-23", "to": "2026-04-05"}
+
+
+@pytest.mark.parametrize("view", ["month", "week"])
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1800-01-01"])
+async def test_a_calendar_day_out_of_range_shows_the_error_page(
+    customer: httpx.AsyncClient, portal: FakeServices, view: str, day: str
+) -> None:
+    # The orders service refuses days outside 1900-2999; at the calendar's own ends the page
+    # cannot even work out the days around the one asked for.
+    portal.on("GET", "/api/calendar", refusal(422, "invalid_request"))
+    reply = await customer.get("/calendar", params={"date": day, "view": view})
+    assert reply.status_code == 422
+    assert "Kontrollera uppgifterna." in reply.text  # the usual page for a bad request
 
 
 @pytest.mark.parametrize("settings", [GatewaySettings(time_zone="America/New_York")])

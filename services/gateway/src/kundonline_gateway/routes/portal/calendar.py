@@ -10,6 +10,7 @@ from fastapi import Query
 from fastapi.responses import Response
 
 from kundonline_common import localtime
+from kundonline_common.errors import Invalid
 
 from ...clients import orders
 from ...deps import PortalPage, portal_router
@@ -41,7 +42,12 @@ async def calendar(
     view = "week" if view == "week" else "month"
     today = localtime.today(page.l10n.tz)
     anchor = _day(day, today)
-    weeks, previous, following = weeks_of(view, anchor)
+    try:
+        weeks, previous, following = weeks_of(view, anchor)
+    except (OverflowError, ValueError) as exc:
+        # The calendar's first and last months (years 1 and 9999) have no neighbours; the
+        # orders service refuses days that far out as well.
+        raise Invalid("No calendar for that date.") from exc
     by_day: dict[str, list[Any]] = {}
     for entry in await orders.calendar(page.api, weeks[0][0], weeks[-1][-1]):
         planned = localtime.local_date(moment(entry["planned_start"]), page.l10n.tz)
