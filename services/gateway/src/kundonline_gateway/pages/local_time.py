@@ -25,8 +25,11 @@ def read_field(text: str, tz: tzinfo, was: str | None = None) -> str | None:
     if not text.strip():
         return None
     typed = datetime.fromisoformat(text.strip())
-    if typed.tzinfo is not None:
-        return typed.astimezone(UTC).isoformat()
-    first, second = (typed.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
+    try:
+        if typed.tzinfo is not None:
+            return typed.astimezone(UTC).isoformat()
+        first, second = (typed.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
+    except OverflowError as exc:  # a time in year 1 or 9999 whose UTC leaves the calendar
+        raise ValueError(text) from exc
     shown = moment(was) if was else None
     return (shown if shown in (first, second) else first).astimezone(UTC).isoformat()
