@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -86,6 +87,25 @@ async def slowish(request: Request) -> Response:
     return Response(b"done")
 
 
+async def fails(_: Request) -> Response:
+    raise RuntimeError("a bug in the service")
+
+
+async def internal_error(_: Request, __: Exception) -> Response:
+    # As the services' handler of Exception: Starlette sends this answer and raises the
+    # exception on, and uvicorn then logs it and closes the connection.
+    return JSONResponse({"error": "internal_error"}, status_code=500)
+
+
+async def fail_after() -> None:
+    raise RuntimeError("a bug after the answer")
+
+
+async def fails_after(_: Request) -> Response:
+    # The answer goes out whole and kept alive; uvicorn then logs the error and closes.
+    return Response(b"ok", background=BackgroundTask(fail_after))
+
+
 async def upload(request: Request) -> Response:
     form = await request.form()
     photo = form["photo"]
@@ -105,7 +125,10 @@ APP = Starlette(
         Route("/size", size, methods=["POST"]),
         Route("/big", big),
         Route("/slowish", slowish),
-    ]
+        Route("/fails", fails, methods=["GET", "POST"]),
+        Route("/fails-after", fails_after),
+    ],
+    exception_handlers={Exception: internal_error},
 )
 
 
@@ -284,4 +307,33 @@ async def test_requests_beyond_the_connection_limit_wait_for_a_connection(servic
     replies = await sent
     assert [r.status_code for r in replies] == [200] * 6
     assert len(connections) == 2
+    upstream.close()
+
+
+async def test_the_request_after_an_answer_of_500_is_answered(service: str) -> None:
+    upstream = Upstream(service, timeout=5)
+    posts.clear()
+    for method in ("GET", "POST"):
+        assert (await upstream.request(method, "/fails", {})).status_code == 500
+        assert not upstream._idle
+        assert (await upstream.request("GET", "/chunked", {})).content == b"one two three"
+        assert (await upstream.request(method, "/fails", {})).status_code == 500
+        assert (await upstream.request("POST", "/count", {}, method.encode())).status_code == 200
+    assert posts == [b"GET", b"POST"]  # each sent once
+    upstream.close()
+
+
+async def test_a_read_goes_again_on_a_new_connection_when_the_reused_one_was_closed(
+    service: str,
+) -> None:
+    upstream = Upstream(service, timeout=5)
+    posts.clear()
+    assert (await upstream.request("GET", "/fails-after", {})).content == b"ok"
+    assert (await upstream.request("GET", "/echo/x", {})).status_code == 200
+    assert (await upstream.request("GET", "/fails-after", {})).content == b"ok"
+    # A change is not sent again: the service may have begun it before it closed.
+    with pytest.raises(UpstreamError):
+        await upstream.request("POST", "/count", {}, b"1")
+    assert (await upstream.request("POST", "/count", {}, b"2")).status_code == 200
+    assert posts == [b"2"]
     upstream.close()

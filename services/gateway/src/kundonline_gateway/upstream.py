@@ -26,10 +26,18 @@ MAX_IDLE = 64
 # Requests in progress to one service at once, each on a connection of its own; more wait
 # for one to finish (the gateway's in-flight bound keeps far fewer busy).
 MAX_CONNECTIONS = 200
+# Requests sent again on a new connection when a kept-alive one closed before any of the
+# answer came (as urllib3 and Go's net/http do): the service may have begun them before its
+# server closed the connection, so only those that change nothing.
+REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class UpstreamError(Exception):
     """The service could not be reached, or did not answer in time or in whole."""
+
+
+class _Unanswered(UpstreamError):
+    """The connection closed before any byte of the answer came."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,8 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.idle_since = 0.0
+        self.answers = 0  # more than none: a kept-alive connection, reused
+        self._answering = False
         self._waiter: asyncio.Future[Reply] | None = None
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
@@ -66,6 +76,7 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        self._answering = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -77,7 +88,10 @@ class _Connection(asyncio.Protocol):
         if exc is None and self._headers_done and not self._framed():
             self._complete()  # HTTP/1.1 allows a body that ends with the connection
             return
-        self._fail(UpstreamError("the connection closed before the answer was complete"))
+        if self._answering:
+            self._fail(UpstreamError("the connection closed before the answer was complete"))
+        else:
+            self._fail(_Unanswered("the connection closed before any answer"))
 
     # httptools' callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -90,7 +104,9 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if not self.parser.should_keep_alive():
+        # After a 500 from an unhandled exception, uvicorn closes the connection only once it
+        # has logged the exception, without saying so: a request sent on it meanwhile is lost.
+        if not self.parser.should_keep_alive() or self.parser.get_status_code() == 500:
             self.close()
         self._complete()
 
@@ -100,6 +116,8 @@ class _Connection(asyncio.Protocol):
     def _complete(self) -> None:
         reply = Reply(self.parser.get_status_code(), self._headers, b"".join(self._body))
         self._headers, self._body, self._headers_done = [], [], False
+        self._answering = False
+        self.answers += 1
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(reply)
@@ -156,16 +174,27 @@ class Upstream:
             async with asyncio.timeout(self.timeout), self._slots:
                 connection = await self._connection()
                 try:
-                    reply = await connection.send(data)
-                except BaseException:
-                    # Cancelled or timed out mid-answer: what is left of it would be read as
-                    # the next request's.
-                    connection.close()
-                    raise
+                    reply = await self._exchange(connection, data)
+                except _Unanswered:
+                    if not connection.answers or method not in REPLAYABLE:
+                        raise
+                    # The service closed the kept-alive connection as the request went out.
+                    connection = await self._connect()
+                    reply = await self._exchange(connection, data)
                 self._release(connection)
         except TimeoutError as exc:
             raise UpstreamError(f"no answer within {self.timeout:g} s") from exc
         return reply
+
+    @staticmethod
+    async def _exchange(connection: _Connection, data: bytes) -> Reply:
+        try:
+            return await connection.send(data)
+        except BaseException:
+            # Cancelled or timed out mid-answer: what is left of it would be read as the next
+            # request's.
+            connection.close()
+            raise
 
     async def _connection(self) -> _Connection:
         now = asyncio.get_running_loop().time()
@@ -174,6 +203,9 @@ class Upstream:
             if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
                 return connection
             connection.close()
+        return await self._connect()
+
+    async def _connect(self) -> _Connection:
         try:
             _, protocol = await asyncio.get_running_loop().create_connection(
                 _Connection, self.host, self.port
