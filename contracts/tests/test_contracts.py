@@ -18,6 +18,7 @@ from kundonline_contracts import (
     FaultReported,
     OrderChanged,
     PortalSettings,
+    PortalSettingsChanged,
     Topic,
     UnknownEventType,
     encoded,
@@ -203,6 +204,52 @@ def test_the_time_zone_is_stockholm_unless_set_and_any_iana_zone() -> None:
 def test_a_time_zone_outside_the_iana_database_is_refused(name: str) -> None:
     with pytest.raises(ValidationError, match="not an IANA time zone"):
         PortalSettings(time_zone=name)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:49148",
+        "https://portal.example.se/",
+        "HTTPS://Portal.Example.se:8443/kund?x=1#a",
+        "https://kundportal.åäö.se",
+    ],
+)
+def test_the_public_url_is_any_absolute_http_or_https_address(url: str) -> None:
+    assert PortalSettings(public_url=url).public_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript://portal.example.se/%0aalert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "ftp://portal.example.se",
+        "portal.example.se",
+        "/relative",
+        "",
+        "http://",
+        "https:///path",
+        "http://evil.example/\r\nX: y",
+        "http://portal.example.se/\n",
+        "https://portal.example.se/a b",
+        "https://portal.example.se\t/",
+        " https://portal.example.se",
+        "https://portal.example.se/\x00",
+        "https://portal.example.se/\x1b[2J",
+        "https://portal.example.se/\u2028",
+        "https://portal.example.se:99999/",
+        "https://portal.example.se:port/",
+        "http://[::1",
+    ],
+)
+def test_a_public_url_that_is_no_http_address_or_holds_a_break_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError):
+        PortalSettings(public_url=url)
+    # Never through the settings event either, which every service reads it from.
+    with pytest.raises(ValidationError):
+        PortalSettingsChanged.model_validate({"settings": {"public_url": url}})
 
 
 def _message(**overrides: object) -> dict[str, object]:

@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 from zoneinfo import available_timezones
 
@@ -31,6 +32,25 @@ def _known_zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+
+def _web_address(url: str) -> str:
+    # It is put into links in mails and pages as it is: anything but an absolute http(s)
+    # address (javascript:, a bare host name) or a line break or control character in it
+    # (urlsplit drops some of those silently) would make a link that does harm or breaks.
+    parts = urlsplit(url)
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or not url.isprintable()
+        or " " in url
+    ):
+        raise ValueError(f"{url!r} is not an http or https address, such as https://portal.se")
+    _ = parts.port  # a port that is no number, or out of range, raises ValueError
+    return url
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
 
 
 class _Part(BaseModel):
@@ -69,9 +89,9 @@ class PortalSettings(_Part):
     """A customer is logged out after this much inactivity."""
     port: int = Field(49148, ge=1, le=65535)
     """The portal's port, as shown to staff; the gateway listens on `KUNDONLINE_PORT`."""
-    public_url: str = "http://localhost:49148"
+    public_url: WebAddress = "http://localhost:49148"
     """The portal's address, in links in mails and the calendar feed; https makes cookies
-    Secure."""
+    Secure. Only an absolute http or https address is taken."""
     show_order_rows: bool = False
     """Customers see order rows."""
     fault_report_email: EmailStr | None = None
