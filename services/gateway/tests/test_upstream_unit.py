@@ -87,14 +87,17 @@ async def slowish(request: Request) -> Response:
     return Response(b"done")
 
 
-async def fails(_: Request) -> Response:
+async def fails(request: Request) -> Response:
+    if request.path_params["kind"] == "outage":
+        raise ConnectionRefusedError("the database is away")
     raise RuntimeError("a bug in the service")
 
 
-async def internal_error(_: Request, __: Exception) -> Response:
+async def internal_error(_: Request, exc: Exception) -> Response:
     # As the services' handler of Exception: Starlette sends this answer and raises the
     # exception on, and uvicorn then logs it and closes the connection.
-    return JSONResponse({"error": "internal_error"}, status_code=500)
+    status = 503 if isinstance(exc, OSError) else 500
+    return JSONResponse({"error": "internal_error"}, status_code=status)
 
 
 async def fail_after() -> None:
@@ -125,7 +128,7 @@ APP = Starlette(
         Route("/size", size, methods=["POST"]),
         Route("/big", big),
         Route("/slowish", slowish),
-        Route("/fails", fails, methods=["GET", "POST"]),
+        Route("/fails/{kind}", fails, methods=["GET", "POST"]),
         Route("/fails-after", fails_after),
     ],
     exception_handlers={Exception: internal_error},
@@ -310,14 +313,17 @@ async def test_requests_beyond_the_connection_limit_wait_for_a_connection(servic
     upstream.close()
 
 
-async def test_the_request_after_an_answer_of_500_is_answered(service: str) -> None:
+@pytest.mark.parametrize(("kind", "status"), [("bug", 500), ("outage", 503)])
+async def test_the_request_after_an_unhandled_exception_is_answered(
+    service: str, kind: str, status: int
+) -> None:
     upstream = Upstream(service, timeout=5)
     posts.clear()
     for method in ("GET", "POST"):
-        assert (await upstream.request(method, "/fails", {})).status_code == 500
+        assert (await upstream.request(method, f"/fails/{kind}", {})).status_code == status
         assert not upstream._idle
         assert (await upstream.request("GET", "/chunked", {})).content == b"one two three"
-        assert (await upstream.request(method, "/fails", {})).status_code == 500
+        assert (await upstream.request(method, f"/fails/{kind}", {})).status_code == status
         assert (await upstream.request("POST", "/count", {}, method.encode())).status_code == 200
     assert posts == [b"GET", b"POST"]  # each sent once
     upstream.close()

@@ -104,9 +104,10 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        # After a 500 from an unhandled exception, uvicorn closes the connection only once it
-        # has logged the exception, without saying so: a request sent on it meanwhile is lost.
-        if not self.parser.should_keep_alive() or self.parser.get_status_code() == 500:
+        # The services answer an unhandled exception with a 500 (or a 503 for a database
+        # away), and uvicorn closes the connection only after that, once it has logged the
+        # exception, without saying so: a request sent on it meanwhile would be lost.
+        if not self.parser.should_keep_alive() or self.parser.get_status_code() >= 500:
             self.close()
         self._complete()
 
