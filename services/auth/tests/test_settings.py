@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from kundonline_auth.api import staff
-from kundonline_auth.repository import AuthRepository
+from kundonline_auth.repository import AuthRepository, stored_settings
 from kundonline_common.errors import install_error_handlers
 from kundonline_common.tables import OutboxRecord
 from kundonline_common.tokens import HEADER, Caller, issue_token
@@ -72,3 +72,15 @@ async def test_an_http_or_https_public_url_is_stored_and_published(
         assert reply.status_code == 200, reply.text
         assert (await http.get(URL, headers=ADMIN)).json()["public_url"] == url
     assert await _published(uows) == 2
+
+
+def test_a_stored_value_that_is_now_refused_reads_as_its_default_and_the_rest_is_kept() -> None:
+    # Stored before public_url was checked: the settings must still load, or no login could.
+    document = {
+        **stored_settings({}).model_dump(mode="json"),
+        "public_url": "javascript:alert(1)",
+        "show_order_rows": True,
+    }
+    settings = stored_settings(document)
+    assert settings.public_url == stored_settings({}).public_url
+    assert settings.show_order_rows is True

@@ -1,9 +1,11 @@
 """Data access for the auth service."""
 
 import hashlib
+import logging
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -11,6 +13,8 @@ from sqlmodel import col, select
 from kundonline_contracts import AccountChanged, PortalSettings
 
 from .tables import Account, Grant, KnownCustomer, KnownTarget, PortalSettingsRow, StaffUser
+
+log = logging.getLogger(__name__)
 
 FACILITY = "facility"
 PROJECT = "project"
@@ -67,7 +71,7 @@ class AuthRepository:
 
     async def settings(self) -> PortalSettings:
         row = await self.session.get(PortalSettingsRow, "portal")
-        return PortalSettings.model_validate(row.document) if row else PortalSettings()
+        return stored_settings(row.document) if row else PortalSettings()
 
     async def save_settings(self, settings: PortalSettings) -> None:
         await self.session.merge(
@@ -96,4 +100,18 @@ class AuthRepository:
                 if account.calendar_token
                 else None
             ),
+        )
+
+
+def stored_settings(document: dict[str, Any]) -> PortalSettings:
+    """The settings as stored, where a value a newer version refuses (such as a public_url
+    that is no http address) reads as that setting's default: one stale value must not
+    take every login and page that reads the settings down with it."""
+    try:
+        return PortalSettings.model_validate(document)
+    except ValidationError as exc:
+        refused = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        log.warning("stored settings %s refused; their defaults apply", sorted(refused))
+        return PortalSettings.model_validate(
+            {k: v for k, v in document.items() if k not in refused}
         )
