@@ -18,7 +18,6 @@ from kundonline_common.tokens import HEADER, Caller, issue_token
 from kundonline_common.uow import UnitOfWorkFactory
 
 SECRET = "a-test-secret-long-enough-for-hs256!"
-ADMIN = {HEADER: issue_token(Caller(subject="admin-1", role="admin", name="Ada"), SECRET)}
 URL = "/admin/api/settings"
 
 
@@ -29,8 +28,10 @@ async def http(uows: UnitOfWorkFactory[AuthRepository]) -> AsyncIterator[httpx.A
     app.include_router(staff)
     app.state.runtime = SimpleNamespace(unit_of_work=uows)
     app.state.internal_token_secret = SECRET
+    # An internal token lives briefly: issued here, as the test starts, not at import.
+    admin = {HEADER: issue_token(Caller(subject="admin-1", role="admin", name="Ada"), SECRET)}
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://auth"
+        transport=httpx.ASGITransport(app), base_url="http://auth", headers=admin
     ) as client:
         yield client
 
@@ -52,25 +53,25 @@ async def _published(uows: UnitOfWorkFactory[AuthRepository]) -> int:
 async def test_a_public_url_that_is_no_http_address_is_refused_and_nothing_changes(
     http: httpx.AsyncClient, uows: UnitOfWorkFactory[AuthRepository], public_url: str
 ) -> None:
-    before = (await http.get(URL, headers=ADMIN)).json()
-    reply = await http.put(URL, json={**before, "public_url": public_url}, headers=ADMIN)
+    before = (await http.get(URL)).json()
+    reply = await http.put(URL, json={**before, "public_url": public_url})
     assert reply.status_code == 422, reply.text
     body: dict[str, Any] = reply.json()
     assert set(body) == {"error", "message", "details"} and body["error"] == "invalid_request"
     # The field is named, so that the settings page marks it.
     assert [d["loc"] for d in body["details"]] == [["body", "public_url"]]
-    assert (await http.get(URL, headers=ADMIN)).json() == before
+    assert (await http.get(URL)).json() == before
     assert await _published(uows) == 0
 
 
 async def test_an_http_or_https_public_url_is_stored_and_published(
     http: httpx.AsyncClient, uows: UnitOfWorkFactory[AuthRepository]
 ) -> None:
-    before = (await http.get(URL, headers=ADMIN)).json()
+    before = (await http.get(URL)).json()
     for url in ("https://portal.example.se", "http://10.0.0.7:49148/kund/"):
-        reply = await http.put(URL, json={**before, "public_url": url}, headers=ADMIN)
+        reply = await http.put(URL, json={**before, "public_url": url})
         assert reply.status_code == 200, reply.text
-        assert (await http.get(URL, headers=ADMIN)).json()["public_url"] == url
+        assert (await http.get(URL)).json()["public_url"] == url
     assert await _published(uows) == 2
 
 
