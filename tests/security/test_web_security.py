@@ -111,6 +111,13 @@ HEADERS = {
 }
 
 
+def test_a_proxied_answer_names_its_date_and_server_once(system: System, staff: Staff) -> None:
+    reply = httpx.get(f"{system.base_url}/admin/api/customers", headers=staff.h)
+    assert reply.status_code == 200, reply.text
+    assert len(reply.headers.get_list("date")) == 1
+    assert len(reply.headers.get_list("server")) <= 1
+
+
 @pytest.mark.parametrize(
     "path",
     [

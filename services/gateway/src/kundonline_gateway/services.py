@@ -47,6 +47,10 @@ _DROP = frozenset(
     }
 )
 
+# Written by the gateway's own server for every answer it sends, or undone on the way (an
+# encoding the body no longer has): passed on, the service's would make them twice.
+_SERVED_HERE = frozenset({"content-encoding", "date", "server"})
+
 
 def upstream_path(path: str) -> str:
     """A decoded path encoded again for the service, whatever bytes its segments hold.
@@ -185,7 +189,7 @@ class ServiceClients:
         )
         passed: dict[str, str] = {}
         for name, value in reply.headers:
-            if name not in _DROP and name != "content-encoding":
+            if name not in _DROP and name not in _SERVED_HERE:
                 # A header sent twice is passed on once, its values joined (RFC 9110 5.3).
                 passed[name] = f"{passed[name]}, {value}" if name in passed else value
         return Response(reply.content, reply.status_code, headers=passed)
