@@ -26,6 +26,7 @@ from kundonline_common.tracing import FASTAPI_TELEMETRY, flush, instrument_app, 
 from .api import router
 from .config import GatewaySettings
 from .limits import BodyLimit, InFlightLimit
+from .methods import Methods
 from .openapi import public_openapi
 from .pages.errors import install_page_errors
 from .pages.forms import FORM_LIMITS
@@ -63,6 +64,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         telemetry=FASTAPI_TELEMETRY,
     )
     install_page_errors(app)
+    # Innermost, the one answer to a method on every route: HEAD, OPTIONS, 405 (methods.py).
+    app.add_middleware(Methods)
     # Inside the security headers and metrics, so a refusal carries the one and counts in
     # the other; the body limit inside the in-flight one, so a slow body holds its place.
     app.add_middleware(

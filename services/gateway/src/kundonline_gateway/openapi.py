@@ -14,6 +14,8 @@ from .routing import Service
 from .services import ServiceClients
 
 PUBLIC = ("/api/", "/admin/api/")
+# Where each service describes its API, to the gateway only.
+DESCRIPTION = "/internal/openapi.json"
 ERROR = {
     "type": "object",
     "required": ["error", "message"],
@@ -79,7 +81,7 @@ async def public_openapi(app: FastAPI, clients: ServiceClients) -> dict[str, Any
     parts: dict[Service, dict[str, Any]] = {}
     services: tuple[Service, ...] = ("auth", "faults", "orders", "notify")
     for service in services:
-        reply = await clients.call(service, "GET", "/internal/openapi.json", SYSTEM)
+        reply = await clients.call(service, "GET", DESCRIPTION, SYSTEM)
         if reply.status_code != 200:
             raise Unavailable(f"The {service} service did not describe its API.")
         parts[service] = reply.json()

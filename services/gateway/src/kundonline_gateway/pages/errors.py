@@ -56,7 +56,9 @@ def install_page_errors(app: FastAPI) -> None:
                 answer: Response = await json_handlers[kind](request, exc)
                 return answer
             if isinstance(exc, DomainError | StarletteHTTPException):
-                return _error_page(request, exc.status_code)
+                page = _error_page(request, exc.status_code)
+                page.headers.update(exc.headers or {})  # a 405's Allow, a login's Retry-After
+                return page
             if isinstance(exc, RequestValidationError):
                 return _error_page(request, invalid_status(exc))
             return _error_page(request, 500)
