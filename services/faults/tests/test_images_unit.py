@@ -3,6 +3,7 @@ scaled down, in sRGB and without metadata."""
 
 import io
 import warnings
+from typing import Any, TypedDict
 
 import pytest
 from pictures import (
@@ -14,12 +15,22 @@ from pictures import (
     picture,
     png_claiming,
 )
-from PIL import Image, ImageCms, PngImagePlugin
+from PIL import Image, ImageChops, ImageCms, ImageFile, ImageStat, PngImagePlugin
 
 from kundonline_common.errors import Invalid
-from kundonline_faults.images import PhotoTooLarge, reencode
+from kundonline_faults.budget import MemoryBudget
+from kundonline_faults.images import PhotoTooLarge, kept_size, reencode
 
-LIMITS = {"max_pixels": 40_000_000, "max_side": 2560}
+
+class Limits(TypedDict):
+    max_pixels: int
+    max_side: int
+    memory: MemoryBudget
+
+
+MB = 1024 * 1024
+MEMORY = MemoryBudget(160 * MB)
+LIMITS: Limits = {"max_pixels": 40_000_000, "max_side": 2560, "memory": MEMORY}
 
 
 def test_a_phone_photo_is_turned_upright_and_loses_its_gps_position_and_all_metadata() -> None:
@@ -44,7 +55,7 @@ def test_a_header_claiming_more_pixels_than_allowed_is_refused_before_decoding(
 def test_pillows_warning_of_a_decompression_bomb_is_a_refusal_where_warnings_are_errors() -> None:
     with warnings.catch_warnings(), pytest.raises(PhotoTooLarge):
         warnings.simplefilter("error")
-        reencode(png_claiming(10_000, 10_000), max_pixels=10**9, max_side=2560)
+        reencode(png_claiming(10_000, 10_000), max_pixels=10**9, max_side=2560, memory=MEMORY)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +79,9 @@ def test_anything_but_a_whole_jpeg_or_png_is_not_a_photo(data: bytes) -> None:
 
 
 def test_a_large_photo_is_scaled_down_to_the_longest_side_allowed() -> None:
-    kept = opened(reencode(picture("JPEG", (400, 100)), max_pixels=10**6, max_side=100).data)
+    kept = opened(
+        reencode(picture("JPEG", (400, 100)), max_pixels=10**6, max_side=100, memory=MEMORY).data
+    )
     assert kept.size == (100, 25)
 
 
@@ -111,5 +124,87 @@ def test_a_palette_png_is_scaled_smoothly_not_by_nearest_neighbour() -> None:
         stripes.paste(0, (x, 0, x + 1, 10))  # black and white columns in turn
     buffer = io.BytesIO()
     stripes.save(buffer, "PNG")
-    kept = opened(reencode(buffer.getvalue(), max_pixels=10**6, max_side=100).data).convert("L")
+    kept = opened(
+        reencode(buffer.getvalue(), max_pixels=10**6, max_side=100, memory=MEMORY).data
+    ).convert("L")
     assert 80 <= level(kept, (50, 1)) <= 180  # grey, as the eye sees the stripes
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The size at which each picture is decoded, as its pixels are read."""
+    sizes: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def recording(image: ImageFile.ImageFile) -> Any:
+        if image.tile:  # not read yet
+            sizes.append(image.size)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", recording)
+    return sizes
+
+
+@pytest.mark.parametrize(
+    ("size", "at"),
+    [
+        ((1000, 600), (250, 150)),  # a quarter still covers 200×120
+        ((401, 257), (201, 129)),  # half covers 200×128, if only just
+        ((257, 1000), (65, 250)),  # standing
+        ((399, 300), (399, 300)),  # half would be 199.5 across, narrower than the 200 kept
+    ],
+)
+def test_a_large_jpeg_is_decoded_at_the_smallest_scale_that_still_covers_the_kept_size(
+    decoded: list[tuple[int, int]], size: tuple[int, int], at: tuple[int, int]
+) -> None:
+    data = photo_like("JPEG", size)
+    kept = opened(reencode(data, max_pixels=10**6, max_side=200, memory=MEMORY).data)
+    assert decoded[0] == at
+    # What is kept is what scaling the whole picture gave: the same size, nearly the same pixels.
+    whole = opened(data)
+    whole.thumbnail((200, 200), Image.Resampling.LANCZOS)
+    assert kept.size == whole.size
+    assert max(ImageStat.Stat(ImageChops.difference(kept, whole)).mean) < 2
+
+
+def test_the_kept_size_is_known_from_the_header_as_pillow_would_round_it() -> None:
+    sizes = [(w, h) for w in (1, 99, 101, 257, 333, 1001, 4999) for h in (1, 3, 101, 640, 7001)]
+    for size in sizes:
+        thumbnail = Image.new("1", size)
+        thumbnail.thumbnail((100, 100))
+        assert kept_size(size, 100) == thumbnail.size, size
+
+
+def test_a_png_taking_more_memory_than_a_photo_may_is_refused_before_a_pixel_is_decoded(
+    decoded: list[tuple[int, int]],
+) -> None:
+    small = MemoryBudget(MB)
+    with pytest.raises(PhotoTooLarge) as refused:
+        reencode(picture("PNG", (1000, 1000)), max_pixels=10**6, max_side=100, memory=small)
+    assert refused.value.status_code == 413 and refused.value.code == "photo_too_large"
+    assert refused.value.details["max_decode_bytes"] == MB < refused.value.details["decode_bytes"]
+    assert decoded == []
+    # A JPEG as large is read at an eighth of its size, and fits.
+    kept = reencode(picture("JPEG", (1000, 1000)), max_pixels=10**6, max_side=100, memory=small)
+    assert opened(kept.data).size == (100, 100)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "I;16"])
+def test_alpha_a_palette_or_16_bit_grey_take_more_memory_a_pixel_than_rgb(mode: str) -> None:
+    # 500×500 RGB takes 1.28 MB to decode and scale to 100×100; these twice as much or more.
+    budget = MemoryBudget(1_500_000)
+    reencode(picture("PNG", (500, 500)), max_pixels=10**6, max_side=100, memory=budget)
+    image = Image.new(mode, (500, 500))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", **({"transparency": 0} if mode == "P" else {}))
+    with pytest.raises(PhotoTooLarge):
+        reencode(buffer.getvalue(), max_pixels=10**6, max_side=100, memory=budget)
+
+
+def photo_like(kind: str, size: tuple[int, int]) -> bytes:
+    """A picture with something in it to scale: colours running across and down."""
+    across = Image.linear_gradient("L").resize(size)
+    down = Image.linear_gradient("L").rotate(90).resize(size)
+    buffer = io.BytesIO()
+    Image.merge("RGB", (across, down, Image.new("L", size, 90))).save(buffer, kind, quality=95)
+    return buffer.getvalue()

@@ -17,7 +17,13 @@ from kundonline_faults.photos import PhotoLimits
 from kundonline_faults.schemas import MessageIn, StaffMessageIn
 from kundonline_faults.tables import Fault, FaultMessage, FaultPhoto
 
-LIMITS = PhotoLimits(max_bytes=1024 * 1024, max_pixels=1_000_000, max_side=256, per_fault=2)
+LIMITS = PhotoLimits(
+    max_bytes=1024 * 1024,
+    max_pixels=1_000_000,
+    max_side=256,
+    per_fault=2,
+    decode_memory_bytes=64 * 1024 * 1024,
+)
 
 
 class FakeRepository:

@@ -50,6 +50,30 @@ async def test_a_png_claiming_30000_by_30000_pixels_is_refused_with_413(service:
     assert await service.stored(fault) == 0
 
 
+@pytest.fixture
+async def frugal(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Service]:
+    """The service with 32 MB for its photo decodes together."""
+    monkeypatch.setenv("KUNDONLINE_PHOTO_DECODE_MEMORY_BYTES", str(32 * MB))
+    async with service_on("sqlite", request, tmp_path) as service:
+        yield service
+
+
+async def test_a_png_taking_more_memory_to_decode_than_allowed_is_refused_with_413(
+    frugal: Service,
+) -> None:
+    # 6000×1000: a PNG is decoded whole (43 MB with its scaling to 2560×427); a JPEG at half
+    # its size (20 MB).
+    fault = await frugal.fault()
+    reply = await frugal.upload(fault, picture("PNG", (6000, 1000)))
+    assert refused(reply, 413, "photo_too_large")
+    assert reply.json()["details"]["max_decode_bytes"] == 32 * MB
+    assert await frugal.stored(fault) == 0
+    kept = await frugal.upload(fault, picture("JPEG", (6000, 1000)))
+    assert kept.status_code == 201, kept.text
+
+
 async def test_what_is_kept_and_served_is_upright_and_without_gps_or_other_metadata(
     service: Service,
 ) -> None:

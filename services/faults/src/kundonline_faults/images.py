@@ -1,8 +1,10 @@
 """What is kept of an uploaded picture: its pixels, decoded only as JPEG or PNG and within a
-size, turned upright, scaled down, in sRGB, saved afresh without any of the file's metadata
-(EXIF with its GPS position, XMP, comments, ICC and text chunks)."""
+size and a share of memory, turned upright, scaled down, in sRGB, saved afresh without any of
+the file's metadata (EXIF with its GPS position, XMP, comments, ICC and text chunks)."""
 
 import io
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -10,11 +12,14 @@ from PIL import Image, ImageCms, ImageOps
 
 from kundonline_common.errors import DomainError, Invalid
 
+from .budget import MemoryBudget
+
 # The only decoders an upload reaches: Pillow's others (TIFF, WebP, PSD, ...) are more
 # attack surface and nothing a customer's camera or phone sends as a photo.
 DECODERS = ("JPEG", "PNG")
 JPEG_QUALITY = 85
 NOT_A_PHOTO = "The photo must be a JPEG or PNG image."
+MIB = 1024 * 1024
 
 
 class PhotoTooLarge(DomainError):
@@ -28,16 +33,20 @@ class Encoded:
     content_type: str
 
 
-def reencode(data: bytes, *, max_pixels: int, max_side: int) -> Encoded:
-    """The picture in `data` as a fresh JPEG, or PNG where it is transparent. CPU-bound:
-    call it off the event loop."""
+def reencode(data: bytes, *, max_pixels: int, max_side: int, memory: MemoryBudget) -> Encoded:
+    """The picture in `data` as a fresh JPEG, or PNG where it is transparent. CPU-bound, and
+    may wait for its share of `memory`: call it off the event loop."""
     try:
         with Image.open(io.BytesIO(data), formats=DECODERS) as opened:
             _refuse_too_many_pixels(opened, max_pixels)
-            image = _resizable(opened)
-            # A JPEG is not loaded yet: this decodes it at a reduced scale (draft) when large.
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            return _encode(_in_srgb(ImageOps.exif_transpose(image)))
+            size, kept = opened.size, kept_size(opened.size, max_side)
+            box = _draft(opened, kept)
+            need = decode_bytes(opened, kept)
+            if need > memory.total:
+                raise _too_much_memory(size, need, memory.total)
+            with memory.reserved(need):
+                image = _scaled(opened, kept, box)
+                return _encode(_in_srgb(ImageOps.exif_transpose(image)))
     except DomainError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -48,6 +57,65 @@ def reencode(data: bytes, *, max_pixels: int, max_side: int) -> Encoded:
         # Pillow answers malformed input with many types (OSError for truncated data,
         # SyntaxError, ValueError, EOFError, struct.error, ...); each means the same here.
         raise Invalid(NOT_A_PHOTO, code="invalid_photo") from exc
+
+
+def kept_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The size Image.thumbnail((max_side, max_side)) gives a picture of `size`, rounded as
+    Pillow rounds it, known from the header alone."""
+    width, height = size
+    if width <= max_side and height <= max_side:
+        return size
+    aspect = width / height
+    if aspect <= 1:
+        return _rounded(max_side * aspect, lambda n: abs(aspect - n / max_side)), max_side
+    return max_side, _rounded(max_side / aspect, lambda n: abs(aspect - max_side / n) if n else 0)
+
+
+def _rounded(number: float, error: Callable[[int], float]) -> int:
+    return max(min(math.floor(number), math.ceil(number), key=error), 1)
+
+
+Box = tuple[float, float, float, float]
+
+
+def _draft(image: Image.Image, kept: tuple[int, int]) -> Box | None:
+    """Have a JPEG decoded at the smallest scale (1/2, 1/4 or 1/8) that is still no smaller
+    than the kept size, and say where its pixels lie; other formats are decoded whole (None).
+    Image.thumbnail's own draft asks for twice (max_side, max_side), which only a picture far
+    over max_pixels reaches: without this, every JPEG was decoded at full size."""
+    if image.size == kept:
+        return None
+    drafted = image.draft(None, kept)
+    return None if drafted is None else drafted[1]
+
+
+# Bytes Pillow holds for each decoded pixel before the picture is scaled down, by mode: its own
+# buffer (4 bytes for any mode of more than one band), the copy _resizable makes (a palette to
+# RGB or RGBA; 16-bit grey to 32 bits, twice, then to 8) and the premultiplied copy Pillow
+# scales a picture with alpha in. Measured peaks stay below these.
+_BYTES_PER_PIXEL = {"1": 5, "L": 1, "P": 5, "I;16": 10, "I;16B": 10, "I;16L": 10, "I": 12}
+_WITH_ALPHA = {"P": 9, "LA": 8, "RGBA": 8}
+
+
+def decode_bytes(image: Image.Image, kept: tuple[int, int]) -> int:
+    """The most memory re-encoding `image` (opened, not loaded) takes at one time: its decoded
+    pixels, then scaling down (one pass across, one down) and the copies at the kept size."""
+    width, height = image.size
+    alpha = image.mode in _WITH_ALPHA and (image.mode != "P" or image.has_transparency_data)
+    per_pixel = _WITH_ALPHA[image.mode] if alpha else _BYTES_PER_PIXEL.get(image.mode, 4)
+    scaling = (kept[0] * height + 2 * kept[0] * kept[1]) * 4
+    return width * height * per_pixel + scaling
+
+
+def _scaled(opened: Image.Image, kept: tuple[int, int], box: Box | None) -> Image.Image:
+    """`opened` at the kept size, as Image.thumbnail would scale it. The pixels at full size are
+    let go as soon as it is scaled: the rest of the work is done at the kept size."""
+    image = _resizable(opened)
+    if image.size == kept and box is None:
+        return image
+    scaled = image.resize(kept, Image.Resampling.LANCZOS, box=box, reducing_gap=2.0)
+    opened.close()
+    return scaled
 
 
 def _refuse_too_many_pixels(image: Image.Image, max_pixels: int) -> None:
@@ -61,6 +129,15 @@ def _too_many_pixels(max_pixels: int, **size: int) -> PhotoTooLarge:
     return PhotoTooLarge(
         f"A photo may have at most {max_pixels:,} pixels.",
         details={"max_pixels": max_pixels, **size},
+    )
+
+
+def _too_much_memory(size: tuple[int, int], need: int, total: int) -> PhotoTooLarge:
+    width, height = size
+    return PhotoTooLarge(
+        f"A photo of {width}×{height} pixels in this format takes {need / MIB:.0f} MB to"
+        f" decode, more than the {total / MIB:.0f} MB a photo may take.",
+        details={"width": width, "height": height, "decode_bytes": need, "max_decode_bytes": total},
     )
 
 

@@ -5,12 +5,13 @@ message (SPEC §4.4)."""
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from uuid import UUID
 
 from kundonline_common.errors import Conflict, NotFound
 from kundonline_common.uow import UnitOfWork
 
+from .budget import MemoryBudget
 from .commands import get_customer_fault
 from .config import FaultsSettings
 from .images import Encoded, reencode
@@ -20,10 +21,18 @@ from .tables import Fault, FaultPhoto
 
 Uow = UnitOfWork[FaultsRepository]
 
-# Pictures decoded at once, beside the event loop. One may need 4 bytes a pixel (160 MB at
-# 40 million pixels) and a core for a second; more at once would buy no speed on two cores,
-# only memory. Threads start at the first upload, not at import.
+# Pictures decoded at once, beside the event loop: each takes a core for up to a second, and
+# more at once would buy no speed on two cores. Their memory is bounded apart from their
+# number: a 12-million-pixel phone photo takes about 100 MB to decode, a hostile PNG of 40
+# million pixels (100 KB of file) could take 400 MB, and two threads of those were 800.
+# Threads start at the first upload, not at import.
 _DECODERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo-decoder")
+
+
+@cache
+def _memory(total: int) -> MemoryBudget:
+    """The budget every decode of this process shares (one per configured size)."""
+    return MemoryBudget(total)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class PhotoLimits:
     max_pixels: int
     max_side: int
     per_fault: int
+    decode_memory_bytes: int
 
     @classmethod
     def of(cls, settings: FaultsSettings) -> "PhotoLimits":
@@ -40,6 +50,7 @@ class PhotoLimits:
             max_pixels=settings.photo_max_pixels,
             max_side=settings.photo_max_side,
             per_fault=settings.photos_per_fault,
+            decode_memory_bytes=settings.photo_decode_memory_bytes,
         )
 
 
@@ -60,7 +71,10 @@ async def add_photo(
 
 async def reencoded(data: bytes, limits: PhotoLimits) -> Encoded:
     """The upload as it is kept (images.reencode), decoded beside the event loop."""
-    work = partial(reencode, data, max_pixels=limits.max_pixels, max_side=limits.max_side)
+    memory = _memory(limits.decode_memory_bytes)
+    work = partial(
+        reencode, data, max_pixels=limits.max_pixels, max_side=limits.max_side, memory=memory
+    )
     return await asyncio.get_running_loop().run_in_executor(_DECODERS, work)
 
 

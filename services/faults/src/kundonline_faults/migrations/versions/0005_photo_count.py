@@ -5,6 +5,7 @@ Revises: 0004
 Create Date: 2026-12-01 14:33:41.421632
 """
 
+import sys
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -42,20 +43,24 @@ def _reencode_kept_photos() -> None:
     only their re-encoded pixels are kept. One at a time, so memory holds one photo; a
     photo that cannot be re-encoded (one that claims too many pixels) is removed."""
     from kundonline_common.errors import DomainError
+    from kundonline_faults.budget import MemoryBudget
     from kundonline_faults.config import FaultsSettings
     from kundonline_faults.images import reencode
 
-    # The defaults, not the environment: a migration reads no settings.
+    # The defaults, not the environment: a migration reads no settings. Photos are re-encoded
+    # one at a time here, so none is removed for the memory it takes (a budget shared by
+    # concurrent uploads, added later): only the limit on pixels applies, as when it was written.
     limits = {
         'max_pixels': FaultsSettings.model_fields['photo_max_pixels'].default,
         'max_side': FaultsSettings.model_fields['photo_max_side'].default,
     }
+    alone = MemoryBudget(sys.maxsize)
     bind = op.get_bind()
     for photo_id in bind.execute(sa.select(photos.c.id)).scalars().all():
         data = bind.execute(sa.select(photos.c.data).where(photos.c.id == photo_id)).scalar_one()
         this = photos.c.id == photo_id
         try:
-            kept = reencode(data, **limits)
+            kept = reencode(data, **limits, memory=alone)
         except DomainError:
             bind.execute(sa.delete(photos).where(this))
             continue

@@ -1,0 +1,42 @@
+"""Memory that the photos being decoded at once share: a decode takes its share before its
+first pixel, or waits, in turn, until the decodes before it have given theirs back."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class MemoryBudget:
+    """`total` bytes for the decoder threads of one process together."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.waiting = 0
+        self._free = total
+        self._changed = threading.Condition()
+        # Tickets, first come first served: a large decode is not passed, again and again,
+        # by small ones that would each still fit beside the decodes in progress.
+        self._issued = self._served = 0
+
+    @contextmanager
+    def reserved(self, amount: int) -> Iterator[None]:
+        """Hold `amount` bytes of the budget; the caller refuses amounts over the total, which
+        would never fit."""
+        if amount > self.total:
+            raise ValueError(f"{amount} bytes are more than the whole budget, {self.total}")
+        with self._changed:
+            ticket, self._issued = self._issued, self._issued + 1
+            self.waiting += 1
+            # No timeout: what is waited for is other decodes, and each gives back its share
+            # when it ends, whether it succeeds or fails.
+            self._changed.wait_for(lambda: self._served == ticket and amount <= self._free)
+            self.waiting -= 1
+            self._served += 1
+            self._free -= amount
+            self._changed.notify_all()  # the next ticket may fit beside this one
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += amount
+                self._changed.notify_all()
