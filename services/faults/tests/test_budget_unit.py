@@ -1,6 +1,10 @@
 """The memory photo decodes share: a decode waits, in turn, while those in progress leave it
 too little."""
 
+import platform
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -65,3 +69,40 @@ def test_a_small_decode_does_not_pass_a_large_one_that_came_first() -> None:
 def test_more_than_the_whole_budget_is_refused_rather_than_waited_for() -> None:
     with pytest.raises(ValueError), MemoryBudget(100).reserved(101):
         pass
+
+
+# Twelve photos decoded four at a time, in a process of its own, after a first that sets the
+# decoder threads up: what its resident memory grew by, in MiB.
+DECODES = textwrap.dedent("""
+    import asyncio, io
+    from PIL import Image
+    from kundonline_faults import photos
+
+    def resident():
+        with open("/proc/self/status") as status:
+            return next(int(n.split()[1]) for n in status if n.startswith("VmRSS:")) // 1024
+
+    async def main():
+        buffer = io.BytesIO()
+        Image.linear_gradient("L").resize((3000, 2000)).convert("RGB").save(buffer, "JPEG")
+        limits = photos.PhotoLimits(
+            max_bytes=0, max_pixels=10**7, max_side=2560, per_fault=0,
+            decode_memory_bytes=100 * 2**20,
+        )
+        await photos.reencoded(buffer.getvalue(), limits)
+        before = resident()
+        for _ in range(3):
+            await asyncio.gather(*(photos.reencoded(buffer.getvalue(), limits) for _ in range(4)))
+        print(resident() - before)
+
+    asyncio.run(main())
+""")
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator is the one set")
+def test_the_memory_of_decoded_photos_goes_back_to_the_system() -> None:
+    # Each decode takes about 60 MB; the decoder threads' heaps used to keep 60 MiB of them.
+    grown = subprocess.run(
+        [sys.executable, "-c", DECODES], capture_output=True, text=True, check=True
+    ).stdout
+    assert int(grown) < 20

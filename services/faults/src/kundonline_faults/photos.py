@@ -11,7 +11,7 @@ from uuid import UUID
 from kundonline_common.errors import Conflict, NotFound
 from kundonline_common.uow import UnitOfWork
 
-from .budget import MemoryBudget
+from .budget import MemoryBudget, give_back_freed_pictures
 from .commands import get_customer_fault
 from .config import FaultsSettings
 from .images import Encoded, reencode
@@ -31,7 +31,9 @@ _DECODERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo-decoder"
 
 @cache
 def _memory(total: int) -> MemoryBudget:
-    """The budget every decode of this process shares (one per configured size)."""
+    """The budget every decode of this process shares (one per configured size), made at the
+    first upload."""
+    give_back_freed_pictures()
     return MemoryBudget(total)
 
 
