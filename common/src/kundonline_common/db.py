@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from . import inline_sqlite
 from .tracing import instrument_engine
 
 
@@ -30,10 +29,9 @@ class Database:
         # and SQLAlchemy then discards every connection older than the failure.
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            path = self.url.database or ":memory:"
-            kwargs = {"async_creator": inline_sqlite.connector(path, timeout=30)}
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs = {"connect_args": {"timeout": 30}}
+            if self.url.database and self.url.database != ":memory:":
+                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         else:
             kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
