@@ -63,6 +63,9 @@ def serve(service: str, host: str | None, port: int | None) -> None:
     uvicorn.run(
         f"kundonline_{service}.main:create_app",
         factory=True,
+        # The gateway's own: uvicorn's, with a deadline on each request's line and headers
+        # (KUNDONLINE_REQUEST_HEADER_TIMEOUT_SECONDS); the services behind it are not public.
+        http="kundonline_gateway.connections:HttpProtocol" if service == "gateway" else "auto",
         host=host or settings.host,
         port=listen_port(service, settings, port),
         # Which forwarded headers to believe is the gateway's decision

@@ -1,6 +1,6 @@
 import ipaddress
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from kundonline_common.localtime import DEFAULT_TIME_ZONE
 from kundonline_common.settings import CommonSettings
@@ -40,6 +40,13 @@ class GatewaySettings(CommonSettings):
     # A photo (5 MB) and its multipart envelope fit; anything larger is refused unread.
     max_body_bytes: int = 6 * 1024 * 1024
     """The largest request body read; larger is 413."""
+    # The request line and headers must be in within this long of the connection's opening, on
+    # a kept-alive connection of the next request's first byte (nginx's client_header_timeout;
+    # connections.py), or 408 and the connection is closed. A client sends its head in one
+    # piece, so 10 s spares slow networks and their retransmissions, while a client trickling
+    # it holds a connection no longer than that.
+    request_header_timeout_seconds: float = Field(10.0, gt=0)
+    """The request line and headers must arrive within this long; otherwise 408."""
     # The whole body must arrive within this long of the request's start (408 otherwise):
     # a full-sized upload at 1 Mbit/s fits, a client that trickles a byte at a time does not.
     request_body_timeout_seconds: float = 60.0

@@ -1,4 +1,5 @@
-"""The gateway application: `uvicorn --factory kundonline_gateway.main:create_app`."""
+"""The gateway application: `uvicorn --factory kundonline_gateway.main:create_app
+--http kundonline_gateway.connections:HttpProtocol`, as `kundonline gateway` serves it."""
 
 import asyncio
 from collections.abc import AsyncIterator
