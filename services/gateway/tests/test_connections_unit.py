@@ -160,6 +160,35 @@ async def test_a_pipelined_head_is_timed_from_the_end_of_the_answer_before_it(po
     writer.close()
 
 
+async def test_a_body_its_answer_left_unread_must_follow_within_the_deadline(port: int) -> None:
+    """/hello answers without reading the body; trickling the rest does not keep the
+    connection, and a body that does follow in time leaves it for the next request."""
+    chunked = b"GET /hello HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: chunked\r\n\r\n"
+    reader, writer = await connect(port)
+    async with asyncio.timeout(BOUND):
+        await send(writer, chunked + b"5\r\nab")
+        assert await answer(reader) == (200, b"hello")
+        await send(writer, b"cde\r\n0\r\n\r\n")
+        # Past the deadline (a witness opened later is cut first), the connection still serves.
+        assert (await closed_by_server(port)).startswith(b"HTTP/1.1 408 ")
+        await send(writer, HEAD)
+        assert await answer(reader) == (200, b"hello")
+        await send(writer, chunked + b"ffff\r\nab")  # a chunk of 65,535 bytes, begun
+        assert await answer(reader) == (200, b"hello")
+        while True:  # one more byte of body whenever the server has not closed within a moment
+            try:
+                rest = await asyncio.wait_for(reader.read(), DEADLINE / 10)
+            except TimeoutError:
+                with contextlib.suppress(ConnectionError):  # closed as it was sent
+                    await send(writer, b"x")
+                continue
+            except ConnectionResetError:
+                break  # closed, and the byte sent after it answered with a reset
+            assert rest == b""
+            break
+    writer.close()
+
+
 async def test_the_setting_applies_through_the_import_path_the_cli_names(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

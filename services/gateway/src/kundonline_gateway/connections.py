@@ -87,11 +87,18 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        self._stop_clock()  # a body left unread by its answer is in
         self.reading_head = True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if self.head_begun:  # a pipelined request's head, read from now on
+            self._start_clock()
+        elif self.cycle is not None and self.cycle.more_body and not self.transport.is_closing():
+            # Answered before its body was read (a refusal, or a route that reads none): the
+            # rest must come within the same deadline, or a body trickled after its answer
+            # would hold the connection, each byte putting off uvicorn's keep-alive timeout.
+            # Then it is closed, with nothing more to say: the answer was given.
             self._start_clock()
 
     def _start_clock(self) -> None:
