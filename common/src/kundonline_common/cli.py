@@ -22,6 +22,13 @@ PORTS = {"auth": 49151, "faults": 49152, "orders": 49153, "notify": 49154}
 ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
+def http_protocol(service: str) -> str:
+    """uvicorn's `http` of `service`. The gateway's is uvicorn's own with a deadline on each
+    request's line and headers (KUNDONLINE_REQUEST_HEADER_TIMEOUT_SECONDS); the services
+    behind it are not public."""
+    return "kundonline_gateway.connections:HttpProtocol" if service == "gateway" else "auto"
+
+
 class ServeSettings(BaseSettings):
     """Where `kundonline <service>` listens; everything else each service's own settings read."""
 
@@ -63,9 +70,7 @@ def serve(service: str, host: str | None, port: int | None) -> None:
     uvicorn.run(
         f"kundonline_{service}.main:create_app",
         factory=True,
-        # The gateway's own: uvicorn's, with a deadline on each request's line and headers
-        # (KUNDONLINE_REQUEST_HEADER_TIMEOUT_SECONDS); the services behind it are not public.
-        http="kundonline_gateway.connections:HttpProtocol" if service == "gateway" else "auto",
+        http=http_protocol(service),
         host=host or settings.host,
         port=listen_port(service, settings, port),
         # Which forwarded headers to believe is the gateway's decision

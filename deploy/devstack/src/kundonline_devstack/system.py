@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from kundonline_common.cli import http_protocol
 from kundonline_devstack.lifetime import die_with_parent
 from kundonline_devstack.ports import free_port
 
@@ -138,6 +139,8 @@ class System:
             # As `kundonline <service>` serves: which forwarded headers to believe is the
             # gateway's decision (KUNDONLINE_TRUSTED_PROXIES), not uvicorn's.
             "--no-proxy-headers",
+            "--http",
+            http_protocol(service),
         ]
         self.processes[replica_name(service, replica)] = subprocess.Popen(
             command,
