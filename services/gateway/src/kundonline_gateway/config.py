@@ -46,7 +46,8 @@ class GatewaySettings(CommonSettings):
     # piece, so 10 s spares slow networks and their retransmissions, while a client trickling
     # it holds a connection no longer than that.
     request_header_timeout_seconds: float = Field(10.0, gt=0)
-    """The request line and headers must arrive within this long; otherwise 408."""
+    """The request line and headers must arrive within this long; otherwise 408. A body its
+    answer left unread must follow within this long of the answer, or the connection closes."""
     # The whole body must arrive within this long of the request's start (408 otherwise):
     # a full-sized upload at 1 Mbit/s fits, a client that trickles a byte at a time does not.
     request_body_timeout_seconds: float = 60.0
