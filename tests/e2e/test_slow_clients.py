@@ -105,3 +105,31 @@ def test_a_page_form_with_too_many_files_is_refused_unread(
     assert reply.status_code == 400, reply.text
     after = http.get("/api/faults", headers={"Authorization": customer["Authorization"]})
     assert after.json() == before.json()
+
+
+def test_request_heads_that_never_complete_are_answered_408_and_closed(system: System) -> None:
+    url = urlsplit(system.base_url)
+    address = (url.hostname or "127.0.0.1", url.port or 80)
+    # Heads stalled halfway hold no place of the gateway's (it has not met them yet): only the
+    # deadline on the head (KUNDONLINE_REQUEST_HEADER_TIMEOUT_SECONDS, 10 s here) ends them.
+    stalled = [socket.create_connection(address, timeout=30) for _ in range(SLOW_CLIENTS)]
+    try:
+        for conn in stalled:
+            conn.sendall(b"GET /api/faults HTTP/1.1\r\nHost: portal\r\nX-Half: ")
+        assert httpx.get(f"{system.base_url}/api/faults").status_code == 401
+        answers = [_answer(conn) for conn in stalled]
+    finally:
+        for conn in stalled:
+            conn.close()
+    assert {head.split(b" ", 2)[1] for head, _ in answers} == {b"408"}
+    assert {body for _, body in answers} == {answers[0][1]}
+    assert b'"error":"request_timeout"' in answers[0][1]
+
+
+def _answer(conn: socket.socket) -> tuple[bytes, bytes]:
+    """The whole answer until the gateway closes the connection: its head and body."""
+    received = b""
+    while chunk := conn.recv(4096):
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return head, body
