@@ -8,12 +8,11 @@ server's timers run in the order they are due).
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-import uvicorn
+from real_server import uvicorn_serving
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -48,19 +47,8 @@ APP = Starlette(routes=[Route("/hello", hello), Route("/held", held_answer)])
 
 @asynccontextmanager
 async def serving(http: type[asyncio.Protocol] | str = Quick) -> AsyncIterator[int]:
-    # Listening before uvicorn starts: a connection made at once waits in the backlog.
-    listening = socket.create_server(("127.0.0.1", 0))
-    port: int = listening.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(APP, http=http, log_level="error"))
-    gates["held"] = asyncio.Event()
-    task = asyncio.create_task(server.serve(sockets=[listening]))
-    try:
+    async with uvicorn_serving(APP, gates, ["held"], http=http) as port:
         yield port
-    finally:
-        gates["held"].set()
-        server.should_exit = True
-        await task
-        listening.close()
 
 
 @pytest.fixture

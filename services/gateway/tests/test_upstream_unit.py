@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import uvicorn
+from real_server import uvicorn_serving
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -144,22 +144,9 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def serving(**options: Any) -> AsyncIterator[str]:
-    # Listening before uvicorn starts: a request sent at once waits in the socket's backlog
-    # until the server accepts it, so nothing needs to wait for the server to be up.
-    listening = socket.create_server(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    config = uvicorn.Config(APP, log_level="error", **options)
-    server = uvicorn.Server(config)
-    gates.update(slow=asyncio.Event(), slowish=asyncio.Event(), limit_held=asyncio.Event())
-    task = asyncio.create_task(server.serve(sockets=[listening]))
-    try:
+    names = ("slow", "slowish", "limit_held")
+    async with uvicorn_serving(APP, gates, names, **options) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        for gate in gates.values():
-            gate.set()
-        server.should_exit = True
-        await task
-        listening.close()
 
 
 @pytest.fixture
