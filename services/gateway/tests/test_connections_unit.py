@@ -10,6 +10,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from real_server import uvicorn_serving
@@ -46,8 +47,8 @@ APP = Starlette(routes=[Route("/hello", hello), Route("/held", held_answer)])
 
 
 @asynccontextmanager
-async def serving(http: type[asyncio.Protocol] | str = Quick) -> AsyncIterator[int]:
-    async with uvicorn_serving(APP, gates, ["held"], http=http) as port:
+async def serving(http: type[asyncio.Protocol] | str = Quick, **options: Any) -> AsyncIterator[int]:
+    async with uvicorn_serving(APP, gates, ["held"], http=http, **options) as port:
         yield port
 
 
@@ -175,6 +176,34 @@ async def test_a_body_its_answer_left_unread_must_follow_within_the_deadline(por
             assert rest == b""
             break
     writer.close()
+
+
+async def test_a_connection_idle_after_a_late_body_is_closed_as_any_idle_one() -> None:
+    chunked = b"GET /hello HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: chunked\r\n\r\n"
+    async with serving(timeout_keep_alive=1) as port:
+        reader, writer = await connect(port)
+        async with asyncio.timeout(BOUND):
+            await send(writer, chunked + b"5\r\nab")
+            assert await answer(reader) == (200, b"hello")
+            await send(writer, b"cde\r\n0\r\n\r\n")
+            assert await reader.read() == b""  # closed by the server, idle
+        writer.close()
+
+
+async def test_a_request_right_behind_a_late_body_is_not_cut_by_the_idle_wait() -> None:
+    chunked = b"GET /held HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: chunked\r\n\r\n"
+    async with serving(timeout_keep_alive=DEADLINE / 2) as port:
+        reader, writer = await connect(port)
+        async with asyncio.timeout(BOUND):
+            await send(writer, chunked.replace(b"/held", b"/hello") + b"5\r\nab")
+            assert await answer(reader) == (200, b"hello")
+            # The body's end and a whole request in one write; its answer is held past the
+            # idle wait (a witness is cut at the head deadline, twice the idle wait).
+            await send(writer, b"cde\r\n0\r\n\r\nGET /held HTTP/1.1\r\nHost: gateway\r\n\r\n")
+            assert (await closed_by_server(port)).startswith(b"HTTP/1.1 408 ")
+            gates["held"].set()
+            assert await answer(reader) == (200, b"held")
+        writer.close()
 
 
 async def test_the_setting_applies_through_the_import_path_the_cli_names(

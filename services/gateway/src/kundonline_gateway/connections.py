@@ -77,6 +77,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._unset_keepalive_if_required()  # armed below, if a late body ended this read
         self.head_begun = True  # the next request's bytes, in the same read as the last's body
         self._start_clock()
 
@@ -86,9 +87,17 @@ class HttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        late = self.cycle is not None and self.cycle.response_complete
         super().on_message_complete()
         self._stop_clock()  # a body left unread by its answer is in
         self.reading_head = True
+        if late and not self.transport.is_closing():
+            # The connection is idle again. uvicorn armed its keep-alive wait at the answer,
+            # and the body's bytes cancelled it; without it again, a client that sent the
+            # rest in time and then nothing would hold the connection for ever.
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
