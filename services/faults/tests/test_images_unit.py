@@ -189,6 +189,20 @@ def test_a_png_taking_more_memory_than_a_photo_may_is_refused_before_a_pixel_is_
     assert opened(kept.data).size == (100, 100)
 
 
+def test_a_progressive_jpeg_counts_every_coefficient_it_is_decoded_from() -> None:
+    # Read at an eighth of its size, a 1000×1000 JPEG fits in 1 MB (above); progressive, it
+    # is decoded from 6 MB of coefficients, held at full size whatever the scale.
+    small = MemoryBudget(MB)
+    baseline, progressive = io.BytesIO(), io.BytesIO()
+    image = Image.radial_gradient("L").resize((1000, 1000)).convert("RGB")
+    image.save(baseline, "JPEG", subsampling=0)
+    image.save(progressive, "JPEG", subsampling=0, progressive=True)
+    reencode(baseline.getvalue(), max_pixels=10**6, max_side=100, memory=small)
+    with pytest.raises(PhotoTooLarge) as refused:
+        reencode(progressive.getvalue(), max_pixels=10**6, max_side=100, memory=small)
+    assert refused.value.details["decode_bytes"] > 6_000_000
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "P", "I;16"])
 def test_alpha_a_palette_or_16_bit_grey_take_more_memory_a_pixel_than_rgb(mode: str) -> None:
     # 500×500 RGB takes 1.28 MB to decode and scale to 100×100; these twice as much or more.

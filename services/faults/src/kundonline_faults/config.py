@@ -13,12 +13,14 @@ class FaultsSettings(CommonSettings):
     # can claim billions and take gigabytes to decode.
     photo_max_pixels: int = 40_000_000
     """A photo claiming more pixels is refused before it is decoded."""
-    # Photos are decoded two at a time; a decode first reserves what it will take at most,
-    # worked out from the header by format and colour type (a JPEG is decoded at a reduced
-    # scale, a PNG whole), and waits while the decodes in progress leave too little. The
-    # default fits any phone photo (a 4:3 JPEG up to 5119 pixels wide takes 150 MiB, a wider
+    # Photos are decoded at most two at a time, as this leaves room: a decode first reserves
+    # what it will take at most, worked out from the header by format and colour type (a
+    # JPEG is decoded at a reduced scale, a PNG whole; a progressive JPEG also holds all its
+    # coefficients), and waits while the decodes in progress leave too little. The default
+    # fits a baseline phone photo (a 4:3 JPEG up to 5119 pixels wide takes 150 MiB, a wider
     # one is decoded at half size) and a 4K screenshot (113 MiB with alpha), not a PNG of 40
-    # million pixels (235 MiB, or 385 with alpha).
+    # million pixels (235 MiB, or 385 with alpha) nor a progressive 20-million-pixel JPEG
+    # with full-size colour (184 MiB; 127 with the usual half-size colour).
     photo_decode_memory_bytes: int = 160 * 1024 * 1024
     """Memory the photos being decoded at once may take together; a photo that alone would
     take more is refused (413) before it is decoded."""

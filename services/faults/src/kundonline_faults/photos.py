@@ -23,7 +23,7 @@ Uow = UnitOfWork[FaultsRepository]
 
 # Pictures decoded at once, beside the event loop: each takes a core for up to a second, and
 # more at once would buy no speed on two cores. Their memory is bounded apart from their
-# number: a 12-million-pixel phone photo takes about 100 MB to decode, a hostile PNG of 40
+# number: a 12-million-pixel phone photo takes about 115 MiB to decode, a hostile PNG of 40
 # million pixels (100 KB of file) could take 400 MB, and two threads of those were 800.
 # Threads start at the first upload, not at import.
 _DECODERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="photo-decoder")
