@@ -32,9 +32,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kundonline_common.errors import DomainError, NotFound, Unavailable
-from kundonline_common.tokens import SYSTEM
 
-from .openapi import DESCRIPTION, PUBLIC
+from .openapi import PUBLIC, description
 from .routing import FORWARDED, Service, has_dot_segments, service_for
 from .services import ServiceClients
 
@@ -218,8 +217,7 @@ def _stale(asked: float, table: Table | None) -> bool:
 async def _ask(clients: ServiceClients, service: Service, known: Table | None) -> Table | None:
     """The service's description as it is now; the one `known` while it cannot be read."""
     try:
-        reply = await clients.call(service, "GET", DESCRIPTION, SYSTEM)
-        return described(reply.json()) if reply.status_code == 200 else known
+        return described(await description(clients, service))
     except (Unavailable, ValueError):
         return known
 

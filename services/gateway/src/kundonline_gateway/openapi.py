@@ -77,12 +77,17 @@ def _declare_errors(responses: dict[str, Any]) -> None:
     responses["503"] = {**ERROR_RESPONSE, "description": "A service it needs is down."}
 
 
+async def description(clients: ServiceClients, service: Service) -> Any:
+    """`service`'s description of its API as it is now; Unavailable while it gives none."""
+    reply = await clients.call(service, "GET", DESCRIPTION, SYSTEM)
+    if reply.status_code != 200:
+        raise Unavailable(f"The {service} service did not describe its API.")
+    return reply.json()
+
+
 async def public_openapi(app: FastAPI, clients: ServiceClients) -> dict[str, Any]:
     parts: dict[Service, dict[str, Any]] = {}
     services: tuple[Service, ...] = ("auth", "faults", "orders", "notify")
     for service in services:
-        reply = await clients.call(service, "GET", DESCRIPTION, SYSTEM)
-        if reply.status_code != 200:
-            raise Unavailable(f"The {service} service did not describe its API.")
-        parts[service] = reply.json()
+        parts[service] = await description(clients, service)
     return merge(app.openapi(), parts)
